@@ -1,0 +1,38 @@
+# Digital Congress: `make demo` runs the whole venue on one machine, `make test` runs the test suite.
+# Both set up what is missing first (Debian packages when run as root, a .venv with the project).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS ?= edge,controller,dev
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+comma := ,
+# On a Raspberry Pi, picamera2 comes from apt and is seen through the system site packages.
+VENV_FLAGS := $(shell [ -d /usr/lib/python3/dist-packages/picamera2 ] && echo --system-site-packages)
+
+.PHONY: setup system-packages test lint demo clean
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@scripts/setup-system.sh
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	@touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup lint
+	$(BIN)/python -m pytest -q
+
+demo: setup
+	$(BIN)/congress demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from congress.cli import main
+
+sys.exit(main())

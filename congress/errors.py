@@ -1,0 +1,51 @@
+"""One exception tree for the whole project.
+
+Every message is written for a technician at the venue: it says what is wrong and, where it can, what
+to do about it. The command line prints ``str(exc)`` and exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class CongressError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+class ConfigError(CongressError):
+    """A configuration file or secret is missing, malformed or inconsistent."""
+
+    exit_code = 2
+
+
+class PKIError(CongressError):
+    """The venue CA, a certificate or a key cannot be created, read or used."""
+
+
+class ProtocolError(CongressError):
+    """A message on the wire was rejected. ``reason`` is a short machine-readable code."""
+
+    def __init__(self, reason: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
+class ModelError(CongressError):
+    """A face model file is missing, corrupt or does not match the manifest."""
+
+
+class ImageError(CongressError):
+    """An image cannot be decoded or is not usable for face recognition."""
+
+
+class DeviceError(CongressError):
+    """A piece of hardware (camera, GPIO, serial base station) failed or is not configured."""

@@ -1,0 +1,1 @@
+"""Controller: delegates, ingest, attendance, quorum, ballots and the technician web page."""

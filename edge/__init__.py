@@ -1,0 +1,1 @@
+"""Door-unit firmware: camera to a signed check-in that is never lost."""

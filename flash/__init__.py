@@ -1,0 +1,1 @@
+"""SD-card provisioning of door units."""
