@@ -74,6 +74,6 @@ def test_cli_config_check(tmp_path, capsys):
     assert main(["config", "check", str(good), "--json"]) == 0
     assert '"program": "edge"' in capsys.readouterr().out
     bad = tmp_path / "bad.toml"
-    bad.write_text(GOOD + "[camera]\n")
+    bad.write_text(GOOD + "[camra]\n")
     assert main(["config", "check", str(bad)]) == 2
-    assert "camera: unknown key" in capsys.readouterr().err
+    assert "camra: unknown key" in capsys.readouterr().err

@@ -1,13 +1,27 @@
-"""Configuration of a door unit (``congress edge run --config FILE``)."""
+"""Configuration of a door unit (``congress edge run --config FILE``).
+
+One typed tree: ``[venue]``, ``[unit]``, ``[broker]`` and the door-unit tables ``[door]``, ``[camera]``,
+``[recognition]``, ``[feedback]``, ``[outbox]``, ``[gallery]``, ``[status]``. Every table except the
+first three has defaults, so a minimal file names only the unit and its broker. The camera is chosen by
+an explicit ``type`` (a tagged union): there is no silent fallback from one camera to another.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from congress.config import Section
 from congress.config.common import BrokerSection, VenueSection, check_identifier
+
+
+def _abs(p: Path | None, base: Path) -> Path | None:
+    if p is None:
+        return None
+    return p if p.is_absolute() else base / p
 
 
 class UnitSection(Section):
@@ -29,22 +43,199 @@ class UnitSection(Section):
         return check_identifier(v, "unit.id")
 
 
+class Direction(StrEnum):
+    """Which way delegates pass this door; ``both`` lets the unit report ``in`` (the usual case)."""
+
+    IN = "in"
+    OUT = "out"
+    BOTH = "both"
+
+
+class DoorMode(StrEnum):
+    """How a delegate proves who they are at this door."""
+
+    FACE = "face"
+    BADGE = "badge"
+    BADGE_FACE = "badge+face"
+    ATTENDANT = "attendant"
+
+
+class DoorSection(Section):
+    """The door this unit guards and how it checks delegates in."""
+
+    id: str = Field("door", title="Door id", description="Shown on the controller page, e.g. 'north-1'")
+    direction: Direction = Field(Direction.IN, title="Direction", description="in, out or both")
+    mode: DoorMode = Field(
+        DoorMode.FACE, title="Mode", description="face, badge, badge+face (1:1) or attendant"
+    )
+    liveness: bool = Field(
+        True, title="Liveness", description="Require a blink or head movement before a face check-in"
+    )
+    liveness_window_s: float = Field(
+        4.0, gt=0.2, le=30, title="Liveness window", description="Seconds in which the movement must happen"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return check_identifier(v, "door.id")
+
+
+class CameraType(StrEnum):
+    """Which camera implementation to construct."""
+
+    PICAMERA2 = "picamera2"
+    OPENCV = "opencv"
+    REPLAY = "replay"
+
+
+class _CameraBase(Section):
+    width: int = Field(640, ge=64, le=4096, title="Width", description="Frame width in pixels")
+    height: int = Field(480, ge=48, le=4096, title="Height", description="Frame height in pixels")
+    fps: float = Field(10.0, gt=0, le=120, title="Frame rate", description="Frames per second to deliver")
+
+
+class Picamera2Camera(_CameraBase):
+    """The Raspberry Pi camera through picamera2 (apt package python3-picamera2)."""
+
+    type: Literal["picamera2"] = Field(title="Camera type", description="picamera2")
+    index: int = Field(0, ge=0, le=7, title="Camera number", description="Which Pi camera (0 = first)")
+
+
+class OpenCVCamera(_CameraBase):
+    """A USB webcam (index), an RTSP URL or a video file, read through OpenCV."""
+
+    type: Literal["opencv"] = Field(title="Camera type", description="opencv")
+    source: str = Field(
+        "0", title="Source", description="USB index ('0'), RTSP URL ('rtsp://...') or video file path"
+    )
+
+
+class ReplayCamera(_CameraBase):
+    """Images from a folder or a playlist file, served as frames (tests and the demo)."""
+
+    type: Literal["replay"] = Field(title="Camera type", description="replay")
+    path: Path = Field(title="Folder or playlist", description="Image folder or a text file, one per line")
+    hold_frames: int = Field(
+        5, ge=1, le=10_000, title="Hold", description="How many frames each image is served for"
+    )
+    loop: bool = Field(False, title="Loop", description="Start again after the last image")
+
+
+CameraSection = Annotated[Picamera2Camera | OpenCVCamera | ReplayCamera, Field(discriminator="type")]
+
+
+class RecognitionSection(Section):
+    """When a face counts as a confirmed delegate."""
+
+    confirm_frames: int = Field(
+        3, ge=1, le=60, title="Frames to confirm", description="Frames that must agree on the same delegate"
+    )
+    min_score: float = Field(
+        0.5, ge=-1, le=1, title="Minimum score", description="Cosine similarity to the best gallery match"
+    )
+    min_margin: float = Field(
+        0.05, ge=0, le=2, title="Minimum margin", description="Best score minus the second-best identity"
+    )
+    attendant_score: float = Field(
+        0.35, ge=-1, le=1, title="Attendant score", description="Below min_score but above this: ask staff"
+    )
+    debounce_s: float = Field(
+        30.0, ge=0, le=86_400, title="Debounce", description="Seconds before the same delegate counts again"
+    )
+    track_iou: float = Field(
+        0.3, gt=0, lt=1, title="Tracking IoU", description="Overlap that links a face to the previous frame"
+    )
+    models_dir: Path | None = Field(
+        None, title="Models folder", description="Folder with the face models; default: the bundled models/"
+    )
+
+
+class FeedbackSection(Section):
+    """GPIO pins (BCM numbers) of the lights, buzzer and optional turnstile relay."""
+
+    pin_factory: Literal["native", "lgpio", "rpigpio", "mock"] | None = Field(
+        None,
+        title="Pin factory",
+        description="gpiozero pin factory; default: gpiozero's own choice ('mock' only for tests/demo)",
+    )
+    green_pin: int = Field(17, ge=0, le=27, title="Green LED", description="BCM pin of the green LED")
+    red_pin: int = Field(27, ge=0, le=27, title="Red LED", description="BCM pin of the red LED")
+    amber_pin: int = Field(22, ge=0, le=27, title="Amber LED", description="BCM pin of the amber LED")
+    buzzer_pin: int = Field(23, ge=0, le=27, title="Buzzer", description="BCM pin of the active buzzer")
+    relay_pin: int | None = Field(
+        None, ge=0, le=27, title="Relay", description="BCM pin of a turnstile relay; omit if none"
+    )
+    relay_open_s: float = Field(
+        2.0, gt=0, le=30, title="Relay time", description="Seconds the relay stays closed per check-in"
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> FeedbackSection:
+        pins = [self.green_pin, self.red_pin, self.amber_pin, self.buzzer_pin]
+        if self.relay_pin is not None:
+            pins.append(self.relay_pin)
+        if len(set(pins)) != len(pins):
+            raise ValueError("feedback pins must all be different")
+        return self
+
+
+class OutboxSection(Section):
+    """The on-disk queue of check-ins not yet acknowledged by the controller."""
+
+    max_events: int = Field(
+        10_000, ge=1, le=10_000_000, title="Capacity", description="Above this the unit refuses check-ins"
+    )
+
+
+class GallerySection(Section):
+    """The encrypted gallery of enrolled delegates pushed by the controller."""
+
+    key_name: str = Field(
+        "gallery-key",
+        title="Key credential",
+        description="Name of the secret (hex AES-256 key) in $CREDENTIALS_DIRECTORY or CONGRESS_GALLERY_KEY",
+    )
+
+
+class StatusSection(Section):
+    """Heartbeat to the controller."""
+
+    heartbeat_s: float = Field(
+        10.0, ge=1, le=3600, title="Heartbeat", description="Seconds between status messages"
+    )
+
+
 class EdgeConfig(Section):
-    """Door unit: ``[venue]``, ``[unit]``, ``[broker]``."""
+    """Door unit: ``[venue]``, ``[unit]``, ``[broker]`` and the door tables (all with defaults)."""
 
     venue: VenueSection
     unit: UnitSection
     broker: BrokerSection
+    door: DoorSection = DoorSection()
+    camera: CameraSection = Field(
+        default_factory=lambda: OpenCVCamera(type="opencv"),
+        title="Camera",
+        description="Chosen by type: picamera2, opencv or replay",
+    )
+    recognition: RecognitionSection = RecognitionSection()
+    feedback: FeedbackSection = FeedbackSection()
+    outbox: OutboxSection = OutboxSection()
+    gallery: GallerySection = GallerySection()
+    status: StatusSection = StatusSection()
 
     def resolve_paths(self, base: Path) -> EdgeConfig:
         unit = self.unit.model_copy(
             update={
-                "data_dir": self.unit.data_dir
-                if self.unit.data_dir.is_absolute()
-                else base / self.unit.data_dir,
-                "signing_key_file": self.unit.signing_key_file
-                if self.unit.signing_key_file.is_absolute()
-                else base / self.unit.signing_key_file,
+                "data_dir": _abs(self.unit.data_dir, base),
+                "signing_key_file": _abs(self.unit.signing_key_file, base),
             }
         )
-        return self.model_copy(update={"unit": unit, "broker": self.broker.resolve_paths(base)})
+        update: dict = {"unit": unit, "broker": self.broker.resolve_paths(base)}
+        if isinstance(self.camera, ReplayCamera):
+            update["camera"] = self.camera.model_copy(update={"path": _abs(self.camera.path, base)})
+        if self.recognition.models_dir is not None:
+            update["recognition"] = self.recognition.model_copy(
+                update={"models_dir": _abs(self.recognition.models_dir, base)}
+            )
+        return self.model_copy(update=update)
