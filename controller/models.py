@@ -3,7 +3,7 @@
 Each area adds its tables here in its own section; the schema is created and upgraded by
 ``congress controller migrate`` (see :mod:`controller.migrate`), never by ``create_all`` at run time.
 
-Sections: accounts and web sessions, audit chain, door-unit health.
+Sections: accounts and web sessions, audit chain, door-unit health, delegates and check-ins.
 """
 
 from __future__ import annotations
@@ -11,7 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db import Base, UTCDateTime, utcnow
@@ -131,3 +143,66 @@ class UnitHealth(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     alarm: Mapped[str] = mapped_column(String(32), default="")
     alarm_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- delegates, face enrollment, gallery, check-ins (controller.delegates, enrollment, gallery, ingest) ---
+
+
+class EnrollStatus(enum.StrEnum):
+    """Where one enrollment photo stands."""
+
+    ENROLLED = "enrolled"
+    REJECTED = "rejected"
+
+
+class Delegate(Base):
+    """A delegate from the roster CSV; ``consent`` false means badge-only (no face data is kept)."""
+
+    __tablename__ = "delegates"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    delegation: Mapped[str] = mapped_column(String(120), default="", index=True)
+    seat: Mapped[str | None] = mapped_column(String(16), nullable=True, unique=True)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    summoned: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FacePhoto(Base):
+    """One enrollment photo: its AES-GCM sealed embedding (``controller.face_vault``) and quality."""
+
+    __tablename__ = "face_photos"
+    __table_args__ = (UniqueConstraint("delegate_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[EnrollStatus] = mapped_column(_enum(EnrollStatus))
+    problem: Mapped[str] = mapped_column(String(255), default="")
+    face_px: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GalleryState(Base):
+    """Single row: the enrollment revision (bumped on every change of face data) and last build."""
+
+    __tablename__ = "gallery_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GalleryPublication(Base):
+    """Which gallery version each door unit was last sent (retained on its gallery topic)."""
+
+    __tablename__ = "gallery_publications"
+
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
