@@ -1,0 +1,84 @@
+"""Badge tokens: what a delegate's badge QR code carries, signed by the controller (Ed25519).
+
+Format (ASCII, fits a version-6 QR code at level M)::
+
+    DC1.<payload>.<signature>
+
+``payload`` is base64url (no padding) of the canonical JSON ``{"b":badge_no,"d":delegate_id,"v":venue_id}``
+(sorted keys, no spaces); ``signature`` is base64url of the Ed25519 signature over the ASCII bytes
+``DC1.<payload>``. ``badge_no`` lets the controller reprint a badge and refuse the old one. The
+controller's badge printer calls :func:`issue`; the door unit calls :func:`verify` with the
+controller's public key and its own venue id, so a badge from another venue is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from congress.errors import ProtocolError
+
+PREFIX = "DC1"
+MAX_TOKEN_CHARS = 400
+
+
+class BadgeReason:
+    """Reason codes of a refused badge (``ProtocolError.reason``)."""
+
+    MALFORMED = "badge_malformed"
+    SIGNATURE = "badge_signature"
+    VENUE = "badge_venue"
+
+
+@dataclass(frozen=True)
+class BadgeClaims:
+    """Who the badge belongs to."""
+
+    venue_id: str
+    delegate_id: str
+    badge_no: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def issue(key: Ed25519PrivateKey, venue_id: str, delegate_id: str, badge_no: int = 1) -> str:
+    """The token to print as a QR code on ``delegate_id``'s badge."""
+    body = json.dumps(
+        {"b": int(badge_no), "d": str(delegate_id), "v": str(venue_id)}, sort_keys=True, separators=(",", ":")
+    ).encode()
+    signed = f"{PREFIX}.{_b64(body)}"
+    return f"{signed}.{_b64(key.sign(signed.encode('ascii')))}"
+
+
+def verify(token: str, public_key: Ed25519PublicKey, venue_id: str) -> BadgeClaims:
+    """Check the signature and venue of a scanned token; raise ProtocolError with a reason code."""
+    token = token.strip()
+    parts = token.split(".")
+    if len(token) > MAX_TOKEN_CHARS or len(parts) != 3 or parts[0] != PREFIX:
+        raise ProtocolError(BadgeReason.MALFORMED, "this QR code is not a congress badge")
+    try:
+        body = json.loads(_unb64(parts[1]))
+        sig = _unb64(parts[2])
+        claims = BadgeClaims(str(body["v"]), str(body["d"]), int(body["b"]))
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise ProtocolError(BadgeReason.MALFORMED, "the badge QR code is damaged or incomplete") from None
+    try:
+        public_key.verify(sig, f"{parts[0]}.{parts[1]}".encode("ascii"))
+    except InvalidSignature:
+        raise ProtocolError(
+            BadgeReason.SIGNATURE, "the badge signature is not valid (forged or from another controller)"
+        ) from None
+    if claims.venue_id != venue_id:
+        raise ProtocolError(BadgeReason.VENUE, f"the badge belongs to venue {claims.venue_id!r}")
+    return claims
