@@ -49,3 +49,11 @@ class ImageError(CongressError):
 
 class DeviceError(CongressError):
     """A piece of hardware (camera, GPIO, serial base station) failed or is not configured."""
+
+
+class BrokerError(CongressError):
+    """The MQTT broker cannot be started, reached, or refused this client (certificate, ACL)."""
+
+
+class FlashError(CongressError):
+    """An SD-card image or boot partition cannot be read, written or verified by ``congress flash``."""

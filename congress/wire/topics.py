@@ -1,0 +1,56 @@
+"""MQTT topic layout: ``congress/<venue>/unit/<unit_id>/<kind>``.
+
+One subtree per unit, so the broker's pattern ACL (``%u`` = certificate CN = unit id) can confine a unit
+to its own topics: it writes ``checkin`` and ``status`` and reads ``ack``, ``gallery`` and ``cmd``.
+The controller subscribes with ``+`` in place of the unit id. See docs/wire-protocol.md.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from congress.errors import ProtocolError
+
+ROOT = "congress"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+
+
+class Kind(StrEnum):
+    """Message kinds; each is the last level of its topic and the ``type`` of its envelope."""
+
+    CHECKIN = "checkin"
+    STATUS = "status"
+    ACK = "ack"
+    GALLERY = "gallery"
+    CMD = "cmd"
+
+
+#: Sent by door units, signed with the unit's Ed25519 key.
+UNIT_WRITES = frozenset({Kind.CHECKIN, Kind.STATUS})
+#: Sent by the controller, signed with the controller's Ed25519 key.
+CONTROLLER_WRITES = frozenset({Kind.ACK, Kind.GALLERY, Kind.CMD})
+
+
+def unit_topic(venue_id: str, unit_id: str, kind: Kind | str) -> str:
+    """Topic of ``kind`` for one unit; ``unit_id`` may be ``+`` (subscribe) or ``%u`` (ACL pattern)."""
+    return f"{ROOT}/{venue_id}/unit/{unit_id}/{Kind(kind).value}"
+
+
+def subscription(venue_id: str, kind: Kind | str) -> str:
+    """The controller's subscription for ``kind`` from every unit."""
+    return unit_topic(venue_id, "+", kind)
+
+
+def parse_topic(topic: str) -> tuple[str, str, Kind]:
+    """Split a concrete topic into ``(venue_id, unit_id, kind)``; raise ``ProtocolError('bad_topic')``."""
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[0] != ROOT or parts[2] != "unit":
+        raise ProtocolError("bad_topic", f"topic {topic!r} is not congress/<venue>/unit/<unit>/<kind>")
+    venue, unit, kind = parts[1], parts[3], parts[4]
+    if not _ID.match(venue) or not _ID.match(unit):
+        raise ProtocolError("bad_topic", f"topic {topic!r} has an invalid venue or unit id")
+    try:
+        return venue, unit, Kind(kind)
+    except ValueError:
+        raise ProtocolError("unknown_type", f"topic {topic!r} ends in unknown kind {kind!r}") from None
