@@ -13,6 +13,7 @@ import enum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Enum,
     Float,
@@ -206,3 +207,59 @@ class GalleryPublication(Base):
     version: Mapped[int] = mapped_column(Integer)
     entries: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CheckInMethod(enum.StrEnum):
+    """How the door unit identified the delegate."""
+
+    FACE = "face"
+    BADGE = "badge"
+    BADGE_FACE = "badge+face"
+    ATTENDANT = "attendant"
+
+
+class Passage(enum.StrEnum):
+    """Which way the delegate went through the door."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class CheckIn(Base):
+    """One signed check-in from a door unit, stored once: unique on (unit_id, boot_id, seq).
+
+    ``event_at`` is the unit's clock at the event (or the arrival time when the unit had none);
+    ``digest`` is the SHA-256 of the signed message, telling a redelivery from a conflicting replay.
+    """
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "boot_id", "seq"),
+        Index("ix_checkins_delegate_event", "delegate_id", "event_at"),
+        Index("ix_checkins_event_at", "event_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64))
+    boot_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    delegate_id: Mapped[str] = mapped_column(String(64))
+    passage: Mapped[Passage] = mapped_column(_enum(Passage))
+    method: Mapped[CheckInMethod] = mapped_column(_enum(CheckInMethod))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    event_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class Presence(Base):
+    """Whether each delegate is in the hall now: the latest check-in by event order wins."""
+
+    __tablename__ = "presence"
+
+    delegate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    inside: Mapped[bool] = mapped_column(Boolean)
+    event_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    checkin_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    unit_id: Mapped[str] = mapped_column(String(64))
