@@ -1,10 +1,16 @@
-"""Configuration of the controller (``congress controller run --config FILE``)."""
+"""Configuration of the controller (``congress controller run --config FILE``).
+
+Tables: ``[venue]``, ``[database]``, ``[broker]``, ``[web]`` (address, TLS, server threads),
+``[security]`` (cookies, session lifetime, login rate limits), ``[devices]`` (door-unit alarms),
+``[attendance]`` (quorum rule). Secrets (audit key, TLS key passphrase) never live here: see
+:func:`congress.config.read_secret`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from congress.config import Section
 from congress.config.common import BrokerSection, VenueSection
@@ -20,12 +26,94 @@ class DatabaseSection(Section):
     )
 
 
+class WebSection(Section):
+    """The controller page's HTTP(S) server (cheroot, a thread per request or live stream)."""
+
+    host: str = Field("127.0.0.1", title="Listen address", description="0.0.0.0 to serve the whole LAN")
+    port: int = Field(8443, ge=1, le=65535, title="Port", description="TCP port of the page")
+    tls_cert: Path | None = Field(
+        None,
+        title="TLS certificate",
+        description="PEM certificate (chain); without it the page is plain HTTP",
+    )
+    tls_key: Path | None = Field(None, title="TLS key", description="PEM private key of tls_cert")
+    threads: int = Field(
+        64,
+        ge=8,
+        le=1024,
+        title="Server threads",
+        description="Requests served at once; each live page holds one",
+    )
+    max_live_clients: int = Field(
+        48,
+        ge=1,
+        le=1000,
+        title="Live clients",
+        description="Pages that may follow the live feed at once (must leave threads for normal requests)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> WebSection:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("web.tls_cert and web.tls_key must be given together")
+        if self.max_live_clients > self.threads - 4:
+            raise ValueError("web.max_live_clients must be at least 4 below web.threads")
+        return self
+
+
+class SecuritySection(Section):
+    """Sessions, cookies and login throttling of the controller page."""
+
+    secure_cookies: bool = Field(
+        True,
+        title="Secure cookies",
+        description="Send cookies only over HTTPS; set false only for a plain-HTTP demo on a closed network",
+    )
+    session_idle_minutes: int = Field(30, ge=1, le=1440, title="Idle timeout", description="Minutes")
+    session_max_hours: int = Field(12, ge=1, le=72, title="Session lifetime", description="Hours")
+    login_failures_per_account: int = Field(
+        5, ge=1, le=100, title="Failures per account", description="Failed logins per window before lockout"
+    )
+    login_failures_per_ip: int = Field(
+        20, ge=1, le=1000, title="Failures per address", description="Failed logins per window and address"
+    )
+    login_window_minutes: int = Field(15, ge=1, le=1440, title="Rate-limit window", description="Minutes")
+
+
+class DevicesSection(Section):
+    """When a door unit raises an alarm on the devices page."""
+
+    silent_after_s: int = Field(
+        45, ge=5, le=3600, title="Silent after", description="Seconds without a heartbeat before the alarm"
+    )
+    outbox_alarm: int = Field(
+        50,
+        ge=1,
+        le=1_000_000,
+        title="Outbox alarm",
+        description="Unacknowledged check-ins that raise an alarm",
+    )
+    check_interval_s: float = Field(
+        5.0, ge=0.2, le=300, title="Check interval", description="Seconds between alarm checks"
+    )
+
+
+class AttendanceSection(Section):
+    """Quorum rule: ``two-thirds`` (default), ``majority`` or ``fixed:N``."""
+
+    quorum: str = Field("two-thirds", title="Quorum rule", description="two-thirds, majority or fixed:N")
+
+
 class ControllerConfig(Section):
-    """Controller: ``[venue]``, ``[controller]``, ``[database]``, ``[broker]``."""
+    """Controller: ``[venue]``, ``[database]``, ``[broker]``, ``[web]``, ``[security]``, ``[devices]``."""
 
     venue: VenueSection
     database: DatabaseSection = DatabaseSection()
     broker: BrokerSection
+    web: WebSection = WebSection()
+    security: SecuritySection = SecuritySection()
+    devices: DevicesSection = DevicesSection()
+    attendance: AttendanceSection = AttendanceSection()
     data_dir: Path = Field(
         Path("/var/lib/congress-controller"),
         title="Data directory",
@@ -33,5 +121,24 @@ class ControllerConfig(Section):
     )
 
     def resolve_paths(self, base: Path) -> ControllerConfig:
+        def fix(p: Path | None) -> Path | None:
+            return None if p is None or p.is_absolute() else base / p
+
         d = self.data_dir if self.data_dir.is_absolute() else base / self.data_dir
-        return self.model_copy(update={"data_dir": d, "broker": self.broker.resolve_paths(base)})
+        web = self.web.model_copy(
+            update={
+                "tls_cert": fix(self.web.tls_cert) or self.web.tls_cert,
+                "tls_key": fix(self.web.tls_key) or self.web.tls_key,
+            }
+        )
+        url = self.database.url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+            url = "sqlite:///" + str(base / url.removeprefix("sqlite:///"))
+        return self.model_copy(
+            update={
+                "data_dir": d,
+                "broker": self.broker.resolve_paths(base),
+                "web": web,
+                "database": self.database.model_copy(update={"url": url}),
+            }
+        )
