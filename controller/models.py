@@ -133,6 +133,10 @@ class UnitHealth(Base):
 
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     online: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="")
+    uptime_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rss_kb: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
     availability_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     boot_id: Mapped[str] = mapped_column(String(64), default="")
@@ -263,3 +267,8 @@ class Presence(Base):
     event_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     checkin_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     unit_id: Mapped[str] = mapped_column(String(64))
+
+
+# --- keypads and ballots (controller.keypads, controller.ballots): tables in controller.voting_tables ---
+
+import controller.voting_tables  # noqa: E402, F401  (registers the voting tables on Base)
