@@ -129,6 +129,12 @@ class Feedback:
             else:
                 self.amber.off()
 
+    def identify(self) -> None:
+        """Blink amber three times so a technician can tell which door unit this is."""
+        with self._lock:
+            if not self._attendant:
+                self.amber.blink(on_time=0.3, off_time=0.3, n=3)
+
     def alarm(self, on: bool) -> None:
         """Outbox full (or another fault that stops check-ins): red steady and a repeating beep."""
         with self._lock:

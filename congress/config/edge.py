@@ -36,6 +36,11 @@ class UnitSection(Section):
     signing_key_file: Path = Field(
         title="Signing key", description="PEM Ed25519 key issued by `congress ca issue-unit`"
     )
+    controller_key_file: Path = Field(
+        Path("controller-signing.pub"),
+        title="Controller key",
+        description="PEM Ed25519 public key of the controller (acks, gallery, commands, badges)",
+    )
 
     @field_validator("id")
     @classmethod
@@ -194,7 +199,8 @@ class GallerySection(Section):
     key_name: str = Field(
         "gallery-key",
         title="Key credential",
-        description="Name of the secret (hex AES-256 key) in $CREDENTIALS_DIRECTORY or CONGRESS_GALLERY_KEY",
+        description="Secret with the unit's gallery key (64 hex digits): $CREDENTIALS_DIRECTORY/<name> or "
+        "CONGRESS_GALLERY_KEY; else the file <data_dir>/gallery.key",
     )
 
 
@@ -229,6 +235,7 @@ class EdgeConfig(Section):
             update={
                 "data_dir": _abs(self.unit.data_dir, base),
                 "signing_key_file": _abs(self.unit.signing_key_file, base),
+                "controller_key_file": _abs(self.unit.controller_key_file, base),
             }
         )
         update: dict = {"unit": unit, "broker": self.broker.resolve_paths(base)}

@@ -1,0 +1,128 @@
+"""The unit's gallery: the sealed blob from the controller on disk, the opened matrix in memory.
+
+``<data_dir>/gallery.sealed`` holds the blob exactly as the controller sealed it for this unit
+(:mod:`congress.gallery_crypto`: AES-256-GCM under the unit's own key), so face templates are encrypted
+at rest. :meth:`GalleryStore.install` checks that a new blob opens with this unit's key before it
+replaces the file (write to a temporary file, fsync, rename, fsync the folder) and then swaps the
+in-memory index under a lock, so the recogniser sees either the old or the new gallery, never a mix.
+Offline, the unit keeps using the last gallery it installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from congress import gallery_crypto
+from congress.errors import ProtocolError
+
+log = logging.getLogger(__name__)
+
+FILE = "gallery.sealed"
+
+
+@dataclass(frozen=True)
+class Match:
+    """Best gallery identity for a probe: cosine ``score`` and ``margin`` over the runner-up identity."""
+
+    identity: str | None
+    score: float
+    margin: float
+
+
+class GalleryIndex:
+    """Cosine search over L2-normalised embeddings; one score per identity (its best template)."""
+
+    def __init__(self, version: int, ids: tuple[str, ...], embeddings: np.ndarray) -> None:
+        self.version = version
+        order = np.argsort(np.asarray(ids, dtype=object), kind="stable") if ids else np.zeros(0, int)
+        self.ids = tuple(ids[i] for i in order)
+        emb = np.asarray(embeddings, dtype=np.float32)[order] if len(ids) else np.zeros((0, 128), np.float32)
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        self.emb = emb / np.maximum(norms, 1e-12)
+        self.names = sorted(set(self.ids))
+        self._starts = np.searchsorted(np.asarray(self.ids, dtype=object), self.names) if self.ids else []
+        self._rows = {n: np.flatnonzero(np.asarray(self.ids, dtype=object) == n) for n in self.names}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def search(self, probe: np.ndarray) -> Match:
+        if not self.names:
+            return Match(None, -1.0, 0.0)
+        scores = self.emb @ np.asarray(probe, dtype=np.float32)
+        best = np.maximum.reduceat(scores, np.asarray(self._starts))
+        if len(best) == 1:
+            return Match(self.names[0], float(best[0]), float(best[0]) + 1.0)
+        top2 = np.argpartition(-best, 1)[:2]
+        a, b = (top2[0], top2[1]) if best[top2[0]] >= best[top2[1]] else (top2[1], top2[0])
+        return Match(self.names[a], float(best[a]), float(best[a] - best[b]))
+
+    def verify(self, probe: np.ndarray, identity: str) -> float | None:
+        """Best score of ``probe`` against ``identity``'s templates only (1:1); None if not enrolled."""
+        rows = self._rows.get(identity)
+        if rows is None:
+            return None
+        return float(np.max(self.emb[rows] @ np.asarray(probe, dtype=np.float32)))
+
+
+class GalleryStore:
+    """The current :class:`GalleryIndex`, persisted sealed in ``data_dir``."""
+
+    def __init__(self, data_dir: Path, key: bytes, venue_id: str, unit_id: str) -> None:
+        self.path = Path(data_dir) / FILE
+        self._key, self._venue, self._unit = key, venue_id, unit_id
+        self._lock = threading.Lock()
+        self._index = GalleryIndex(0, (), np.zeros((0, 128), np.float32))
+        if self.path.exists():
+            try:
+                self._index = self._open(self.path.read_bytes())
+                log.info("gallery version %d loaded (%d delegates)", self.version, len(self._index))
+            except ProtocolError as exc:
+                log.error("stored gallery %s cannot be used: %s; waiting for a new one", self.path, exc)
+
+    def _open(self, blob: bytes) -> GalleryIndex:
+        g = gallery_crypto.open_sealed(self._key, self._venue, self._unit, blob)
+        return GalleryIndex(g.version, g.ids, g.embeddings)
+
+    @property
+    def index(self) -> GalleryIndex:
+        with self._lock:
+            return self._index
+
+    @property
+    def version(self) -> int:
+        return self.index.version
+
+    def install_plain(self, version: int, ids: list[str], embeddings: np.ndarray) -> bool:
+        """Seal a gallery received in the clear (over TLS) with this unit's key and install it."""
+        plain = gallery_crypto.encode(ids, embeddings)
+        return self.install(gallery_crypto.seal(self._key, self._venue, self._unit, version, plain))
+
+    def install(self, blob: bytes) -> bool:
+        """Open, persist and swap in a sealed gallery; False when it is not newer than the current one."""
+        index = self._open(blob)
+        if index.version <= self.version and self.path.exists():
+            return False
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, blob)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        dfd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        with self._lock:
+            self._index = index
+        log.info("gallery version %d installed (%d delegates)", index.version, len(index))
+        return True

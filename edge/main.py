@@ -1,0 +1,184 @@
+"""The door unit program: build every part from the configuration in one place and run it.
+
+:class:`Unit` constructs the outbox, gallery store, feedback devices, camera, face analyser, publisher
+and door loop, in that order, and passes each what it needs (no module-level state). :func:`run` is
+``congress edge run``: it starts the unit, tells systemd ``READY=1``, pings the watchdog while both
+threads are alive, and stops cleanly on SIGTERM/SIGINT (threads joined, pins released, outbox closed).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+from congress import __version__, pki, wire
+from congress.config import read_secret
+from congress.config.edge import EdgeConfig
+from congress.errors import ConfigError
+from congress.gallery_crypto import parse_key
+from edge import health
+from edge.camera import open_camera
+from edge.door import Door
+from edge.feedback import Feedback, make_pin_factory
+from edge.gallery import GalleryStore
+from edge.gallery_sync import GallerySync
+from edge.outbox import Outbox
+from edge.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+OUTBOX_FILE = "outbox.db"
+GALLERY_KEY_FILE = "gallery.key"
+
+
+def gallery_key(cfg: EdgeConfig) -> bytes:
+    """The unit's gallery key: the configured secret, else ``<data_dir>/gallery.key``."""
+    secret = read_secret(cfg.gallery.key_name, required=False)
+    if secret:
+        return parse_key(secret, f"secret {cfg.gallery.key_name}")
+    path = cfg.unit.data_dir / GALLERY_KEY_FILE
+    if path.is_file():
+        return parse_key(path.read_text(), str(path))
+    env = "CONGRESS_" + cfg.gallery.key_name.upper().replace("-", "_")
+    raise ConfigError(
+        f"no gallery key: secret {cfg.gallery.key_name!r} is not set and {path} does not exist",
+        hint=f"provision the unit (the controller gives each unit its key) or set {env}",
+    )
+
+
+class Unit:
+    """Every part of one door unit, built from ``cfg``; ``start()`` / ``stop()``."""
+
+    def __init__(self, cfg: EdgeConfig, *, pin_factory=None, analyzer=None, realtime: bool = True) -> None:
+        self.cfg = cfg
+        self.started = time.monotonic()
+        cfg.unit.data_dir.mkdir(parents=True, exist_ok=True)
+        self.signing_key = pki.load_signing_key(cfg.unit.signing_key_file)
+        self.controller_key = pki.load_public_key(cfg.unit.controller_key_file)
+        self.outbox = Outbox(cfg.unit.data_dir / OUTBOX_FILE, cfg.outbox.max_events)
+        self.gallery = GalleryStore(cfg.unit.data_dir, gallery_key(cfg), cfg.venue.id, cfg.unit.id)
+        if pin_factory is None:
+            pin_factory = make_pin_factory(cfg.feedback.pin_factory)
+        self.feedback = Feedback(cfg.feedback, pin_factory)
+        self.camera = open_camera(cfg.camera, realtime=realtime)
+        if analyzer is None:
+            from edge.engine import EngineAnalyzer
+
+            analyzer = EngineAnalyzer.load(cfg.recognition.models_dir)
+        self.analyzer = analyzer
+        self.publisher = Publisher(
+            broker=cfg.broker,
+            venue_id=cfg.venue.id,
+            unit_id=cfg.unit.id,
+            signing_key=self.signing_key,
+            controller_key=self.controller_key,
+            outbox=self.outbox,
+            health=self.health,
+            on_gallery=GallerySync(self.gallery),
+            on_command=self.command,
+            heartbeat_s=cfg.status.heartbeat_s,
+            software=f"congress {__version__}",
+        )
+        self.door = Door(
+            cfg,
+            camera=self.camera,
+            analyzer=analyzer,
+            gallery=self.gallery,
+            outbox=self.outbox,
+            feedback=self.feedback,
+            signing_key=self.signing_key,
+            controller_key=self.controller_key,
+            notify=self.publisher.notify,
+        )
+        self.ready_s: float | None = None
+
+    def start(self) -> Unit:
+        self.publisher.start()
+        self.door.start()
+        self.ready_s = time.monotonic() - self.started
+        log.info("door unit %s ready in %.2f s", self.cfg.unit.id, self.ready_s)
+        return self
+
+    def stop(self) -> None:
+        self.door.stop()
+        self.publisher.stop()
+        self.camera.close()
+        self.feedback.close()
+        self.outbox.close()
+
+    def alive(self) -> bool:
+        return self.publisher.is_alive() and (self.door.is_alive() or self.door.finished.is_set())
+
+    def health(self) -> dict:
+        s = self.door.stats
+        return {
+            "gallery_version": self.gallery.version,
+            "rss_kb": health.rss_kb(),
+            "temp_mc": health.cpu_temp_mc(),
+            "detail": {
+                "fps": round(s.fps(), 1),
+                "ms": s.p50(),
+                "model": getattr(self.analyzer, "version", ""),
+                "clock": "synced" if self.door.clock_synced() else "unsynced",
+                "door": self.cfg.door.id,
+                "mode": self.cfg.door.mode.value,
+                "alarm": self.feedback.alarm_on,
+                "error": self.door.error[:120],
+            },
+        }
+
+    def command(self, cmd: wire.UnitCommand) -> None:
+        """A verified command from the controller, for this run of the unit."""
+        log.info("command from the controller: %s %s", cmd.command, cmd.args)
+        if cmd.command is wire.Command.OPEN_DOOR:
+            delegate = cmd.args.get("delegate_id")
+            self.door.attendant_answered(
+                str(delegate) if delegate else None, bool(cmd.args.get("accept", True))
+            )
+        elif cmd.command is wire.Command.IDENTIFY:
+            self.feedback.identify()
+        elif cmd.command is wire.Command.SET_DIRECTION:
+            value = str(cmd.args.get("direction", ""))
+            if value in (d.value for d in wire.Direction):
+                self.door.direction = wire.Direction(value)
+        elif cmd.command is wire.Command.RESTART:
+            signal.raise_signal(signal.SIGTERM)
+        elif cmd.command is wire.Command.SYNC_GALLERY:
+            self.publisher.notify()
+
+
+def run(cfg: EdgeConfig, *, stop: threading.Event | None = None) -> int:
+    """``congress edge run``: start, notify systemd, keep the watchdog fed, stop on SIGTERM."""
+    import sdnotify
+
+    stop = stop or threading.Event()
+
+    def on_signal(signum, frame) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    notifier = sdnotify.SystemdNotifier()
+    unit = Unit(cfg).start()
+    notifier.notify(f"READY=1\nSTATUS=door {cfg.door.id} ready in {unit.ready_s:.1f} s")
+    watchdog_s = _watchdog_interval()
+    try:
+        while not stop.wait(watchdog_s):
+            if unit.alive():
+                notifier.notify("WATCHDOG=1")
+            else:
+                log.error("a unit thread died; not feeding the watchdog")
+    finally:
+        notifier.notify("STOPPING=1")
+        unit.stop()
+    return 0
+
+
+def _watchdog_interval() -> float:
+    import os
+
+    usec = os.environ.get("WATCHDOG_USEC")
+    return max(0.5, int(usec) / 2e6) if usec and usec.isdigit() else 5.0

@@ -1,0 +1,261 @@
+"""The unit's link to the controller: publish the outbox, apply acks, receive gallery and commands.
+
+One named thread (``edge-publisher``) owns the MQTT client. It connects over TLS with the unit's
+client certificate (:mod:`congress.mqtt`, durable session, last will = a signed retained ``offline``
+status), and loops until its stop event is set:
+
+* every outbox event not yet sent on this connection is published QoS 1 (at most ``window`` in
+  flight); an event still unacknowledged after ``resend_s`` is sent again;
+* incoming messages are put on a queue by paho's callback and handled here: each is verified
+  (controller signature, venue, topic, :mod:`congress.wire`); an Ack deletes exactly the events it names;
+  gallery parts go to ``on_gallery``, commands to ``on_command``;
+* every ``heartbeat_s`` a retained signed status carries outbox depth, gallery version and ``health()``.
+
+After a disconnect paho reconnects by itself (or this thread reconnects with backoff when the first
+connection fails); on every (re)connection everything still in the outbox is published again, so an
+event is delivered at least once and the controller's unique key makes it count once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from congress import wire
+from congress.errors import BrokerError, ProtocolError
+from edge.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LinkStats:
+    connected: bool = False
+    connects: int = 0
+    published: int = 0
+    acked: int = 0
+    rejected_messages: int = 0
+    last_error: str = ""
+
+
+class Publisher(threading.Thread):
+    """Owns the MQTT connection of one unit; see the module docstring for the loop."""
+
+    def __init__(
+        self,
+        *,
+        broker,  # congress.config.common.BrokerSection
+        venue_id: str,
+        unit_id: str,
+        signing_key,
+        controller_key,
+        outbox: Outbox,
+        health: Callable[[], dict],
+        on_gallery: Callable[[wire.GalleryUpdate], None] | None = None,
+        on_command: Callable[[wire.UnitCommand], None] | None = None,
+        heartbeat_s: float = 10.0,
+        resend_s: float = 30.0,
+        window: int = 256,
+        software: str = "",
+    ) -> None:
+        super().__init__(name="edge-publisher", daemon=True)
+        self.broker, self.venue, self.unit = broker, venue_id, unit_id
+        self.key, self.controller_key = signing_key, controller_key
+        self.outbox, self.health = outbox, health
+        self.on_gallery, self.on_command = on_gallery, on_command
+        self.heartbeat_s, self.resend_s, self.window = heartbeat_s, resend_s, window
+        self.software = software
+        self.stop_event = threading.Event()
+        self.wake = threading.Event()
+        self.status_counter = wire.BootCounter()  # status/will stream; check-ins use the outbox's boot
+        self.started = time.monotonic()
+        self.stats = LinkStats()
+        self.state = wire.UnitState.STARTING
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._sent: dict[tuple[str, int], float] = {}
+        self._client = None
+        self._next_beat = 0.0
+        self._replay = wire.ReplayGuard()
+
+    @property
+    def boot(self) -> str:
+        """This run's boot id as the controller sees it in status messages (commands must name it)."""
+        return self.status_counter.boot
+
+    # -- paho callbacks: no work here, only hand-over to the thread ------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if not reason_code.is_failure:
+            for kind in (wire.Kind.ACK, wire.Kind.GALLERY, wire.Kind.CMD):
+                client.subscribe(wire.unit_topic(self.venue, self.unit, kind), qos=1)
+            self._inbox.put(("connected", None))
+        self.wake.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._inbox.put(("disconnected", str(reason_code)))
+        self.wake.set()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        self._inbox.put((msg.topic, bytes(msg.payload)))
+        self.wake.set()
+
+    # -- thread ----------------------------------------------------------------------------------------
+    def run(self) -> None:
+        backoff = 0.5
+        try:
+            while not self.stop_event.is_set():
+                if self._client is None:
+                    try:
+                        self._connect()
+                        backoff = 0.5
+                    except BrokerError as exc:
+                        self.stats.last_error = str(exc)
+                        log.warning("broker not reachable (%s); retrying in %.1f s", exc, backoff)
+                        self.stop_event.wait(backoff)
+                        backoff = min(backoff * 2, 10.0)
+                        continue
+                self._drain_inbox()
+                if self.stats.connected:
+                    self._publish_pending()
+                    if time.monotonic() >= self._next_beat:
+                        self._heartbeat()
+                self.wake.wait(0.5)
+                self.wake.clear()
+        finally:
+            self._shutdown()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stop_event.set()
+        self.wake.set()
+        if self.is_alive():
+            self.join(timeout)
+
+    def notify(self) -> None:
+        """A new event is in the outbox: publish it now rather than at the next poll."""
+        self.wake.set()
+
+    def _status(self, state: wire.UnitState) -> bytes:
+        h = self.health()
+        detail = json.dumps(h.get("detail", {}), sort_keys=True, separators=(",", ":"))[:500]
+        msg = wire.UnitStatus(
+            venue=self.venue,
+            unit=self.unit,
+            boot=self.boot,
+            seq=self.status_counter.next(),
+            state=state,
+            uptime_s=int(time.monotonic() - self.started),
+            outbox=self.outbox.depth(),
+            gallery_version=int(h.get("gallery_version", 0)),
+            rss_kb=h.get("rss_kb"),
+            temp_mc=h.get("temp_mc"),
+            software=self.software[:64],
+            detail=detail,
+        )
+        return wire.encode(msg, self.key)
+
+    def _connect(self) -> None:
+        from congress import mqtt
+
+        will = (
+            wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS),
+            self._status(wire.UnitState.OFFLINE),
+        )
+        client = mqtt.make_client_from_config(self.broker, self.unit, will=will)
+        client.on_message = self._on_message
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        mqtt.connect(
+            client, self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s, durable=True
+        )
+        self._client = client  # our on_connect already ran inside connect(): subscribed, queued "connected"
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                topic, payload = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if topic == "connected":
+                if not self.stats.connected:
+                    self.stats.connected = True
+                    self.stats.connects += 1
+                    log.info("connected to the broker; %d events to (re)send", self.outbox.depth())
+                self._sent.clear()
+                self._next_beat = 0.0
+            elif topic == "disconnected":
+                if self.stats.connected:
+                    log.warning("disconnected from the broker (%s)", payload)
+                self.stats.connected = False
+            else:
+                self._handle(topic, payload)
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        try:
+            msg = wire.verify(payload, topic=topic, venue=self.venue, controller_key=self.controller_key)
+        except ProtocolError as exc:
+            self.stats.rejected_messages += 1
+            log.error("refused a message on %s: %s (%s)", topic, exc, exc.reason)
+            return
+        if isinstance(msg, wire.Ack):
+            for ev in msg.events:
+                if self.outbox.ack(ev.boot, ev.seq):
+                    self.stats.acked += 1
+                self._sent.pop((ev.boot, ev.seq), None)
+                if ev.outcome is wire.AckOutcome.REJECTED:
+                    log.error("controller refused event %s/%d for good: %s", ev.boot, ev.seq, ev.reason)
+        elif isinstance(msg, wire.GalleryUpdate):
+            if self.on_gallery is not None:
+                self.on_gallery(msg)
+        elif isinstance(msg, wire.UnitCommand):
+            if msg.unit_boot != self.boot:
+                log.warning("ignored command %s for an earlier run of this unit", msg.command)
+                return
+            try:
+                self._replay.check("controller", msg.boot, msg.seq)
+            except ProtocolError as exc:
+                log.warning("ignored command: %s", exc)
+                return
+            if self.on_command is not None:
+                self.on_command(msg)
+
+    def _publish_pending(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, t in self._sent.items() if now - t > self.resend_s]:
+            del self._sent[key]
+        room = self.window - len(self._sent)
+        if room <= 0:
+            return
+        for ev in self.outbox.pending(limit=room + len(self._sent)):
+            if (ev.boot_id, ev.seq) in self._sent:
+                continue
+            topic = wire.unit_topic(self.venue, self.unit, ev.kind)
+            info = self._client.publish(topic, ev.payload, qos=1)
+            if info.rc != 0:  # not connected any more: paho would only queue it in memory
+                self.stats.connected = False
+                return
+            self._sent[(ev.boot_id, ev.seq)] = now
+            self.stats.published += 1
+
+    def _heartbeat(self) -> None:
+        self._next_beat = time.monotonic() + self.heartbeat_s
+        state = self.state if self.state is not wire.UnitState.STARTING else wire.UnitState.READY
+        topic = wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS)
+        self._client.publish(topic, self._status(state), qos=1, retain=True)
+
+    def _shutdown(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        with contextlib.suppress(Exception):
+            if self.stats.connected:
+                topic = wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS)
+                info = client.publish(topic, self._status(wire.UnitState.OFFLINE), qos=1, retain=True)
+                info.wait_for_publish(2.0)
+            client.disconnect()
+        client.loop_stop()
+        self.stats.connected = False
