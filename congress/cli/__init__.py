@@ -18,7 +18,12 @@ from congress import __version__
 from congress.errors import CongressError
 
 #: Command groups, in the order ``congress --help`` lists them: (module, short description).
-GROUPS: tuple[str, ...] = ("congress.cli.config_cmd", "congress.cli.ca_cmd")
+GROUPS: tuple[str, ...] = (
+    "congress.cli.config_cmd",
+    "congress.cli.ca_cmd",
+    "congress.cli.flash_cmd",
+    "congress.cli.venue_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,105 @@
+"""``congress flash``: provision a door unit's SD card (image file or mounted boot partition).
+
+Parses arguments, validates the host settings and hands over to :mod:`flash.provision`, which writes
+the unit's certificate, keys, configuration and first-boot files without root or loop mounts and
+verifies every byte by reading it back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+
+from congress.cli import emit
+from congress.errors import FlashError
+
+
+def _read_hex_key(path: str, what: str) -> bytes:
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise FlashError(f"cannot read the {what} {path}: {exc.strerror}") from None
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        raise FlashError(f"{path}: the {what} must be 64 hex digits (an AES-256 key)")
+    return bytes.fromhex(text)
+
+
+def _gallery_key(args: argparse.Namespace) -> bytes:
+    """The unit's gallery key: given directly, or derived from the controller's master key."""
+    from congress.config import parse_config, read_toml
+    from congress.config.edge import EdgeConfig
+    from congress.gallery_crypto import derive_unit_key
+
+    if bool(args.gallery_key_file) == bool(args.gallery_master_key_file):
+        raise FlashError(
+            "give one of --gallery-key-file (this unit's key) or --gallery-master-key-file",
+            hint="without its gallery key the unit cannot open the delegates' gallery the controller sends",
+        )
+    if args.gallery_key_file:
+        key = _read_hex_key(args.gallery_key_file, "gallery key")
+    else:
+        venue = parse_config(read_toml(args.config), EdgeConfig, source=args.config).venue.id
+        key = derive_unit_key(_read_hex_key(args.gallery_master_key_file, "gallery master key"),
+                              venue, args.unit)
+    return (key.hex() + "\n").encode()
+
+
+def _flash(args: argparse.Namespace) -> int:
+    from flash.provision import Request, open_target, provision
+    from flash.settings import HostSettings, check_admin_user, read_ssh_keys, wifi_from_files
+
+    wifi = None
+    if args.wifi_ssid or args.wifi_psk_file:
+        if not (args.wifi_ssid and args.wifi_psk_file):
+            raise FlashError("--wifi-ssid and --wifi-psk-file go together")
+        wifi = wifi_from_files(args.wifi_ssid, Path(args.wifi_psk_file), args.wifi_country)
+    host = HostSettings(
+        hostname=args.hostname or args.unit,
+        admin_user=check_admin_user(args.admin_user),
+        ssh_keys=read_ssh_keys(Path(args.ssh_key)) if args.ssh_key else (),
+        wifi=wifi,
+    )
+    target = open_target(Path(args.image) if args.image else None,
+                         Path(args.boot_dir) if args.boot_dir else None)
+    req = Request(
+        unit_id=args.unit,
+        config_file=Path(args.config),
+        ca_dir=Path(args.ca_dir or os.environ.get("CONGRESS_CA_DIR") or "ca"),
+        host=host,
+        issue=args.issue,
+        gallery_key=_gallery_key(args),
+        wheel=Path(args.wheel) if args.wheel else None,
+    )
+    summary = provision(target, req)
+    where = summary.get("image") or summary.get("boot_dir")
+    emit(summary, as_json=args.json, human=(
+        f"unit {args.unit}: {summary['written']} files written to {where} and verified "
+        f"({summary['format']} first boot). The card holds private keys until the unit's first boot: "
+        f"keep it safe."
+    ))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("flash", help="provision a door unit's SD card (image or mounted boot partition)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--image", metavar="FILE.img", help="Raspberry Pi OS image file (uncompressed)")
+    where.add_argument("--boot-dir", metavar="DIR", help="mount point of the card's boot partition")
+    p.add_argument("--unit", required=True, metavar="UNIT_ID", help="door unit id (CN of its certificate)")
+    p.add_argument("--config", required=True, metavar="FILE", help="the unit's configuration (TOML)")
+    p.add_argument("--ca-dir", metavar="DIR", help="venue CA folder (default $CONGRESS_CA_DIR or ./ca)")
+    p.add_argument("--issue", action="store_true", help="issue the unit's certificate and keys now")
+    p.add_argument("--wifi-ssid", metavar="SSID", help="Wi-Fi network the unit joins")
+    p.add_argument("--wifi-psk-file", metavar="FILE", help="file holding the Wi-Fi passphrase")
+    p.add_argument("--wifi-country", metavar="CC", help="Wi-Fi regulatory country, e.g. GB")
+    p.add_argument("--ssh-key", metavar="FILE", help="SSH public key(s) for the technician account")
+    p.add_argument("--admin-user", default="technician", help="technician account name (default %(default)s)")
+    p.add_argument("--hostname", help="host name (default: the unit id)")
+    p.add_argument("--gallery-key-file", metavar="FILE", help="this unit's gallery key (64 hex digits)")
+    p.add_argument("--gallery-master-key-file", metavar="FILE",
+                   help="the controller's gallery master key (64 hex digits); the unit's key is derived")
+    p.add_argument("--wheel", metavar="FILE.whl", help="project wheel that first boot installs")
+    p.add_argument("--json", action="store_true", help="print one JSON summary")
+    p.set_defaults(handler=_flash)

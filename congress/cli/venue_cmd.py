@@ -1,0 +1,38 @@
+"""``congress venue broker-files``: the venue Mosquitto configuration, ACL and certificates to install.
+
+The text comes from :mod:`congress.broker` (the same renderer the tests and the demo use), through
+:mod:`flash.venue_broker`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from congress.cli import emit
+
+
+def _broker_files(args: argparse.Namespace) -> int:
+    from flash.venue_broker import write_broker_files
+
+    ca_dir = Path(args.ca_dir or os.environ.get("CONGRESS_CA_DIR") or "ca")
+    result = write_broker_files(ca_dir, args.host, Path(args.out), args.controller or ["controller"])
+    emit({"ok": True, **result}, as_json=args.json, human=(
+        f"broker files for venue {result['venue']} in {args.out}: install with\n"
+        f"  sudo cp -r {args.out}/. /etc/mosquitto/ && sudo chown -R root:mosquitto /etc/mosquitto/congress"
+        f" && sudo chmod 0640 /etc/mosquitto/congress/broker.key && sudo systemctl restart mosquitto"))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("venue", help="install files for the venue (broker configuration)")
+    s = p.add_subparsers(dest="venue_command", metavar="ACTION", required=True)
+    b = s.add_parser("broker-files", help="write mosquitto.conf, the ACL and the broker certificate")
+    b.add_argument("--ca-dir", metavar="DIR", help="venue CA folder (default $CONGRESS_CA_DIR or ./ca)")
+    b.add_argument("--host", required=True, help="host name the door units use to reach the broker")
+    b.add_argument("--out", required=True, metavar="DIR", help="folder to write (copied to /etc/mosquitto)")
+    b.add_argument("--controller", action="append", metavar="NAME",
+                   help="controller client identity allowed to read all units (default: controller)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(handler=_broker_files)

@@ -1,0 +1,108 @@
+"""`congress flash --boot-dir` on a mounted card, then the first-boot script run for real in a root folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from congress.cli import main
+from congress.errors import FlashError
+from flash.bootfs import DirPartition
+from flash.provision import verify
+
+from .images import TRIXIE_BOOT
+
+
+@pytest.fixture
+def boot_dir(tmp_path):
+    root = tmp_path / "bootfs"
+    for name, data in TRIXIE_BOOT.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+def flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file) -> dict:
+    code = main(["flash", "--boot-dir", str(boot_dir), "--unit", "door-1", "--config", str(unit_config),
+                 "--ca-dir", str(issued_ca), "--gallery-key-file", str(gallery_key_file), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_boot_dir_is_written_and_verified(capsys, boot_dir, issued_ca, unit_config, gallery_key_file):
+    summary = flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file)
+    assert summary["boot_dir"] == str(boot_dir) and summary["format"] == "cloud-init"
+    assert (boot_dir / "congress" / "keys" / "tls.key").read_bytes() == (
+        issued_ca / "units" / "door-1" / "key.pem"
+    ).read_bytes()
+    assert "congress/keys/signing.key" in summary["private_keys_on_card"]
+    note = " ".join((boot_dir / "congress" / "README-KEYS.txt").read_text().split())
+    assert "A FAT file system has no file permissions" in note and "congress ca revoke" in note
+
+
+def test_read_back_catches_a_changed_file(boot_dir):
+    fs = DirPartition(boot_dir)
+    fs.write_many({"congress/a.txt": b"one"})
+    with pytest.raises(FlashError, match="differs on the card"):
+        verify(fs, {"congress/a.txt": b"two"})
+    with pytest.raises(FlashError, match="not on the card"):
+        verify(fs, {"congress/b.txt": b"two"})
+
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("systemd-sysusers") is None or shutil.which("systemctl") is None,
+    reason="the first-boot script creates users and chowns files: needs root and systemd tools",
+)
+
+
+@needs_root
+def test_first_boot_moves_keys_and_enables_the_service(
+    tmp_path, capsys, boot_dir, issued_ca, unit_config, gallery_key_file
+):
+    flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file)
+    root = tmp_path / "pi-root"
+    (root / "etc").mkdir(parents=True)
+    env = {**os.environ, "CONGRESS_FIRSTBOOT_ROOT": str(root)}
+    proc = subprocess.run(["sh", str(boot_dir / "congress" / "firstboot.sh")], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    keys = root / "var/lib/congress-edge/keys"
+    uid = int(next(line.split(":")[2] for line in (root / "etc/passwd").read_text().splitlines()
+                   if line.startswith("congress-edge:")))
+    for name in ("tls.key", "signing.key", "gallery-key"):
+        st = (keys / name).stat()
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == uid, name
+        assert not (boot_dir / "congress" / "keys" / name).exists(), f"{name} still on the card"
+    assert (keys / "tls.key").read_bytes() == (issued_ca / "units/door-1/key.pem").read_bytes()
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert (root / "etc/congress/edge.toml").read_bytes() == (boot_dir / "congress/edge.toml").read_bytes()
+    assert stat.S_IMODE((root / "etc/congress/edge.toml").stat().st_mode) == 0o640
+    assert (root / "etc/systemd/system/multi-user.target.wants/congress-edge.service").is_symlink()
+    assert (root / "var/lib/congress-edge/provisioned").is_file()
+    # A second run does nothing (cloud-init may run runcmd again after a re-seed).
+    again = subprocess.run(["sh", str(boot_dir / "congress" / "firstboot.sh")], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 0 and "already provisioned" in again.stderr
+
+
+@needs_root
+def test_first_boot_refuses_a_damaged_card(
+    tmp_path, capsys, boot_dir, issued_ca, unit_config, gallery_key_file
+):
+    flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file)
+    cfg = boot_dir / "congress" / "edge.toml"
+    cfg.write_bytes(cfg.read_bytes().replace(b"north-1", b"north-X"))
+    root = tmp_path / "pi-root"
+    (root / "etc").mkdir(parents=True)
+    proc = subprocess.run(["sh", str(boot_dir / "congress" / "firstboot.sh")],
+                          env={**os.environ, "CONGRESS_FIRSTBOOT_ROOT": str(root)},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "damaged" in proc.stderr
+    assert not (root / "var/lib/congress-edge").exists()
+    assert (boot_dir / "congress" / "keys" / "tls.key").exists()
