@@ -100,6 +100,13 @@ class KeypadReader:
     def announce(self, ann: p.BallotAnnounce) -> None:
         self.send(p.encode_ballot(ann))
 
+    def ingest(self, data: bytes, parser: FrameParser | None = None, *, flush: bool = True) -> None:
+        """Process bytes without a serial line (no acks are written): tests and offline replays."""
+        parser = parser or FrameParser()
+        self._handle(parser.feed(data), None)
+        if flush:
+            self._handle(parser.flush(), None)
+
     # -- the loop -------------------------------------------------------------------------------------
     def _run(self) -> None:
         parser = FrameParser()
