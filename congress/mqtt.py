@@ -126,7 +126,11 @@ def connect(
     props.SessionExpiryInterval = DURABLE_SESSION_S if durable else 0
     try:
         try:
-            client.connect(host, port, keepalive, clean_start=not durable, properties=props)
+            try:
+                client.connect(host, port, keepalive, clean_start=not durable, properties=props)
+            except (OSError, ssl.SSLError) as exc:
+                _close_sockets_of(exc)
+                raise
         except ssl.SSLCertVerificationError as exc:
             raise BrokerError(f"the broker at {host}:{port} is not trusted: {exc.verify_message}",
                               hint="its certificate must be issued by this venue's CA for this host name "
@@ -148,6 +152,16 @@ def connect(
         raise BrokerError(_diagnose(client, host, port))
     finally:
         client.on_connect, client.on_disconnect = prev_connect, prev_disconnect
+
+
+def _close_sockets_of(exc: BaseException) -> None:
+    """paho 2.x leaves its socket open when the TLS handshake fails; close what the failed frames hold."""
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            if isinstance(value, socket.socket):
+                value.close()
+        tb = tb.tb_next
 
 
 def _explain_socket_error(exc: BaseException, host: str, port: int) -> str:

@@ -52,6 +52,7 @@ class Reason(StrEnum):
     WRONG_VERSION = "wrong_version"
     UNKNOWN_TYPE = "unknown_type"
     UNEXPECTED_TYPE = "unexpected_type"
+    BAD_TOPIC = "bad_topic"
     TOPIC_MISMATCH = "topic_mismatch"
     WRONG_VENUE = "wrong_venue"
     UNKNOWN_UNIT = "unknown_unit"

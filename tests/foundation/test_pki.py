@@ -1,0 +1,154 @@
+"""Venue CA: layout, key file modes, certificate contents, re-issue rules, revocation and the CLI."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import stat
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from congress import pki
+from congress.cli import main
+from congress.errors import PKIError
+
+
+@pytest.fixture
+def ca_dir(tmp_path):
+    d = tmp_path / "ca"
+    pki.init_ca(d, "venue-a")
+    return d
+
+
+def mode(p) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def load(p) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(p.read_bytes())
+
+
+def cn(cert: x509.Certificate) -> str:
+    return cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
+
+def test_init_writes_ca_crl_and_controller_key_with_private_modes(ca_dir):
+    for private in ("ca.key", "controller-signing.key"):
+        assert mode(ca_dir / private) == 0o600, private
+    assert mode(ca_dir) == 0o700
+    ca = load(ca_dir / "ca.pem")
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    assert isinstance(ca.public_key(), ec.EllipticCurvePublicKey)
+    assert ca.public_key().curve.name == "secp256r1"
+    crl = x509.load_pem_x509_crl((ca_dir / "crl.pem").read_bytes())
+    assert crl.is_signature_valid(ca.public_key())
+    assert len(list(crl)) == 0
+    assert pki.venue_of(ca_dir) == "venue-a"
+    assert isinstance(pki.load_public_key(ca_dir / "controller-signing.pub"), ed25519.Ed25519PublicKey)
+
+
+def test_init_refuses_existing_ca_and_bad_venue(ca_dir, tmp_path):
+    with pytest.raises(PKIError, match="already exists"):
+        pki.init_ca(ca_dir, "venue-a")
+    with pytest.raises(PKIError, match="venue id"):
+        pki.init_ca(tmp_path / "other", "bad/venue")
+
+
+def test_unit_certificate_cn_eku_chain_and_signing_key(ca_dir):
+    creds = pki.issue_unit(ca_dir, "door-7")
+    for private in (creds.key, creds.signing_key):
+        assert mode(private) == 0o600
+    cert, ca = load(creds.cert), load(ca_dir / "ca.pem")
+    assert cn(cert) == "door-7"
+    cert.verify_directly_issued_by(ca)
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    assert cert.not_valid_after_utc <= ca.not_valid_after_utc
+    key = pki.load_signing_key(creds.signing_key)
+    pub = pki.load_public_key(creds.signing_pub)
+    pub.verify(key.sign(b"event"), b"event")
+    assert creds.ca_cert == ca_dir / "ca.pem"
+    assert creds.controller_pub == ca_dir / "controller-signing.pub"
+
+
+def test_broker_certificate_has_host_and_loopback_names(ca_dir):
+    cert_p, key_p = pki.issue_broker(ca_dir, "broker.venue.lan")
+    assert mode(key_p) == 0o600
+    cert = load(cert_p)
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert set(san.get_values_for_type(x509.DNSName)) == {"broker.venue.lan", "localhost"}
+    assert ipaddress.ip_address("127.0.0.1") in san.get_values_for_type(x509.IPAddress)
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    with pytest.raises(PKIError, match="not a host name"):
+        pki.issue_broker(ca_dir, "bad host!")
+
+
+def test_second_issue_is_refused_until_reissue_which_revokes_the_old(ca_dir):
+    first = load(pki.issue_unit(ca_dir, "door-1").cert).serial_number
+    with pytest.raises(PKIError, match="already has a valid certificate") as err:
+        pki.issue_unit(ca_dir, "door-1")
+    assert "--reissue" in str(err.value)
+    second = load(pki.issue_unit(ca_dir, "door-1", reissue=True).cert).serial_number
+    assert second != first
+    revoked = {r.serial_number for r in x509.load_pem_x509_crl((ca_dir / "crl.pem").read_bytes())}
+    assert revoked == {first}
+
+
+def test_units_and_clients_cannot_share_a_name(ca_dir):
+    pki.issue_client(ca_dir, "controller")
+    with pytest.raises(PKIError, match="already a client"):
+        pki.issue_unit(ca_dir, "controller")
+    with pytest.raises(PKIError, match="letters, digits"):
+        pki.issue_unit(ca_dir, "door/1")
+    with pytest.raises(PKIError, match="letters, digits"):
+        pki.issue_unit(ca_dir, "+")
+
+
+def test_revoke_lists_serial_in_signed_crl_and_drops_signing_key(ca_dir):
+    serial = load(pki.issue_unit(ca_dir, "door-9").cert).serial_number
+    pki.issue_unit(ca_dir, "door-10")
+    assert set(pki.unit_signing_keys(ca_dir)) == {"door-9", "door-10"}
+    assert pki.revoke(ca_dir, "door-9") == [format(serial, "x")]
+    crl = x509.load_pem_x509_crl((ca_dir / "crl.pem").read_bytes())
+    assert crl.is_signature_valid(load(ca_dir / "ca.pem").public_key())
+    assert crl.get_revoked_certificate_by_serial_number(serial) is not None
+    assert crl.next_update_utc >= load(ca_dir / "ca.pem").not_valid_after_utc.replace(microsecond=0)
+    assert set(pki.unit_signing_keys(ca_dir)) == {"door-10"}
+    with pytest.raises(PKIError, match="no valid certificate to revoke"):
+        pki.revoke(ca_dir, "door-9")
+    pki.issue_unit(ca_dir, "door-9")  # after revocation the name may be issued again
+
+
+def test_missing_ca_says_how_to_create_one(tmp_path):
+    with pytest.raises(PKIError, match="no venue CA") as err:
+        pki.issue_unit(tmp_path / "nowhere", "door-1")
+    assert "congress ca init" in str(err.value)
+
+
+def test_cli_round_trip_with_json(tmp_path, capsys, monkeypatch):
+    d = tmp_path / "cli-ca"
+    monkeypatch.setenv("CONGRESS_CA_DIR", str(d))
+
+    def run(*argv) -> dict:
+        assert main(["ca", *argv, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    assert run("init", "--venue", "venue-b")["venue"] == "venue-b"
+    assert run("issue-broker", "127.0.0.1")["cert"].endswith("broker/127.0.0.1/cert.pem")
+    unit = run("issue-unit", "door-3")
+    assert mode(d / "units" / "door-3" / "signing.key") == 0o600
+    assert cn(load(d / "units" / "door-3" / "cert.pem")) == unit["unit_id"] == "door-3"
+    assert run("issue-client", "controller")["name"] == "controller"
+    assert run("revoke", "door-3")["serials"]
+    listed = run("list")["certs"]
+    assert [(c["kind"], c["name"], bool(c["revoked"])) for c in listed] == [
+        ("broker", "127.0.0.1", False), ("unit", "door-3", True), ("client", "controller", False)]
+    assert main(["ca", "issue-client", "controller"]) == 1
+    assert "already has a valid certificate" in capsys.readouterr().err
+    assert main(["ca", "list", "--dir", str(tmp_path / "none")]) == 1
+    assert "no venue CA" in capsys.readouterr().err
