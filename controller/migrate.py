@@ -1,15 +1,17 @@
 """Schema migrations with Alembic, driven from code (no ``alembic.ini``).
 
 ``congress controller migrate --config FILE`` calls :func:`upgrade`, which brings an empty or older
-database to the newest revision in ``controller/migrations/versions`` inside one transaction (both
-SQLite and PostgreSQL have transactional DDL). :func:`pending_changes` compares the migrated schema
-with :mod:`controller.models`; the test suite uses it so that a table added to the models without a
-migration is caught. Developers add a revision with ``python -m controller.migrate "what changed"``,
-which autogenerates it against a scratch SQLite database brought to the current head.
+database to the newest revision in ``controller/migrations/versions`` (on PostgreSQL inside one
+transaction, so a failed upgrade leaves the old schema intact). :func:`pending_changes` compares
+the migrated schema with :mod:`controller.models`; the test suite uses it so that a table added to
+the models without a migration is caught. Developers add a revision with
+``python -m controller.migrate "what changed"``, which autogenerates it against a scratch SQLite
+database brought to the current head.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -25,6 +27,8 @@ from sqlalchemy.engine import Connection
 
 from controller.db import Base, Database
 
+# Alembic announces every autogenerate plugin at INFO; that is noise in the controller's log.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 
 

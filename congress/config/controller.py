@@ -114,6 +114,11 @@ class ControllerConfig(Section):
     security: SecuritySection = SecuritySection()
     devices: DevicesSection = DevicesSection()
     attendance: AttendanceSection = AttendanceSection()
+    ca_dir: Path = Field(
+        Path("ca"),
+        title="Venue CA directory",
+        description="Unit certificates and signing keys, revocations and controller-signing.key",
+    )
     data_dir: Path = Field(
         Path("/var/lib/congress-controller"),
         title="Data directory",
@@ -137,6 +142,7 @@ class ControllerConfig(Section):
         return self.model_copy(
             update={
                 "data_dir": d,
+                "ca_dir": self.ca_dir if self.ca_dir.is_absolute() else base / self.ca_dir,
                 "broker": self.broker.resolve_paths(base),
                 "web": web,
                 "database": self.database.model_copy(update={"url": url}),

@@ -1,0 +1,146 @@
+"""In-process live bus: server-sent events for the controller page.
+
+``create_app`` constructs one :class:`LiveBus` and hands it to whoever produces events (the ingest
+thread: check-ins and attendance; :class:`controller.devices.DeviceWatch`: unit health; the ballot
+code: ballots). ``publish`` never blocks: every page that follows the feed has its own bounded queue,
+and a page that cannot keep up loses its backlog and gets one ``resync`` event, after which it
+reloads its numbers over the JSON API. The number of followers is capped so that live pages, each of
+which holds a server thread, can never starve ordinary requests. :func:`stream` turns a subscription
+into SSE text with a keep-alive comment whenever the feed is quiet, and ends when the bus closes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+log = logging.getLogger(__name__)
+
+
+class EventKind(StrEnum):
+    """Event names on the live feed (the ``event:`` field of SSE)."""
+
+    CHECKIN = "checkin"
+    ATTENDANCE = "attendance"
+    DEVICE = "device"
+    LANE = "lane"
+    BALLOT = "ballot"
+    AUDIT = "audit"
+    RESYNC = "resync"
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    kind: str
+    data: dict
+
+    def sse(self) -> str:
+        body = json.dumps(self.data, separators=(",", ":"), default=str)
+        return f"id: {self.id}\nevent: {self.kind}\ndata: {body}\n\n"
+
+
+_CLOSED = Event(0, "", {})
+
+
+class Subscription:
+    """One page's queue; iterate :func:`stream` over it, then :meth:`close`."""
+
+    def __init__(self, bus: LiveBus, size: int) -> None:
+        self._bus = bus
+        self._queue: queue.Queue[Event] = queue.Queue(maxsize=size)
+        self.dropped = 0
+
+    def offer(self, event: Event) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            # The page is too slow: forget its backlog and tell it to reload its numbers.
+            self.dropped += 1
+            with self._queue.mutex:
+                self._queue.queue.clear()
+            self._queue.put_nowait(Event(event.id, EventKind.RESYNC.value, {"reason": "backlog"}))
+
+    def get(self, timeout: float) -> Event | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._bus._remove(self)
+
+
+class LiveBus:
+    """Fan-out of live events to at most ``max_clients`` subscribers with ``queue_size`` each."""
+
+    def __init__(self, *, max_clients: int = 48, queue_size: int = 512, keepalive_s: float = 15.0) -> None:
+        self.max_clients, self.queue_size, self.keepalive_s = max_clients, queue_size, keepalive_s
+        self._subs: set[Subscription] = set()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.closed = threading.Event()
+
+    def init_app(self, app) -> None:
+        app.extensions["live"] = self
+
+    def publish(self, kind: str, data: dict) -> None:
+        """Send ``data`` to every subscriber; never blocks, safe from any thread."""
+        with self._lock:
+            event = Event(next(self._ids), str(kind), data)
+            subs = list(self._subs)
+        for s in subs:
+            s.offer(event)
+
+    def subscribe(self) -> Subscription | None:
+        """A new subscription, or ``None`` when the bus is full or closed."""
+        with self._lock:
+            if self.closed.is_set() or len(self._subs) >= self.max_clients:
+                return None
+            sub = Subscription(self, self.queue_size)
+            self._subs.add(sub)
+            return sub
+
+    @property
+    def clients(self) -> int:
+        with self._lock:
+            return len(self._subs)
+
+    def _remove(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subs.discard(sub)
+
+    def close(self) -> None:
+        """End every stream (server shutdown)."""
+        self.closed.set()
+        with self._lock:
+            subs = list(self._subs)
+        for s in subs:
+            s.offer(_CLOSED)
+
+
+def stream(bus: LiveBus, sub: Subscription, *, poll_s: float = 1.0) -> Iterator[str]:
+    """SSE text for one subscription: a retry hint, events, keep-alive comments; ends on close."""
+    try:
+        yield f"retry: 3000\n: connected, {bus.clients} live clients\n\n"
+        quiet = 0.0
+        while not bus.closed.is_set():
+            event = sub.get(timeout=poll_s)
+            if event is _CLOSED:
+                break
+            if event is None:
+                quiet += poll_s
+                if quiet >= bus.keepalive_s:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+                continue
+            quiet = 0.0
+            yield event.sse()
+    finally:
+        sub.close()

@@ -1,0 +1,180 @@
+"""Request guard: who is asking, may they, is the request genuine; and the security headers.
+
+Every view is marked with :func:`requires` (a :class:`controller.auth.Perm`) or :func:`public`. The
+``before_request`` hook denies any endpoint that carries neither, so a new route cannot be reachable
+by accident; the tests walk the app's URL map to hold every route to this. Order of checks:
+
+1. the session cookie is looked up (:func:`controller.auth.load_session`) -> ``g.user``;
+2. anonymous on a protected route: HTML pages redirect to the login page, everything else gets 401;
+3. a role without the permission gets 403;
+4. any state-changing method (POST, PUT, PATCH, DELETE) needs the CSRF token, from the form field
+   ``csrf_token`` or the ``X-CSRF-Token`` header (fetch); before login a per-browser token in its own
+   cookie plays that part. A foreign ``Origin`` is refused as well.
+
+Cookies are HttpOnly and SameSite=Strict, Secure unless ``[security] secure_cookies = false``. Every
+response gets a CSP without inline script, ``X-Frame-Options: DENY``, ``nosniff``, a strict referrer
+policy, and HSTS when the page is served over TLS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, g, jsonify, redirect, request, url_for
+
+from controller import auth
+from controller.auth import Perm  # re-exported for the views
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "congress_session"
+PRE_COOKIE = "congress_pre"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def requires(perm: Perm) -> Callable:
+    """Mark a view as needing ``perm`` (checked in ``before_request``)."""
+
+    def mark(view: Callable) -> Callable:
+        view.permission = perm
+        return view
+
+    return mark
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without logging in (the login page only)."""
+    view.public = True
+    return view
+
+
+def permission_of(app: Flask, endpoint: str) -> Perm | bool | None:
+    """The view's permission, ``True`` for public views, ``None`` when unmarked (denied)."""
+    if endpoint == "static":
+        return True
+    view = app.view_functions.get(endpoint)
+    if getattr(view, "public", False):
+        return True
+    return getattr(view, "permission", None)
+
+
+def csrf_token() -> str:
+    """The token forms and scripts must send back (the session's, or the pre-login one)."""
+    ws = g.get("websession")
+    if ws is not None:
+        return ws.csrf_token
+    if "pre_token" not in g:
+        g.pre_token = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(32)
+    return g.pre_token
+
+
+def client_ip() -> str:
+    return request.remote_addr or "-"
+
+
+def _wants_html() -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("Accept", "")
+
+
+def _deny(status: int, message: str) -> Response:
+    if status == 401 and _wants_html():
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if _wants_html():
+        return Response(message, status=status, mimetype="text/plain")
+    return jsonify(error=message), status
+
+
+def _check_csrf() -> str | None:
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        return "request from a foreign origin refused"
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    ws = g.get("websession")
+    expected = ws.csrf_token if ws is not None else request.cookies.get(PRE_COOKIE, "")
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return "missing or wrong CSRF token; reload the page and try again"
+    return None
+
+
+def _before() -> Response | None:
+    app = current_app
+    svc = app.extensions["congress"]
+    g.user = g.websession = None
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        with svc.db.session() as s:
+            found = auth.load_session(s, token, idle=svc.session_idle, lifetime=svc.session_lifetime)
+            if found:
+                g.websession, g.user = found
+                s.expunge_all()
+    if request.endpoint is None:
+        return None  # 404/405: Flask answers
+    perm = permission_of(app, request.endpoint)
+    if perm is None:
+        log.error("route %s has no permission; denied to everyone", request.endpoint)
+        return _deny(403, "this page has no access rule; it is closed")
+    if perm is not True:
+        if g.user is None:
+            return _deny(401, "log in first")
+        if not auth.allowed(g.user.role, perm):
+            return _deny(403, f"the {g.user.role.value} role may not do this")
+    if request.method not in SAFE_METHODS:
+        problem = _check_csrf()
+        if problem:
+            log.warning("CSRF check failed for %s %s from %s", request.method, request.path, client_ip())
+            return _deny(400, problem)
+    return None
+
+
+def _after(resp: Response) -> Response:
+    svc = current_app.extensions["congress"]
+    h = resp.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h["X-Frame-Options"] = "DENY"
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "no-referrer"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.endpoint != "static":
+        h["Cache-Control"] = "no-store"
+    if svc.tls:
+        h["Strict-Transport-Security"] = "max-age=31536000"
+    if g.get("pre_token") and g.get("websession") is None and not request.cookies.get(PRE_COOKIE):
+        set_cookie(resp, PRE_COOKIE, g.pre_token)
+    return resp
+
+
+def set_cookie(resp: Response, name: str, value: str, *, max_age: dt.timedelta | None = None) -> None:
+    svc = current_app.extensions["congress"]
+    resp.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="Strict",
+        secure=svc.secure_cookies,
+        path="/",
+        max_age=None if max_age is None else int(max_age.total_seconds()),
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_before)
+    app.after_request(_after)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["can"] = lambda perm: (
+        g.get("user") is not None and auth.allowed(g.user.role, Perm(perm))
+    )
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.register_error_handler(413, lambda e: _deny(413, "the upload is too large; split the file"))

@@ -1,0 +1,219 @@
+// Controller page behaviour. Served from the controller itself (no CDN) and loaded with `defer`;
+// there is no inline script anywhere, so the Content-Security-Policy can forbid it.
+// Every state-changing fetch sends the page's CSRF token in the X-CSRF-Token header.
+"use strict";
+
+const Congress = (() => {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  async function api(url, options = {}) {
+    const opts = Object.assign({ credentials: "same-origin", headers: {} }, options);
+    if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = csrf();
+    opts.headers["Accept"] = "application/json";
+    const r = await fetch(url, opts);
+    if (r.status === 401) { window.location.assign("/login"); throw new Error("logged out"); }
+    if (!r.ok) throw new Error(url + ": " + r.status);
+    return r.json();
+  }
+
+  function el(tag, attrs = {}, text) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function svg(tag, attrs = {}, text) {
+    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // Live feed: one EventSource per page; the browser reconnects by itself.
+  function live(handlers) {
+    const badge = document.getElementById("live-state");
+    const es = new EventSource("/events");
+    es.onopen = () => { if (badge) { badge.classList.remove("off"); badge.classList.add("on"); } };
+    es.onerror = () => { if (badge) { badge.classList.remove("on"); badge.classList.add("off"); } };
+    for (const [name, fn] of Object.entries(handlers)) {
+      es.addEventListener(name, (ev) => fn(JSON.parse(ev.data)));
+    }
+    window.addEventListener("beforeunload", () => es.close());
+    return es;
+  }
+
+  function debounce(fn, ms) {
+    let t = null;
+    return () => { clearTimeout(t); t = setTimeout(fn, ms); };
+  }
+
+  return { api, el, svg, live, debounce };
+})();
+
+// --- dashboard ----------------------------------------------------------------------------------
+function dashboardPage() {
+  const feed = document.getElementById("feed");
+  const setText = (id, v) => { const e = document.getElementById(id); if (e) e.textContent = v; };
+
+  function addRow(c) {
+    const tr = Congress.el("tr", { class: "fresh" });
+    const time = (c.event_at || "").slice(11, 19);
+    tr.append(Congress.el("td", { "data-time": c.event_at || "" }, time),
+      Congress.el("td", {}, c.name || c.delegate_id),
+      Congress.el("td", {}, c.delegation || ""),
+      Congress.el("td", { class: c.direction }, c.direction),
+      Congress.el("td", {}, c.method), Congress.el("td", {}, c.unit));
+    feed.prepend(tr);
+    while (feed.children.length > 50) feed.lastElementChild.remove();
+  }
+
+  function render(s) {
+    const q = s.quorum;
+    setText("present", q.present);
+    setText("summoned", q.summoned);
+    setText("required", q.present_summoned + " / " + q.required);
+    setText("quorum", q.reached ? "QUORUM" : "NO QUORUM");
+    const tile = document.getElementById("quorum-tile");
+    tile.classList.toggle("ok", q.reached);
+    tile.classList.toggle("bad", !q.reached);
+    setText("units", s.units.total + (s.units.alarms ? " · " + s.units.alarms + " alarm" : ""));
+    document.getElementById("units-tile").classList.toggle("bad", s.units.alarms > 0);
+    feed.replaceChildren();
+    for (const c of s.checkins.slice().reverse()) addRow(c);
+  }
+
+  const refresh = Congress.debounce(() => Congress.api("/api/summary").then(render).catch(console.error), 250);
+  Congress.live({
+    checkins: (d) => { for (const c of d.checkins || []) addRow(c); refresh(); },
+    attendance: refresh, device: refresh, resync: refresh,
+  });
+}
+
+// --- devices ------------------------------------------------------------------------------------
+function devicesPage() {
+  const body = document.getElementById("units");
+  const dash = (v) => (v === null || v === undefined ? "—" : String(v));
+  function render(d) {
+    body.replaceChildren();
+    if (!d.units.length) {
+      const tr = Congress.el("tr", { class: "empty" });
+      tr.append(Congress.el("td", { colspan: "11" }, "No door unit has reported yet."));
+      body.append(tr);
+    }
+    for (const u of d.units) {
+      const tr = Congress.el("tr", { "data-unit": u.unit_id, class: u.alarm ? "alarm" : "" });
+      const cells = [u.unit_id, u.online ? u.state : "offline", dash(u.seconds_since_seen) + " s ago",
+        dash(u.fps), dash(u.latency_ms), dash(u.outbox), dash(u.temperature_c), dash(u.rss_mb),
+        dash(u.versions.software), dash(u.versions.gallery), u.alarm || "ok"];
+      for (const c of cells) tr.append(Congress.el("td", {}, c));
+      body.append(tr);
+    }
+  }
+  const refresh = Congress.debounce(() => Congress.api("/api/devices").then(render).catch(console.error), 250);
+  Congress.live({ device: refresh, resync: refresh });
+  setInterval(refresh, 10000); // "seconds ago" keeps counting between heartbeats
+}
+
+// --- attendance chart (SVG drawn here; no chart library) ---------------------------------------
+function attendancePage() {
+  const box = document.getElementById("chart");
+  function draw(d) {
+    const W = 900, H = 320, L = 48, R = 16, T = 16, B = 36;
+    const s = Congress.svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img" });
+    const pts = d.series;
+    box.replaceChildren(s);
+    if (!pts.length) { s.append(Congress.svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "No check-ins yet")); return; }
+    const maxY = Math.max(1, d.summoned, d.required, ...pts.map((p) => p.present));
+    const t0 = Date.parse(pts[0].t), t1 = Math.max(Date.parse(pts[pts.length - 1].t), t0 + 1);
+    const x = (t) => L + ((Date.parse(t) - t0) / (t1 - t0)) * (W - L - R);
+    const y = (v) => H - B - (v / maxY) * (H - T - B);
+    for (let i = 0; i <= 4; i++) {
+      const v = Math.round((maxY * i) / 4);
+      s.append(Congress.svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
+      s.append(Congress.svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, v));
+    }
+    const ticks = Math.min(6, pts.length);
+    for (let i = 0; i < ticks; i++) {
+      const p = pts[Math.round((i * (pts.length - 1)) / Math.max(1, ticks - 1))];
+      const d8 = new Date(p.t);
+      const label = d8.toTimeString().slice(0, 5);
+      s.append(Congress.svg("text", { x: x(p.t), y: H - 12, "text-anchor": "middle", class: "axis" }, label));
+    }
+    if (d.required > 0) {
+      s.append(Congress.svg("line", { x1: L, x2: W - R, y1: y(d.required), y2: y(d.required), class: "quorum-line" }));
+      s.append(Congress.svg("text", { x: W - R, y: y(d.required) - 4, "text-anchor": "end", class: "axis" }, "quorum " + d.required));
+    }
+    let path = "";
+    pts.forEach((p, i) => {
+      const px = x(p.t).toFixed(1), py = y(p.present).toFixed(1);
+      path += i === 0 ? `M${px},${py}` : ` H${px} V${py}`;
+    });
+    s.append(Congress.svg("path", { d: path, class: "series" }));
+  }
+  const refresh = Congress.debounce(() => Congress.api("/api/attendance/timeline?bucket=60").then(draw).catch(console.error), 500);
+  refresh();
+  Congress.live({ checkins: refresh, attendance: refresh, resync: refresh });
+}
+
+// --- audit --------------------------------------------------------------------------------------
+function auditPage() {
+  const out = document.getElementById("verify-result");
+  document.getElementById("verify").addEventListener("click", () => {
+    out.textContent = "checking…";
+    Congress.api("/api/audit/verify").then((r) => {
+      out.textContent = r.ok ? `intact: ${r.rows} rows` : `BROKEN at row ${r.first_bad_seq}: ${r.reason}`;
+      out.className = r.ok ? "ok-msg" : "error";
+    }).catch((e) => { out.textContent = String(e); });
+  });
+}
+
+// --- delegates: import progress -----------------------------------------------------------------
+function delegatesPage() {
+  const job = document.getElementById("import-job");
+  if (!job) return;
+  Congress.live({
+    enrollment: (d) => {
+      if (d.finished) { window.location.reload(); return; }
+      const bar = document.getElementById("import-progress");
+      if (bar) { bar.max = d.total || 1; bar.value = d.done; }
+      const count = document.getElementById("import-count");
+      if (count) count.textContent = `${d.done} / ${d.total}`;
+    },
+  });
+}
+
+// --- attendant lane -----------------------------------------------------------------------------
+function lanePage() {
+  const list = document.getElementById("lane");
+  function render(d) {
+    list.replaceChildren();
+    if (!d.pending.length) list.append(Congress.el("p", { class: "hint" }, "Nobody is waiting."));
+    for (const p of d.pending) {
+      const card = Congress.el("div", { class: "lane-card", "data-id": String(p.id) });
+      if (p.photo_url) card.append(Congress.el("img", { src: p.photo_url, alt: "enrolled photo", class: "face" }));
+      const info = Congress.el("div", { class: "info" });
+      info.append(Congress.el("strong", {}, p.name || p.delegate_id),
+        Congress.el("span", {}, `${p.delegation || ""} · door ${p.door || p.unit} · score ${p.score ?? "—"}`));
+      const yes = Congress.el("button", { type: "button", class: "confirm" }, "Let in");
+      const no = Congress.el("button", { type: "button", class: "reject" }, "Refuse");
+      yes.addEventListener("click", () => decide(p.id, "confirm"));
+      no.addEventListener("click", () => decide(p.id, "reject"));
+      card.append(info, yes, no);
+      list.append(card);
+    }
+  }
+  function decide(id, what) {
+    Congress.api(`/lane/${id}/${what}`, { method: "POST" }).then(refresh).catch((e) => alert(String(e)));
+  }
+  const refresh = Congress.debounce(() => Congress.api("/api/lane").then(render).catch(console.error), 200);
+  refresh();
+  Congress.live({ lane: refresh, checkins: refresh, resync: refresh });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const pages = { dashboard: dashboardPage, devices: devicesPage, attendance: attendancePage,
+    audit: auditPage, delegates: delegatesPage, lane: lanePage };
+  const fn = pages[document.body.dataset.page];
+  if (fn) fn();
+});

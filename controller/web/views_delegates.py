@@ -1,0 +1,120 @@
+"""Delegates page: roster, CSV import and enrollment progress (``delegates`` blueprint).
+
+The uploaded CSV is saved under ``<data_dir>/imports/`` and imported by
+:func:`controller.delegates.import_roster` in a background thread (``roster-import``, one at a time);
+photo paths in the CSV are taken relative to that folder, so photos are copied there beforehand. The
+thread reports progress on the live bus (event ``enrollment``) and keeps the last report for
+``/api/delegates/import``, which the page reads when the import ends: per-row errors are listed and
+the good rows are in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+
+from controller import delegates
+from controller.web.guard import Perm, requires
+
+log = logging.getLogger(__name__)
+bp = Blueprint("delegates", __name__)
+IMPORTS = "imports"
+
+
+class ImportJob(threading.Thread):
+    """Thread ``roster-import``: one CSV import with progress published on the live bus."""
+
+    def __init__(self, svc, path: Path, actor: str) -> None:
+        super().__init__(name="roster-import", daemon=True)
+        self.svc, self.path, self.actor = svc, path, actor
+        self.state = {"running": True, "done": 0, "total": 0, "file": path.name, "report": None, "error": ""}
+
+    def _progress(self, done: int, total: int, delegate_id: str) -> None:
+        self.state.update(done=done, total=total)
+        self.svc.bus.publish("enrollment", {"done": done, "total": total, "delegate_id": delegate_id})
+
+    def run(self) -> None:
+        try:
+            report = delegates.import_roster(
+                self.svc.db,
+                self.path,
+                enroller=enroller_for(self.svc),
+                progress=self._progress,
+                actor=self.actor,
+            )
+            self.state["report"] = report.as_dict()
+        except Exception as exc:  # shown on the page; the import's own audit row says what got in
+            log.exception("roster import of %s failed", self.path)
+            self.state["error"] = str(exc)
+        finally:
+            self.state["running"] = False
+            self.svc.bus.publish("enrollment", {"finished": True, "file": self.path.name})
+
+
+def enroller_for(svc):
+    """The enroller of this app (built once, on the first import that needs one)."""
+    if "enroller" not in svc.extra:
+        from controller.enrollment import build_enroller
+
+        svc.extra["enroller"] = build_enroller(svc.config)
+    return svc.extra["enroller"]
+
+
+def _job():
+    return current_app.extensions["congress"].extra.get("import_job")
+
+
+@bp.route("/delegates")
+@requires(Perm.VIEW_DELEGATES)
+def page():
+    svc = current_app.extensions["congress"]
+    rows = delegates.list_delegates(svc.db)
+    consenting = [d for d in rows if d["consent"]]
+    enrolled = sum(1 for d in consenting if d["photos"] > 0)
+    job = _job()
+    return render_template(
+        "delegates.html",
+        rows=rows,
+        enrolled=enrolled,
+        consenting=len(consenting),
+        job=job.state if job else None,
+        error=request.args.get("error", "")[:300],
+    )
+
+
+@bp.route("/api/delegates")
+@requires(Perm.VIEW_DELEGATES)
+def api_list():
+    return jsonify(delegates=delegates.list_delegates(current_app.extensions["congress"].db))
+
+
+@bp.route("/api/delegates/import")
+@requires(Perm.VIEW_DELEGATES)
+def api_import_status():
+    job = _job()
+    return jsonify(job.state if job else {"running": False, "report": None})
+
+
+@bp.route("/delegates/import", methods=["POST"])
+@requires(Perm.MANAGE_DELEGATES)
+def import_csv():
+    svc = current_app.extensions["congress"]
+    upload = request.files.get("roster")
+    if upload is None or not upload.filename:
+        return redirect(url_for("delegates.page", error="choose a CSV file to import"))
+    job = _job()
+    if job is not None and job.is_alive():
+        return redirect(url_for("delegates.page", error="an import is still running; wait for it to finish"))
+    folder = Path(svc.config.data_dir) / IMPORTS
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = folder / f"roster-{stamp}.csv"  # never the client's file name
+    upload.save(path)
+    job = ImportJob(svc, path, g.user.name)
+    svc.extra["import_job"] = job
+    job.start()
+    return redirect(url_for("delegates.page"))
