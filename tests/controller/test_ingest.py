@@ -1,0 +1,209 @@
+"""Check-in ingest against a real Mosquitto (TLS, client certificates, ACL) on SQLite and PostgreSQL:
+good check-ins stored once and acknowledged after the commit; duplicates acknowledged again; forged,
+replayed, unknown-unit, revoked-unit and conflicting messages refused, audited and not stored."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from congress import pki, wire
+from controller.ingest import BrokerTarget, Ingest
+from controller.models import AuditEntry, CheckIn, Presence
+from controller.sim_door import SimDoor
+from controller.unit_registry import UnitRegistry
+
+
+def wait_for(cond, timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def ingest(db, venue_ca, broker):
+    ing = Ingest(
+        db,
+        UnitRegistry(venue_ca.dir, recheck_s=0.0),
+        venue_id=venue_ca.venue,
+        broker=BrokerTarget("localhost", broker.port, str(venue_ca.ca_cert), str(venue_ca.controller_cert),
+                            str(venue_ca.controller_key)),
+        signing_key=pki.load_signing_key(venue_ca.controller_signing_key),
+        client_id="controller-test",
+    )
+    ing.start()
+    yield ing
+    ing.stop()
+
+
+@pytest.fixture
+def door(venue_ca, broker):
+    made = []
+
+    def make(unit_id: str) -> SimDoor:
+        d = SimDoor(venue_ca.unit(unit_id), venue_id=venue_ca.venue, host="localhost", port=broker.port,
+                    resend_s=60.0)
+        made.append(d.start())
+        return d
+
+    yield make
+    for d in made:
+        d.stop()
+
+
+def count(db, model=CheckIn) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def rejections(db) -> list[dict]:
+    with db.session() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.action.like("ingest.rejected%"))).all()
+        return [json.loads(r.detail) | {"action": r.action} for r in rows]
+
+
+def test_checkin_stored_once_and_acked_after_commit(db, ingest, door):
+    d = door("door-1")
+    seq = d.checkin("D001")
+    wait_for(lambda: d.unacked == 0, what="ack")
+    assert d.acked[seq][0] is wire.AckOutcome.STORED
+    with db.session() as s:
+        row = s.scalars(select(CheckIn)).one()
+        assert (row.unit_id, row.boot_id, row.seq, row.delegate_id) == ("door-1", d.counter.boot, seq, "D001")
+        assert s.get(Presence, "D001").inside
+    assert ingest.stats.stored == 1 and ingest.stats.acks_sent == 1
+
+
+def test_duplicate_delivery_stored_once_and_acked_again(db, ingest, door, venue_ca):
+    d = door("door-1")
+    key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
+    msg = wire.CheckIn(venue=venue_ca.venue, unit="door-1", boot="b" * 32, seq=7, delegate_id="D002",
+                       direction=wire.Direction.IN, method=wire.Method.BADGE, door="north", mono_ms=5,
+                       clock_synced=False)
+    payload = wire.encode(msg, key)
+    acks = []
+    d._handle_ack = lambda topic, p, t: acks.append(wire.verify(p, topic=topic, venue=venue_ca.venue,
+                                                                  controller_key=d._controller))
+    for _ in range(3):
+        d.publish_raw(msg.topic, payload)
+    wait_for(lambda: sum(len(a.events) for a in acks) == 3, what="three acks")
+    outcomes = sorted(e.outcome.value for a in acks for e in a.events)
+    assert outcomes == ["duplicate", "duplicate", "stored"]
+    assert count(db) == 1
+    assert ingest.stats.duplicates == 2 and ingest.stats.stored == 1
+
+
+def test_forged_signature_refused_and_audited(db, ingest, door, venue_ca):
+    d = door("door-1")
+    msg = wire.CheckIn(venue=venue_ca.venue, unit="door-1", boot="f" * 32, seq=1, delegate_id="D003",
+                       direction=wire.Direction.IN, method=wire.Method.FACE, door="north", score=0.9)
+    forged = wire.encode(msg, Ed25519PrivateKey.generate())
+    d.publish_raw(msg.topic, forged)
+    wait_for(lambda: ingest.stats.rejected["bad_signature"] == 1, what="rejection")
+    time.sleep(0.3)
+    assert count(db) == 0
+    rows = rejections(db)
+    assert [(r["unit"], r["reason"]) for r in rows] == [("door-1", "bad_signature")]
+    assert d.acked == {} and ingest.stats.acks_sent == 0  # a forgery gets no ack
+
+
+def test_replay_of_another_units_message_refused(db, ingest, door, venue_ca):
+    d1, d2 = door("door-1"), door("door-2")
+    key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
+    genuine = wire.CheckIn(venue=venue_ca.venue, unit="door-1", boot="c" * 32, seq=1, delegate_id="D004",
+                           direction=wire.Direction.IN, method=wire.Method.FACE, door="north", score=0.8)
+    payload = wire.encode(genuine, key)
+    # door-2 captured door-1's message and replays it on its own topic (the ACL allows only that).
+    d2.publish_raw(wire.unit_topic(venue_ca.venue, "door-2", wire.Kind.CHECKIN), payload)
+    wait_for(lambda: ingest.stats.rejected["topic_mismatch"] == 1, what="replay rejection")
+    assert count(db) == 0
+    assert [(r["unit"], r["reason"]) for r in rejections(db)] == [("door-2", "topic_mismatch")]
+    d1.publish_raw(genuine.topic, payload)  # the genuine one is still accepted
+    wait_for(lambda: count(db) == 1, what="genuine stored")
+
+
+def test_conflicting_event_id_refused(db, ingest, door, venue_ca):
+    d = door("door-1")
+    key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
+    base = dict(venue=venue_ca.venue, unit="door-1", boot="d" * 32, seq=3, direction=wire.Direction.IN,
+                method=wire.Method.FACE, door="north", score=0.8)
+    d.publish_raw(wire.unit_topic(venue_ca.venue, "door-1", "checkin"),
+                  wire.encode(wire.CheckIn(**base, delegate_id="D005"), key))
+    wait_for(lambda: count(db) == 1, what="first stored")
+    d.publish_raw(wire.unit_topic(venue_ca.venue, "door-1", "checkin"),
+                  wire.encode(wire.CheckIn(**base, delegate_id="D006"), key))
+    wait_for(lambda: ingest.stats.rejected["conflict"] == 1, what="conflict")
+    with db.session() as s:
+        assert s.scalars(select(CheckIn.delegate_id)).all() == ["D005"]
+    assert [r["reason"] for r in rejections(db)] == ["conflict"]
+
+
+def test_unknown_and_revoked_units_refused(db, venue_ca, broker, door, tmp_path):
+    # The controller's copy of the CA predates unit door-new: the broker accepts it, the controller not.
+    snapshot = tmp_path / "ca-copy"
+    shutil.copytree(venue_ca.dir, snapshot, ignore=shutil.ignore_patterns("ca.key", ".lock"))
+    new_id, rv_id = f"door-new-{secrets.token_hex(3)}", f"door-rv-{secrets.token_hex(3)}"
+    venue_ca.unit(new_id)
+    venue_ca.unit(rv_id)
+    ing = Ingest(db, UnitRegistry(venue_ca.dir, recheck_s=0.0), venue_id=venue_ca.venue,
+                 broker=BrokerTarget("localhost", broker.port, str(venue_ca.ca_cert),
+                                     str(venue_ca.controller_cert), str(venue_ca.controller_key)),
+                 signing_key=pki.load_signing_key(venue_ca.controller_signing_key), client_id="ctl-rv")
+    unknown = Ingest(db, UnitRegistry(snapshot, recheck_s=0.0), venue_id=venue_ca.venue,
+                     broker=ing.broker, signing_key=ing._key, client_id="ctl-snapshot")
+    ing.start()
+    unknown.start()
+    try:
+        new, rv = door(new_id), door(rv_id)
+        pki.revoke(venue_ca.dir, rv_id)  # the broker keeps the open connection; the controller refuses
+        rv.checkin("D007")
+        new.checkin("D008")
+        wait_for(lambda: unknown.stats.rejected["unknown_unit"] >= 1, what="unknown unit")
+        wait_for(lambda: ing.stats.rejected["revoked_unit"] == 1, what="revoked unit")
+        with db.session() as s:
+            stored = s.scalars(select(CheckIn.delegate_id)).all()
+        assert "D007" not in stored
+        reasons = {(r["unit"], r["reason"]) for r in rejections(db)}
+        assert {(new_id, "unknown_unit"), (rv_id, "revoked_unit")} <= reasons
+    finally:
+        ing.stop()
+        unknown.stop()
+
+
+def test_flood_of_forgeries_fills_no_disk(db, ingest, door, venue_ca):
+    d = door("door-2")
+    msg = wire.CheckIn(venue=venue_ca.venue, unit="door-2", boot="e" * 32, seq=1, delegate_id="D009",
+                       direction=wire.Direction.IN, method=wire.Method.FACE, door="north", score=0.9)
+    forger = Ed25519PrivateKey.generate()
+    for i in range(300):
+        fake = wire.CheckIn(**{**msg.__dict__, "seq": i + 1})
+        d._client.publish(msg.topic, wire.encode(fake, forger), qos=1)
+    wait_for(lambda: ingest.stats.rejected["bad_signature"] == 300, what="300 rejections")
+    assert count(db) == 0
+    assert len(rejections(db)) == ingest.rejects.burst == 5
+
+
+def test_reject_audit_summarises_what_it_held_back(db):
+    from controller.reject_audit import RejectAudit
+
+    now = [0.0]
+    ra = RejectAudit(burst=2, window_s=60, clock=lambda: now[0])
+    written = [ra.note("door-9", "bad_signature", {"message": f"forged {i}"}) for i in range(50)]
+    assert written.count(True) == 2
+    with db.session() as s:
+        assert ra.flush(s) == 2
+    now[0] = 61.0
+    with db.session() as s:
+        assert ra.flush(s) == 1
+    rows = rejections(db)
+    assert [r["action"] for r in rows] == ["ingest.rejected"] * 2 + ["ingest.rejected.suppressed"]
+    assert rows[-1]["count"] == 48 and rows[-1]["last"] == "forged 49"
