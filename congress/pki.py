@@ -125,13 +125,19 @@ def _locked(ca_dir: Path):
 
 
 def read_index(ca_dir: str | os.PathLike) -> dict:
-    """The CA's record of what it issued: ``{"venue": id, "certs": [{serial, kind, name, ...}]}``."""
+    """The CA's record of what it issued: ``{"venue": id, "certs": [{serial, kind, name, ...}]}``.
+
+    Needs only ``index.json`` (not ``ca.key``), so a controller can read unit keys from a copy of the
+    CA directory without the CA's private key."""
     ca_dir = Path(ca_dir)
-    _require_ca(ca_dir)
+    if not (ca_dir / "index.json").is_file():
+        _require_ca(ca_dir)  # says how to create a CA when there is none
+        raise PKIError(f"{ca_dir}/index.json is missing", hint="restore it from the CA backup")
     try:
         return json.loads((ca_dir / "index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise PKIError(f"{ca_dir}/index.json is missing or damaged: {exc}") from None
+        raise PKIError(f"{ca_dir}/index.json is damaged: {exc}",
+                       hint="restore it from the CA backup") from None
 
 
 def _write_index(ca_dir: Path, index: dict) -> None:

@@ -39,6 +39,22 @@ def check(args: argparse.Namespace) -> int:
     return 0
 
 
+def reference(args: argparse.Namespace) -> int:
+    from congress.config.reference import render_reference
+
+    programs = {}
+    for name, (module, cls, _) in PROGRAMS.items():
+        model = getattr(importlib.import_module(module), cls)
+        programs[name] = ("Door unit" if name == "edge" else "Controller", model)
+    text = render_reference(programs)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text, end="")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="check configuration files")
     s = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -47,3 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--program", choices=sorted(PROGRAMS), help="which program the file is for")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(handler=check)
+    r = s.add_parser("reference", help="print the Markdown reference of every configuration key")
+    r.add_argument("-o", "--output", help="write to this file instead of standard output")
+    r.set_defaults(handler=reference)
