@@ -118,6 +118,7 @@ def test_broker_down_events_queue_then_arrive(venue_ca, broker, unit_parts):
         add(outbox, venue_ca.venue, key, 3, prefix="A")
         pub.notify()
         assert ctl.wait_for(lambda c: len(c.checkins) == 3)
+        assert _wait(lambda: outbox.depth() == 0)
         broker.stop()
         assert _wait(lambda: not pub.stats.connected)
         add(outbox, venue_ca.venue, key, 4, prefix="B")
