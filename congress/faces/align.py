@@ -1,0 +1,100 @@
+"""Alignment: a similarity transform from face landmarks onto dlib's 150×150 chip template.
+
+dlib's descriptor was trained on chips cut by ``get_face_chip_details(shape, 150, 0.25)``: the five
+landmarks of its shape predictor (outer and inner eye corners, nose base) are fitted by least squares
+to a fixed template. BlazeFace gives other points (eye centres, nose tip, mouth centre, ear tragions),
+so we fit them to where those points fall, on average, inside dlib's own chips: ``BLAZEFACE_TEMPLATE``
+was measured by ``python -m models.builder.template`` on real faces (dlib's chips and our detections of
+the same photos). Ear points are left out: they are unreliable as soon as the head turns.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+
+#: dlib's template for its 5-point model (unit square, before padding), from get_face_chip_details.
+DLIB_5_TEMPLATE = np.array(
+    [
+        [0.8595674595992, 0.2134981538014],
+        [0.6460604764104, 0.2289674387677],
+        [0.1205750620789, 0.2137274526848],
+        [0.3340850613712, 0.2290642403242],
+        [0.4901123135679, 0.6277975316475],
+    ]
+)
+
+#: Median chip position (pixels, 150×150 chip) of BlazeFace's right eye, left eye, nose tip and mouth.
+BLAZEFACE_TEMPLATE = np.array(
+    [
+        [46.93, 46.71],
+        [100.52, 47.13],
+        [73.72, 80.22],
+        [73.51, 105.12],
+    ]
+)
+#: BlazeFace keypoints used for alignment (see ``congress.faces.detector.Keypoint``).
+BLAZEFACE_POINTS = (0, 1, 2, 3)
+
+
+def dlib_template(size: int = CHIP_SIZE, padding: float = CHIP_PADDING) -> np.ndarray:
+    """dlib's 5-point template in chip pixels."""
+    return (padding + DLIB_5_TEMPLATE) / (2 * padding + 1) * size
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2×3 least-squares similarity (rotation, uniform scale, shift) mapping ``src`` onto ``dst``."""
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    src_mean, dst_mean = src.mean(0), dst.mean(0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    # Closed form for 2-D: minimise sum |a*R*s + t - d|^2 over a = scale*(cos, sin).
+    denom = (src_c**2).sum()
+    a = (src_c * dst_c).sum() / denom
+    b = (src_c[:, 0] * dst_c[:, 1] - src_c[:, 1] * dst_c[:, 0]).sum() / denom
+    rot = np.array([[a, -b], [b, a]])
+    shift = dst_mean - rot @ src_mean
+    return np.hstack([rot, shift[:, None]])
+
+
+def warp_chip(bgr: np.ndarray, transform: np.ndarray, size: int = CHIP_SIZE) -> np.ndarray:
+    """Cut the chip ``transform`` maps the image onto, RGB uint8 ``size``×``size``.
+
+    When the face is much larger than the chip, the region is first shrunk with area averaging (as
+    dlib's image pyramid does) so the bilinear sampling does not alias.
+    """
+    scale = float(np.hypot(transform[0, 0], transform[1, 0]))
+    if scale < 0.75:
+        inverse = cv2.invertAffineTransform(transform)
+        corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], dtype=np.float64)
+        pts = corners @ inverse.T
+        x0, y0 = np.floor(pts.min(0)).astype(int) - 2
+        x1, y1 = np.ceil(pts.max(0)).astype(int) + 2
+        height, width = bgr.shape[:2]
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if x1 - x0 >= 2 and y1 - y0 >= 2:
+            crop = bgr[y0:y1, x0:x1]
+            factor = min(1.0, scale * 1.25)
+            new_w, new_h = max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor))
+            small = cv2.resize(crop, (new_w, new_h), interpolation=cv2.INTER_AREA)
+            fx, fy = new_w / crop.shape[1], new_h / crop.shape[0]
+            # image -> small: x_s = (x - x0 + 0.5) * fx - 0.5
+            to_small = np.array([[fx, 0, (0.5 - x0) * fx - 0.5], [0, fy, (0.5 - y0) * fy - 0.5], [0, 0, 1]])
+            transform = transform @ np.linalg.inv(to_small)
+            bgr = small
+    chip = cv2.warpAffine(bgr, transform, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return np.ascontiguousarray(chip[:, :, ::-1])
+
+
+def blazeface_transform(keypoints: np.ndarray) -> np.ndarray:
+    """Similarity from a detection's keypoints (6×2 frame pixels) onto the chip."""
+    return similarity(keypoints[list(BLAZEFACE_POINTS)], BLAZEFACE_TEMPLATE)
+
+
+def dlib5_transform(points: np.ndarray) -> np.ndarray:
+    """Similarity from dlib's 5 shape-predictor points onto the chip (as dlib computes it)."""
+    return similarity(points, dlib_template())

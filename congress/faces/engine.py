@@ -1,0 +1,108 @@
+"""``FaceEngine``: detect → align → embed, the one pipeline the door unit and enrollment share.
+
+Construct once (it loads and sha256-checks the models listed in ``models/manifest.json``) and call
+from one thread at a time (TFLite interpreters are not thread-safe); a process that needs parallel
+work makes one engine per thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from congress.errors import ImageError
+from congress.faces.align import blazeface_transform, warp_chip
+from congress.faces.detector import VARIANTS, BlazeFace, CombinedDetector, Detection, DetectorModel
+from congress.faces.embedder import EMBEDDER_FILES, Embedder, EmbedderModel
+from congress.faces.manifest import Manifest
+
+#: Faces narrower than this (pixels) are ignored: too small to recognise reliably.
+MIN_FACE_PIXELS = 24
+
+
+@dataclass
+class Face:
+    """A detected face and its L2-normalised 128-d embedding."""
+
+    detection: Detection
+    embedding: np.ndarray = field(repr=False)
+
+    @property
+    def box(self) -> np.ndarray:
+        return self.detection.box
+
+    @property
+    def score(self) -> float:
+        return self.detection.score
+
+
+class FaceEngine:
+    """Loads the detector and embedder from a models folder and runs the pipeline on BGR frames."""
+
+    def __init__(
+        self,
+        models_dir: Path | str | None = None,
+        *,
+        detector: DetectorModel | str = DetectorModel.SHORT,
+        embedder: EmbedderModel | str = EmbedderModel.INT8,
+        threads: int | None = None,
+        min_score: float | None = None,
+        min_face: int = MIN_FACE_PIXELS,
+    ) -> None:
+        self.manifest = Manifest(models_dir)
+        self.detector_model = DetectorModel(detector)
+        self.embedder_model = EmbedderModel(embedder)
+        self.threads = threads
+        self.min_face = min_face
+        self.detector = self._make_detector(min_score)
+        self.embedder = Embedder(self.manifest.read(EMBEDDER_FILES[self.embedder_model]),
+                                 self.embedder_model, threads=threads)
+        self._landmarker = None
+
+    def _make_detector(self, min_score: float | None):
+        def load(model: DetectorModel) -> BlazeFace:
+            content = self.manifest.read(VARIANTS[model].file)
+            return BlazeFace(content, model, threads=self.threads, min_score=min_score)
+
+        if self.detector_model is DetectorModel.BOTH:
+            return CombinedDetector(load(DetectorModel.SHORT), load(DetectorModel.FULL))
+        return load(self.detector_model)
+
+    @staticmethod
+    def _check(img: np.ndarray) -> None:
+        if not isinstance(img, np.ndarray) or img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise ImageError("expected a BGR uint8 image (height × width × 3)", hint="use decode_image")
+        if img.shape[0] == 0 or img.shape[1] == 0:
+            raise ImageError("the image is empty (zero width or height)")
+
+    def detect(self, img: np.ndarray) -> list[Detection]:
+        """Faces in a BGR frame, most confident first (tiny faces dropped)."""
+        self._check(img)
+        return [d for d in self.detector(img) if d.width >= self.min_face]
+
+    def align(self, img: np.ndarray, det: Detection) -> np.ndarray:
+        """The 150×150 RGB chip of ``det`` in dlib's template, whatever its position, scale or roll."""
+        return warp_chip(img, blazeface_transform(det.keypoints))
+
+    def embed(self, chip: np.ndarray) -> np.ndarray:
+        """L2-normalised 128-d embedding of a chip from ``align``."""
+        return self.embedder(chip)
+
+    def faces(self, img: np.ndarray, *, limit: int | None = None) -> list[Face]:
+        """Detect, align and embed every face (or the ``limit`` largest) in a BGR frame."""
+        detections = self.detect(img)
+        if limit is not None:
+            detections = sorted(detections, key=lambda d: -d.width)[:limit]
+        return [Face(d, self.embed(self.align(img, d))) for d in detections]
+
+    def landmarks(self, img: np.ndarray, det: Detection):
+        """468-point face mesh (``congress.faces.landmarks.FaceMesh``) for blink liveness."""
+        from congress.faces.landmarks import FaceLandmarker
+
+        self._check(img)
+        if self._landmarker is None:
+            content = self.manifest.read("face_landmark.tflite")
+            self._landmarker = FaceLandmarker(content, threads=self.threads)
+        return self._landmarker(img, det)
