@@ -107,6 +107,7 @@ def unit_config(config_file: Path, unit_id: str) -> tuple[bytes, list[str]]:
     pins = {
         ("unit", "data_dir"): str(PI_STATE),
         ("unit", "signing_key_file"): str(PI_KEYS / "signing.key"),
+        ("unit", "controller_key_file"): str(PI_ETC / "controller-signing.pub"),
         ("broker", "ca_file"): str(PI_ETC / "ca.pem"),
         ("broker", "cert_file"): str(PI_ETC / "unit.pem"),
         ("broker", "key_file"): str(PI_KEYS / "tls.key"),

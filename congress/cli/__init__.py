@@ -23,8 +23,10 @@ GROUPS: tuple[str, ...] = (
     "congress.cli.ca_cmd",
     "congress.cli.flash_cmd",
     "congress.cli.venue_cmd",
+    "congress.cli.demo_cmd",
     "congress.cli.controller_cmd",
     "congress.cli.audit_cmd",
+    "congress.cli.bench_cmd",
 )
 
 

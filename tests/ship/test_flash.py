@@ -90,6 +90,7 @@ def test_config_on_card_points_at_installed_paths(
     assert str(cfg.broker.key_file) == "/var/lib/congress-edge/keys/tls.key"
     assert str(cfg.unit.signing_key_file) == "/var/lib/congress-edge/keys/signing.key"
     assert str(cfg.broker.ca_file) == "/etc/congress/ca.pem"
+    assert str(cfg.unit.controller_key_file) == "/etc/congress/controller-signing.pub"
     assert cfg.door.id == "north-1" and cfg.camera.type == "picamera2" and cfg.camera.width == 1280
     assert any("broker.key_file" in n for n in summary["config_changes"])
     manifest = mread(image, "congress/manifest.sha256").decode().splitlines()

@@ -1,0 +1,39 @@
+"""``congress demo``: the whole venue on one machine; ``--scenario`` plays a scripted congress.
+
+Without ``--scenario`` it runs until Ctrl-C and prints the controller's address and a generated login.
+With it, it exits with the scenario's JSON summary (``--json``) and status 0 only when nothing was lost
+and every result is as scripted. The orchestration lives in :mod:`congress.demo`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from congress.cli import emit
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from congress.demo import run
+
+    with run.workdir(args.dir) as root:
+        stack = run.build(root, delegates=args.delegates, arriving=args.arrivals or args.delegates * 4 // 5,
+                          keypads=args.keypads)
+        if not args.scenario:
+            return run.serve(stack)
+        summary = run.scenario(stack, timeout=args.timeout)
+    human = json.dumps(summary, indent=2, sort_keys=True, default=str)
+    emit(summary, as_json=args.json, human=human)
+    return 0 if summary["ok"] else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the whole venue on this machine (or a scripted congress)")
+    p.add_argument("--scenario", action="store_true", help="play a scripted congress and exit")
+    p.add_argument("--json", action="store_true", help="with --scenario: print one JSON summary")
+    p.add_argument("--delegates", type=int, default=60, help="delegates on the roster (default %(default)s)")
+    p.add_argument("--arrivals", type=int, help="delegates who arrive at the doors (default 80%%)")
+    p.add_argument("--keypads", type=int, default=200, help="keypads on the base station (%(default)s)")
+    p.add_argument("--timeout", type=float, default=180.0, help="seconds each scenario step may take")
+    p.add_argument("--dir", metavar="DIR", help="keep the venue in DIR (default: a temporary folder)")
+    p.set_defaults(handler=_demo)

@@ -1,0 +1,98 @@
+"""Real face photos for the demo delegates.
+
+The demo looks for the Labeled Faces in the Wild development set (``lfw-dev``: people with five photos
+each, ``enroll.csv`` + ``probes.csv``) in ``$CONGRESS_DEMO_FACES`` or ``<repo>/../shared/data/faces``.
+Each person's first photo is enrolled on the controller; the others are what the door cameras see on
+arrival. Nothing is downloaded and no photo is copied into the repository.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from congress.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Person:
+    """One demo delegate's photos: ``enroll`` go to the controller, ``arrive`` to a door camera."""
+
+    identity: str
+    enroll: tuple[Path, ...]
+    arrive: tuple[Path, ...]
+
+    @property
+    def name(self) -> str:
+        return self.identity.replace("_", " ")
+
+
+def faces_dir() -> Path | None:
+    """The face photo folder: ``$CONGRESS_DEMO_FACES``, else ``<repo>/../shared/data/faces``."""
+    env = os.environ.get("CONGRESS_DEMO_FACES")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data" / "faces")
+    for c in candidates:
+        if (c / "lfw-dev" / "enroll.csv").is_file():
+            return c.resolve()
+    return None
+
+
+def _read(csv_path: Path) -> dict[str, list[Path]]:
+    out: dict[str, list[Path]] = defaultdict(list)
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out[row["identity"]].append(csv_path.parent / row["path"])
+    return out
+
+
+def lfw_candidates(root: Path) -> list[tuple[str, list[Path]]]:
+    """Every person of ``root/lfw-dev`` with all their photos (enrollment photo first)."""
+    lfw = root / "lfw-dev"
+    enroll, probes = _read(lfw / "enroll.csv"), _read(lfw / "probes.csv")
+    out = []
+    for identity in sorted(enroll):
+        shots = [p for p in enroll[identity] + probes.get(identity, []) if p.is_file()]
+        if len(shots) >= 2:
+            out.append((identity, shots))
+    return out
+
+
+def choose(candidates, count: int, accept: Callable[[Path], bool], *, arrivals: int = 2) -> list[Person]:
+    """``count`` people: each enrolls with their first photo ``accept`` takes, arrives with others.
+
+    ``accept`` is the controller's own enrollment quality rule (one face, large enough), so the demo
+    only seats delegates whose photos a technician would have accepted.
+    """
+    people = []
+    for identity, shots in candidates:
+        good = next((p for p in shots if accept(p)), None)
+        if good is None:
+            continue
+        rest = [p for p in shots if p != good][:arrivals]
+        if not rest:
+            continue
+        people.append(Person(identity, (good,), tuple(rest)))
+        if len(people) == count:
+            return people
+    raise ConfigError(f"the photo set has only {len(people)} usable people; the demo needs {count}",
+                      hint="ask for fewer delegates (--delegates)")
+
+
+def demo_candidates() -> list[tuple[str, list[Path]]]:
+    """The demo's candidate delegates from the real photo set; a clear error when it is not there."""
+    root = faces_dir()
+    if root is None:
+        raise ConfigError(
+            "no face photos for the demo: set CONGRESS_DEMO_FACES to a folder holding lfw-dev/ "
+            "(enroll.csv, probes.csv, images/), or put the shared data set beside the repository "
+            "(../shared/data/faces)",
+            hint="the photos are never copied into the repository and nothing is downloaded at run time",
+        )
+    return lfw_candidates(root)

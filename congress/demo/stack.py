@@ -1,0 +1,188 @@
+"""Start the demo venue's parts for real and stop them all, in reverse order.
+
+:class:`Stack` owns, in start order: the private Mosquitto (TLS, client certificates, ACL), the
+controller (:class:`controller.server.ControllerServer`: SQLite, ingest, device watch, web page) plus
+its ballots, gallery publisher and keypad reader, the keypad base-station simulator on a pty, and the
+door units (:class:`edge.main.Unit`, the same class ``congress edge run`` builds) with replay cameras
+and gpiozero mock pins. Every part is registered with its stop function as soon as it runs, so a
+failure half-way (or Ctrl-C) still stops what was started.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from congress.broker import Mosquitto
+from congress.demo.venue import DOORS, Venue, delegate_id, seat
+from congress.errors import CongressError
+
+log = logging.getLogger(__name__)
+
+ADMIN = "admin"
+
+
+class DemoError(CongressError):
+    """A part of the demo venue did not come up."""
+
+
+def make_password(length: int = 16) -> str:
+    """A random password that passes the controller's strength check (letters and digits)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        if any(c.isdigit() for c in pw) and any(c.isupper() for c in pw) and any(c.islower() for c in pw):
+            return pw
+
+
+@dataclass
+class Stack:
+    """The running venue; build with :meth:`start`, end with :meth:`stop` (idempotent)."""
+
+    venue: Venue
+    broker: Mosquitto | None = None
+    controller: object | None = None
+    ballots: object | None = None
+    reader: object | None = None
+    keypads: object | None = None
+    keys: object | None = None
+    units: dict[str, object] = field(default_factory=dict)
+    gallery: object | None = None
+    password: str = ""
+    enrolled: dict = field(default_factory=dict)
+    _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+
+    # -- start ---------------------------------------------------------------------------------------
+    def _started(self, name: str, stop: Callable[[], None]) -> None:
+        log.info("demo: %s started", name)
+        self._stops.append((name, stop))
+
+    def start(self, *, doors: bool = True) -> Stack:
+        try:
+            self._start_broker()
+            self._start_controller()
+            self._enroll()
+            self._start_gallery()
+            self._start_keypads()
+            if doors:
+                self.start_doors()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_broker(self) -> None:
+        v = self.venue
+        self.broker = Mosquitto.from_ca(v.ca_dir, port=v.broker_port, work_dir=v.root / "broker").start()
+        self._started(f"mosquitto (TLS, port {self.broker.port})", self.broker.stop)
+
+    def _start_controller(self) -> None:
+        from controller import auth, migrate
+        from controller.app import open_database
+        from controller.models import Role
+        from controller.server import ControllerServer
+
+        cfg = self.venue.controller()
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        db = open_database(cfg)
+        migrate.upgrade(db)
+        self.password = make_password()
+        with db.session() as s:
+            auth.add_user(s, ADMIN, Role.ADMIN, self.password, actor="demo")
+        db.dispose()
+        self.controller = ControllerServer(cfg).start()
+        self._started(f"controller at {self.controller.url}", self.controller.stop)
+
+    def _enroll(self) -> None:
+        from congress.faces import FaceEngine
+        from controller.delegates import import_roster
+        from controller.enrollment import Enroller
+        from controller.face_vault import FaceVault
+
+        cfg = self.controller.config
+        enroller = Enroller(FaceVault.load(cfg.data_dir), cfg.data_dir, FaceEngine)
+        report = import_roster(self.controller.db, self.venue.roster, enroller=enroller, actor="demo")
+        self.enrolled = report.as_dict()
+        log.info("demo: roster imported: %s", {k: v for k, v in self.enrolled.items() if k != "errors"})
+
+    def _start_gallery(self) -> None:
+        """The controller's gallery publisher: sealed per-unit galleries over MQTT."""
+        try:
+            from controller import gallery  # noqa: F401
+        except ImportError:
+            log.warning("demo: the controller's gallery publisher is not available: the door units "
+                        "will not receive the delegates' faces")
+            return
+
+    def _start_keypads(self) -> None:
+        from congress.keypads.keystore import KeyStore
+        from congress.keypads.simulator import BaseStationSimulator
+        from controller.attendance import QuorumPolicy
+        from controller.ballots import Ballots
+        from controller.keypads.assignment import Assignments
+        from controller.keypads.reader import KeypadReader, make_durable
+
+        v = self.venue
+        self.keys = KeyStore.generate(range(1, v.keypads + 1))
+        self.keys.save(v.root / "keypads.json")
+        self.keypads = BaseStationSimulator(self.keys, link=v.root / "base-station.tty").start()
+        self._started(f"keypad base station ({v.keypads} keypads) on {self.keypads.port}", self.keypads.stop)
+        db = make_durable(self.controller.db)
+        svc = self.controller.app.extensions["congress"]
+        self.ballots = Ballots(db, QuorumPolicy.parse(self.controller.config.attendance.quorum),
+                               publish=self.controller.bus.publish)
+        self.reader = KeypadReader(self.keypads.port, self.keys, db, self.ballots)
+        self.ballots.announce = self.reader.announce
+        svc.extra["ballots"], svc.extra["keypad_reader"] = self.ballots, self.reader
+        self.reader.start()
+        self._started("keypad reader", self.reader.stop)
+        if not self.reader.connected.wait(10):
+            raise RuntimeError("the keypad reader did not open the base station's serial line")
+        Assignments(db).assign_by_seat(
+            {seat(i): i + 1 for i in range(len(v.people)) if i + 1 <= v.keypads}, actor="demo"
+        )
+
+    def start_doors(self, *, gallery_timeout: float = 60.0) -> None:
+        """Start both door units; their cameras start once each unit holds the controller's gallery."""
+        from gpiozero.pins.mock import MockFactory
+
+        from edge.main import Unit
+
+        analyzer = None
+        for unit_id in DOORS:
+            unit = Unit(self.venue.door(unit_id), pin_factory=MockFactory(), analyzer=analyzer)
+            analyzer = unit.analyzer  # both doors share one loaded face engine (one machine)
+            self.units[unit_id] = unit
+            unit.publisher.start()
+            self._started(f"door unit {unit_id}", unit.stop)
+        deadline = time.monotonic() + gallery_timeout
+        while not all(u.gallery.version > 0 for u in self.units.values()):
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    "the door units did not receive the delegates' gallery from the controller in "
+                    f"{gallery_timeout:.0f} s", hint="see the log lines of the gallery publisher above")
+            time.sleep(0.1)
+        for unit in self.units.values():
+            unit.door.start()
+
+    # -- stop ----------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop every started part, last started first; a failing stop does not skip the others."""
+        while self._stops:
+            name, stop = self._stops.pop()
+            try:
+                stop()
+                log.info("demo: %s stopped", name)
+            except Exception:
+                log.exception("demo: stopping %s failed", name)
+
+    @property
+    def url(self) -> str:
+        return self.controller.url if self.controller else ""
+
+    def delegate_ids(self) -> list[str]:
+        return [delegate_id(i) for i in range(len(self.venue.people))]
