@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from congress.errors import CongressError
@@ -190,9 +190,12 @@ class Ballots:
             return AckStatus.CHANGED
         s.add(BallotParticipation(**key))
         if b.secret:
+            # Every counter row of the ballot is rewritten (+1 or +0), so the rows' physical order
+            # (what a PostgreSQL dump shows) never tells which options the latest vote chose.
             rows = [Special.INVALID] if invalid else [Special.VALID, *(choices or [Special.BLANK])]
-            s.execute(update(BallotCount).where(BallotCount.ballot_id == b.id, BallotCount.option.in_(rows))
-                      .values(count=BallotCount.count + 1))
+            plus = case((BallotCount.option.in_(rows), 1), else_=0)
+            s.execute(update(BallotCount).where(BallotCount.ballot_id == b.id)
+                      .values(count=BallotCount.count + plus))
         else:
             s.add(NamedVote(**key, choices=choices, invalid=invalid))
         return AckStatus.INVALID_COUNTED if invalid else AckStatus.ACCEPTED

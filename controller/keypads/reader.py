@@ -45,7 +45,10 @@ READ_CHUNK = 65536
 
 
 def make_durable(db: Database) -> Database:
-    """SQLite: every connection of ``db`` commits with ``synchronous=FULL`` (fsync before ack)."""
+    """Prepare the reader's database: SQL parameters are never logged (a secret choice and a delegate
+    id travel in the same transaction), and on SQLite every connection commits with
+    ``synchronous=FULL`` (fsync before the ack goes out)."""
+    db.engine.hide_parameters = True
     if db.backend == "sqlite":
         def _full(dbapi_conn, _record) -> None:
             cur = dbapi_conn.cursor()
@@ -64,7 +67,9 @@ class KeypadReader:
                  retry_s: float = 0.5, on_batch: Callable[[set[int]], None] | None = None) -> None:
         self.port, self.baud, self.retry_s = port, baud, retry_s
         self.keys = keys
-        self.db = db
+        # Its own engine on the same database: durable commits and hidden SQL parameters, without
+        # imposing synchronous=FULL on the web and ingest connections.
+        self.db = make_durable(Database(db.url, info=dict(db.sessions.kw.get("info") or {})))
         self.store = KeypadStore(db)
         self.ballots = ballots
         self.on_batch = on_batch
@@ -86,6 +91,7 @@ class KeypadReader:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
+        self.db.dispose()
 
     def send(self, frame: bytes) -> None:
         """Queue a frame for the base station (written by the reader thread, in order)."""
@@ -184,7 +190,9 @@ class KeypadReader:
         except SQLAlchemyError as exc:
             # Nothing was stored, nothing is acknowledged: the keypads send again with a new counter.
             self.stats["db_errors"] += 1
-            log.error("keypad batch of %d frames not stored, database error: %s", len(keyed), exc)
+            # Only the error class: the message of a failed statement would carry its parameters.
+            log.error("keypad batch of %d frames not stored: database error %s; keypads will resend",
+                      len(keyed), type(exc).__name__)
             return
         if line is not None:
             for kid, ctr, status in acks:
