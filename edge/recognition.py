@@ -66,7 +66,7 @@ class Recognizer:
     def __init__(self, settings: RecognitionSection, door: DoorSection) -> None:
         self.s = settings
         self.door = door
-        self.tracker = Tracker(min_iou=settings.track_iou, max_gap_s=1.0)
+        self.tracker = Tracker(min_iou=settings.track_iou, max_gap_s=1.0, min_similarity=settings.same_person)
         self.liveness = LivenessChecker(door.liveness_window_s) if door.liveness else None
         self.last_accepted: dict[str, float] = {}
 

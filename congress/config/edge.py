@@ -137,19 +137,30 @@ class RecognitionSection(Section):
         3, ge=1, le=60, title="Frames to confirm", description="Frames that must agree on the same delegate"
     )
     min_score: float = Field(
-        0.5, ge=-1, le=1, title="Minimum score", description="Cosine similarity to the best gallery match"
+        0.80,
+        ge=-1,
+        le=1,
+        title="Minimum score",
+        description="Cosine similarity to the best gallery match (the face engine's calibrated 0.80)",
     )
     min_margin: float = Field(
-        0.05, ge=0, le=2, title="Minimum margin", description="Best score minus the second-best identity"
+        0.03, ge=0, le=2, title="Minimum margin", description="Best score minus the second-best identity"
     )
     attendant_score: float = Field(
-        0.35, ge=-1, le=1, title="Attendant score", description="Below min_score but above this: ask staff"
+        0.72, ge=-1, le=1, title="Attendant score", description="Below min_score but above this: ask staff"
     )
     debounce_s: float = Field(
         30.0, ge=0, le=86_400, title="Debounce", description="Seconds before the same delegate counts again"
     )
     track_iou: float = Field(
         0.3, gt=0, lt=1, title="Tracking IoU", description="Overlap that links a face to the previous frame"
+    )
+    same_person: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        title="Same person",
+        description="Cosine between frames below which a face in the same spot is a new person",
     )
     models_dir: Path | None = Field(
         None, title="Models folder", description="Folder with the face models; default: the bundled models/"

@@ -28,6 +28,7 @@ def open_camera(
             hold_frames=settings.hold_frames,
             loop=settings.loop,
             realtime=realtime,
+            size=(settings.width, settings.height),
         )
     elif isinstance(settings, OpenCVSettings):
         from edge.camera.opencv import OpenCVCamera

@@ -4,7 +4,8 @@ A playlist is a text file with one image per line (relative to the playlist's fo
 followed by how many frames to hold it (``eyes/open.jpg 3``); ``#`` starts a comment. Every image is
 decoded once, when the camera opens. ``served`` records, in order, which image each frame showed.
 Frame times are virtual (index / fps) so time windows do not depend on the machine's speed; with
-``realtime`` the camera also paces delivery at ``fps``.
+``realtime`` the camera also paces delivery at ``fps``. With ``size`` every image is scaled to fit and
+centred on a grey frame of that size, as a real camera delivers one frame size whatever it sees.
 """
 
 from __future__ import annotations
@@ -39,6 +40,20 @@ def read_playlist(path: Path, default_hold: int) -> list[tuple[Path, int]]:
     return items
 
 
+def letterbox(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``img`` scaled to fit ``size`` (width, height), centred on mid grey."""
+    import cv2
+
+    w, h = size
+    scale = min(w / img.shape[1], h / img.shape[0])
+    nw, nh = max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale))
+    out = np.full((h, w, 3), 128, np.uint8)
+    x, y = (w - nw) // 2, (h - nh) // 2
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    out[y : y + nh, x : x + nw] = cv2.resize(img, (nw, nh), interpolation=interp)
+    return out
+
+
 class ReplayCamera(Camera):
     """Serves ``items`` (image path, frames to hold) in order, optionally looping."""
 
@@ -49,12 +64,14 @@ class ReplayCamera(Camera):
         fps: float = 10.0,
         loop: bool = False,
         realtime: bool = False,
+        size: tuple[int, int] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
         if not items:
             raise DeviceError("replay camera has no images", hint="point [camera] path at images")
         self.items, self.fps, self.loop, self.realtime = items, fps, loop, realtime
         self.name = "replay"
+        self.size = size
         self.served: list[str] = []
         self._images: list[np.ndarray] = []
         self._stop = stop or threading.Event()
@@ -82,7 +99,7 @@ class ReplayCamera(Camera):
             img = cv2.imread(str(p), cv2.IMREAD_COLOR)
             if img is None:
                 raise DeviceError(f"replay image {p} cannot be read", hint="is it a JPEG/PNG file?")
-            self._images.append(img)
+            self._images.append(letterbox(img, self.size) if self.size else img)
         self._schedule = [i for i, (_, hold) in enumerate(self.items) for _ in range(hold)]
         self._n = 0
         self._t0 = time.monotonic()

@@ -1,0 +1,57 @@
+"""The face analyser of the door loop: :class:`congress.faces.FaceEngine` with per-stage timings.
+
+Enrollment on the controller uses the same engine, so embeddings on both sides come from the same
+models and preprocessing. :meth:`EngineAnalyzer.analyze` turns a BGR frame into
+:class:`edge.tracking.Face` objects (box, BlazeFace keypoints, embedding) and records how long each
+stage took in ``last_timings`` (milliseconds) for the heartbeat and the bench.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge.tracking import Face
+
+#: Faces a door camera can sensibly handle in one frame; the largest are kept.
+MAX_FACES = 3
+
+
+class EngineAnalyzer:
+    """detect -> align -> embed for every (up to ``max_faces``) face of a frame."""
+
+    def __init__(self, engine, *, max_faces: int = MAX_FACES) -> None:
+        self.engine = engine
+        self.max_faces = max_faces
+        self.last_timings: dict[str, float] = {}
+        self.version = self._version()
+
+    @classmethod
+    def load(cls, models_dir: Path | None = None, **kw) -> EngineAnalyzer:
+        """Load (and sha256-check) the models; raise ModelError with a hint when they are not right."""
+        from congress.faces import FaceEngine
+
+        return cls(FaceEngine(models_dir, threads=kw.pop("threads", None)), **kw)
+
+    def _version(self) -> str:
+        m = getattr(self.engine, "manifest", None)
+        entries = getattr(m, "entries", {})
+        return ",".join(
+            f"{k.split('.')[0]}:{v.sha256[:8]}" for k, v in sorted(entries.items()) if "landmark" not in k
+        )
+
+    def analyze(self, image: np.ndarray) -> list[Face]:
+        t0 = time.perf_counter()
+        dets = self.engine.detect(image)
+        dets = sorted(dets, key=lambda d: -d.width)[: self.max_faces]
+        t1 = time.perf_counter()
+        faces = []
+        for d in dets:
+            emb = self.engine.embed(self.engine.align(image, d))
+            box = tuple(float(v) for v in d.box)
+            faces.append(Face(box, float(d.score), np.asarray(d.keypoints, dtype=np.float32), emb))
+        t2 = time.perf_counter()
+        self.last_timings = {"detect_ms": (t1 - t0) * 1000, "embed_ms": (t2 - t1) * 1000}
+        return faces
