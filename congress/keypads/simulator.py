@@ -67,15 +67,18 @@ def _baud_constant(baud: int) -> int:
 
 
 class BaseStationSimulator:
-    """See the module docstring. ``counters`` continues keypad counters from an earlier run."""
+    """See the module docstring. ``counters`` continues keypad counters from an earlier run;
+    ``device`` plays the base station on a real serial port instead of a pty."""
 
     def __init__(self, keys: KeyStore, *, baud: int = 115200, pace: bool = False,
                  link: str | os.PathLike | None = None, seed: int = 0, auto_vote: bool = False,
-                 counters: dict[int, int] | None = None, firmware: str = "congress-sim/1") -> None:
+                 counters: dict[int, int] | None = None, firmware: str = "congress-sim/1",
+                 device: str | None = None) -> None:
         self.keys = keys
         self.baud = baud
         self.pace = pace
         self.link = Path(link) if link else None
+        self.device = device  # a real serial port (e.g. a USB adapter cabled to the controller's)
         self.seed = seed
         self.auto_vote = auto_vote
         self.firmware = firmware
@@ -101,7 +104,18 @@ class BaseStationSimulator:
         """What the reader should open: the stable link if there is one, else the slave path."""
         return str(self.link) if self.link else str(self.slave_path)
 
+    def _open_device(self) -> None:
+        fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(fd)
+        attrs = termios.tcgetattr(fd)
+        attrs[4] = attrs[5] = _baud_constant(self.baud)
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        self._master, self._slave, self.slave_path = fd, None, self.device
+
     def _open_pty(self) -> None:
+        if self.device:
+            self._open_device()
+            return
         master, slave = os.openpty()
         tty.setraw(slave)
         attrs = termios.tcgetattr(slave)

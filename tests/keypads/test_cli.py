@@ -1,0 +1,78 @@
+"""``congress keypads pair`` and ``congress keypads simulate`` as a technician runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from congress.cli import main
+from congress.keypads.keystore import KeyStore
+from controller.keypads.reader import KeypadReader
+from controller.voting_tables import BallotKind
+
+from .conftest import wait_for
+
+
+def test_pair_writes_a_private_key_file_and_adds(tmp_path, capsys):
+    path = tmp_path / "keys.json"
+    assert main(["keypads", "pair", "--keys", str(path), "--count", "20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["keypads"] == 20 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    before = KeyStore.load(path).key(3)
+    assert main(["keypads", "pair", "--keys", str(path), "--count", "5"]) == 2  # refuses to overwrite
+    assert "exists" in capsys.readouterr().err
+    assert main(["keypads", "pair", "--keys", str(path), "--add", "3", "21", "--json"]) == 0
+    after = KeyStore.load(path)
+    assert len(after) == 21 and after.key(3) != before
+
+
+def test_simulate_votes_through_the_reader_and_keeps_counters(tmp_path, kdb, ballots):
+    keys_path = tmp_path / "keys.json"
+    assert main(["keypads", "pair", "--keys", str(keys_path), "--count", "20"]) == 0
+    keys = KeyStore.load(keys_path)
+    link = tmp_path / "base.tty"
+    bid = ballots.create("CLI motion", BallotKind.MOTION, actor="chair")
+    ballots.open(bid, actor="chair")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"1": [1], "2": [2], "3": [3], "19": [1]}))
+
+    def run():
+        env = dict(os.environ, PYTHONPATH=os.getcwd())
+        return subprocess.Popen(
+            [sys.executable, "-m", "congress", "keypads", "simulate", "--keys", str(keys_path), "--pty",
+             "--link", str(link), "--vote", str(bid), "--plan", str(plan), "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    for round_ in (1, 2):
+        proc = run()
+        first = json.loads(proc.stdout.readline())
+        assert first["port"].startswith("/dev/pts/") and first["keypads"] == 20
+        wait_for(link.exists, what="pty link")
+        reader = KeypadReader(str(link), keys, kdb, ballots, retry_s=0.05).start()
+        try:
+            out, err = proc.communicate(timeout=60)
+        finally:
+            reader.stop()
+        report = json.loads(out.strip().splitlines()[-1])
+        assert proc.returncode == 0, err
+        assert report["sent"] == report["acked"] == 4
+        # The second run continues the counters, so its frames are not replays; the same choices
+        # again in a named ballot are simply accepted (no change).
+        assert report["statuses"] == {"accepted": 3, "not_eligible": 1}, round_
+        assert all(len(code) == 4 for code in report["receipts"].values())
+    counters = json.loads((tmp_path / "keys.json.counters.json").read_text())
+    assert counters["1"] == 2
+    assert ballots.progress(bid)["received"] == 3
+
+
+@pytest.mark.parametrize("args", [["--keypads", "99"], []])
+def test_simulate_refuses_bad_arguments(tmp_path, args, capsys):
+    keys_path = tmp_path / "keys.json"
+    main(["keypads", "pair", "--keys", str(keys_path), "--count", "3"])
+    assert main(["keypads", "simulate", "--keys", str(keys_path), *args]) == 2
+    assert "error" in capsys.readouterr().err
