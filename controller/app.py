@@ -13,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from flask import Flask
 
 from congress.config.controller import ControllerConfig
 from controller import audit
-from controller.auth import LoginLimits
+from controller.auth import LoginLimits, make_hasher
 from controller.db import Database
 from controller.devices import AlarmPolicy
 from controller.live import LiveBus
@@ -43,6 +45,7 @@ class Services:
     session_lifetime: dt.timedelta
     secure_cookies: bool
     tls: bool
+    hasher: PasswordHasher
     extra: dict[str, Any] = field(default_factory=dict)
 
     def init_app(self, app: Flask) -> None:
@@ -65,7 +68,8 @@ def create_app(
     """Build the controller page for ``config``; ``db``/``bus`` may be handed in (``run``, tests)."""
     from controller.web import guard, register_blueprints
 
-    app = Flask(__name__.rsplit(".", 1)[0] + ".web", static_folder="static", template_folder="templates")
+    web_dir = Path(__file__).resolve().parent / "web"
+    app = Flask("controller.web", root_path=str(web_dir), static_folder="static", template_folder="templates")
     app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD, JSON_SORT_KEYS=False)
     if test_config:
         app.config.update(test_config)
@@ -86,6 +90,7 @@ def create_app(
         session_lifetime=dt.timedelta(hours=sec.session_max_hours),
         secure_cookies=sec.secure_cookies,
         tls=config.web.tls_cert is not None,
+        hasher=make_hasher(sec.argon2_memory_kib, sec.argon2_time_cost),
     )
     services.init_app(app)
     services.bus.init_app(app)

@@ -84,9 +84,9 @@ class LoginLimits:
     window: dt.timedelta = dt.timedelta(minutes=15)
 
 
-def make_hasher() -> PasswordHasher:
-    """Argon2id with the library's RFC 9106 low-memory profile (64 MiB, 3 passes)."""
-    return PasswordHasher()
+def make_hasher(memory_kib: int = 65536, time_cost: int = 3) -> PasswordHasher:
+    """Argon2id; the defaults are RFC 9106's low-memory profile (64 MiB, 3 passes, 4 lanes)."""
+    return PasswordHasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=4)
 
 
 def check_password_strength(name: str, password: str) -> None:
@@ -103,12 +103,22 @@ def _check_name(name: str) -> str:
     return name
 
 
-def add_user(session: Session, name: str, role: Role | str, password: str, *, actor: str) -> User:
+def add_user(
+    session: Session,
+    name: str,
+    role: Role | str,
+    password: str,
+    *,
+    actor: str,
+    hasher: PasswordHasher | None = None,
+) -> User:
     name = _check_name(name)
     check_password_strength(name, password)
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise AuthError(f"an account named {name!r} exists already")
-    user = User(name=name, role=Role(role), password_hash=make_hasher().hash(password), active=True)
+    user = User(
+        name=name, role=Role(role), password_hash=(hasher or make_hasher()).hash(password), active=True
+    )
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.add", {"user": name, "role": user.role.value})
@@ -126,9 +136,11 @@ def end_sessions(session: Session, user: User) -> int:
     return session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount
 
 
-def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
+def set_password(
+    session: Session, user: User, password: str, *, actor: str, hasher: PasswordHasher | None = None
+) -> None:
     check_password_strength(user.name, password)
-    user.password_hash = make_hasher().hash(password)
+    user.password_hash = (hasher or make_hasher()).hash(password)
     user.password_changed_at = utcnow()
     end_sessions(session, user)
     audit.record(session, actor, "user.password", {"user": user.name})
@@ -152,8 +164,20 @@ def _failures(session: Session, column, value: str, since: dt.datetime) -> int:
     return session.scalar(q.where(LoginAttempt.ok.is_(False))) or 0
 
 
-def authenticate(session: Session, name: str, password: str, ip: str, limits: LoginLimits) -> User:
-    """Check a login; record the attempt and audit it. Raise :class:`LoginRefused` on failure."""
+def authenticate(
+    session: Session,
+    name: str,
+    password: str,
+    ip: str,
+    limits: LoginLimits,
+    *,
+    hasher: PasswordHasher | None = None,
+) -> User:
+    """Check a login; record the attempt and audit it. Raise :class:`LoginRefused` on failure.
+
+    The attempt and audit rows are in ``session``: catch the refusal inside the transaction and let it
+    commit, or the rate limit never sees the failure.
+    """
     now = utcnow()
     since = now - limits.window
     name = name.strip()[:64]
@@ -164,7 +188,7 @@ def authenticate(session: Session, name: str, password: str, ip: str, limits: Lo
         audit.record(session, name or "-", "login.throttled", {"ip": ip})
         raise LoginRefused("too many failed logins; wait a few minutes and try again", throttled=True)
     user = session.scalar(select(User).where(User.name == name))
-    hasher = make_hasher()
+    hasher = hasher or make_hasher()
     ok = False
     if user is not None and user.active:
         try:

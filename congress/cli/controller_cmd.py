@@ -40,6 +40,13 @@ def _db(path: str):
     return open_database(_config(path))
 
 
+def _hasher(path: str):
+    from controller.auth import make_hasher
+
+    sec = _config(path).security
+    return make_hasher(sec.argon2_memory_kib, sec.argon2_time_cost)
+
+
 def migrate_cmd(args: argparse.Namespace) -> int:
     from controller import migrate
 
@@ -111,10 +118,20 @@ def user_cmd(args: argparse.Namespace) -> int:
                 return 0
             try:
                 if args.user_action == "add":
-                    auth.add_user(s, args.name, args.role, read_new_password(args), actor="cli")
+                    auth.add_user(
+                        s,
+                        args.name,
+                        args.role,
+                        read_new_password(args),
+                        actor="cli",
+                        hasher=_hasher(args.config),
+                    )
                     done = f"account {args.name} ({args.role}) added"
                 elif args.user_action == "passwd":
-                    auth.set_password(s, auth.get_user(s, args.name), read_new_password(args), actor="cli")
+                    user = auth.get_user(s, args.name)
+                    auth.set_password(
+                        s, user, read_new_password(args), actor="cli", hasher=_hasher(args.config)
+                    )
                     done = f"password of {args.name} changed"
                 else:
                     enable = args.user_action == "enable"

@@ -78,6 +78,16 @@ class SecuritySection(Section):
         20, ge=1, le=1000, title="Failures per address", description="Failed logins per window and address"
     )
     login_window_minutes: int = Field(15, ge=1, le=1440, title="Rate-limit window", description="Minutes")
+    argon2_memory_kib: int = Field(
+        65536,
+        ge=8192,
+        le=1048576,
+        title="Argon2 memory",
+        description="KiB per password hash (RFC 9106: 65536)",
+    )
+    argon2_time_cost: int = Field(
+        3, ge=1, le=20, title="Argon2 passes", description="Passes per password hash"
+    )
 
 
 class DevicesSection(Section):

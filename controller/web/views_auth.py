@@ -25,14 +25,16 @@ def login():
     svc = current_app.extensions["congress"]
     error, status = None, 200
     if request.method == "POST":
-        name = request.form.get("name", "")
-        try:
-            with svc.db.session() as s:
-                user = auth.authenticate(s, name, request.form.get("password", ""), client_ip(), svc.limits)
+        name, token = request.form.get("name", ""), None
+        with svc.db.session() as s:  # a refusal is caught inside so that its attempt row commits
+            try:
+                user = auth.authenticate(
+                    s, name, request.form.get("password", ""), client_ip(), svc.limits, hasher=svc.hasher
+                )
                 token = auth.open_session(s, user, client_ip())
-        except auth.LoginRefused as exc:
-            error, status = str(exc), 429 if exc.throttled else 401
-        else:
+            except auth.LoginRefused as exc:
+                error, status = str(exc), 429 if exc.throttled else 401
+        if token:
             resp = redirect(_safe_next(request.args.get("next")))
             set_cookie(resp, SESSION_COOKIE, token, max_age=svc.session_lifetime)
             resp.delete_cookie(PRE_COOKIE, path="/")

@@ -20,6 +20,10 @@ def _db():
     return current_app.extensions["congress"].db
 
 
+def _hasher():
+    return current_app.extensions["congress"].hasher
+
+
 def _render(message: str = "", error: str = "", status: int = 200):
     with _db().session() as s:
         users = list(s.scalars(select(User).order_by(User.name)))
@@ -45,7 +49,9 @@ def add():
     try:
         role = Role(f.get("role", ""))
         with _db().session() as s:
-            auth.add_user(s, f.get("name", ""), role, f.get("password", ""), actor=g.user.name)
+            auth.add_user(
+                s, f.get("name", ""), role, f.get("password", ""), actor=g.user.name, hasher=_hasher()
+            )
     except ValueError:
         return _render(error="choose one of the roles", status=400)
     except auth.AuthError as exc:
@@ -100,7 +106,7 @@ def password(user_id: int):
             u = s.get(User, user_id)
             if u is None:
                 raise auth.AuthError("no such account")
-            auth.set_password(s, u, request.form.get("password", ""), actor=g.user.name)
+            auth.set_password(s, u, request.form.get("password", ""), actor=g.user.name, hasher=_hasher())
             name = u.name
     except auth.AuthError as exc:
         return _render(error=str(exc), status=400)

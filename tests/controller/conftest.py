@@ -184,3 +184,84 @@ def sqlite_db(tmp_path, audit_key) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
+
+
+# --- the web app -------------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+#: Cheaper Argon2 parameters for the web tests (the real profile is exercised by tests of auth itself).
+FAST_HASH = {"memory_kib": 8192, "time_cost": 1}
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One Argon2 hash of :data:`PASSWORD`, computed once (hashing is slow on purpose)."""
+    from controller.auth import make_hasher
+
+    return make_hasher(**FAST_HASH).hash(PASSWORD)
+
+
+def controller_config(tmp_path, **overrides):
+    """A ControllerConfig for tests (broker files need not exist unless the ingest runs)."""
+    from congress.config import parse_config
+    from congress.config.controller import ControllerConfig
+
+    data = {
+        "venue": {"id": "test-venue", "name": "Test Congress"},
+        "broker": {"ca_file": "ca.pem", "cert_file": "c.pem", "key_file": "c.key"},
+        "data_dir": str(tmp_path / "data"),
+        "security": {
+            "argon2_memory_kib": FAST_HASH["memory_kib"],
+            "argon2_time_cost": FAST_HASH["time_cost"],
+        },
+    }
+    for key, value in overrides.items():
+        data[key] = value
+    return parse_config(data, ControllerConfig)
+
+
+@pytest.fixture
+def app(sqlite_db, tmp_path, password_hash):
+    """The controller app on SQLite with one account per role, named after the role."""
+    from controller.app import create_app
+    from controller.models import Role, User
+
+    with sqlite_db.session() as s:
+        for role in Role:
+            s.add(User(name=role.value, role=role, password_hash=password_hash))
+    return create_app(controller_config(tmp_path), {"TESTING": True}, db=sqlite_db)
+
+
+@pytest.fixture
+def client(app):
+    c = app.test_client()
+    c.environ_base["wsgi.url_scheme"] = "https"  # cookies are Secure
+    return c
+
+
+def page_csrf(client, path: str = "/login") -> str:
+    """The CSRF token a page carries in its ``<meta name="csrf-token">``."""
+    import re
+
+    html = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+    m = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert m, f"{path} has no CSRF meta tag"
+    return m.group(1)
+
+
+def login(client, name: str, password: str = PASSWORD):
+    """Log ``client`` in; return the response of the login POST."""
+    token = page_csrf(client, "/login")
+    return client.post("/login", data={"csrf_token": token, "name": name, "password": password})
+
+
+@pytest.fixture
+def login_as(client):
+    """``login_as(role)`` logs the test client in and returns the session's CSRF token."""
+
+    def do(name: str) -> str:
+        r = login(client, name)
+        assert r.status_code == 302, r.get_data(as_text=True)
+        return page_csrf(client, "/")
+
+    return do
