@@ -78,14 +78,17 @@ def serve(stack: Stack, *, stop: threading.Event | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        stack.start()
+        stack.start(realtime=True, auto_vote=True)
+        drafts = _draft_ballots(stack)
         v = stack.venue
         print(f"\nDigital Congress demo is running (work folder {v.root}).\n"
               f"  controller page: {stack.url}\n"
               f"  login:           {ADMIN} / {stack.password}\n"
               f"  delegates:       {len(v.people)} ({stack.enrolled.get('photos_enrolled')} faces enrolled), "
               f"{sum(len(a) for a in v.arrivals.values())} arriving at doors {', '.join(v.arrivals)}\n"
-              f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port}\n"
+              f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
+              f"                   they vote by themselves when a ballot opens\n"
+              f"  ballots:         {drafts} ready to open on the ballots page once quorum is reached\n"
               f"Press Ctrl-C to stop.\n", flush=True)
         stop.wait()
         print("stopping...", flush=True)
@@ -99,11 +102,22 @@ def serve(stack: Stack, *, stop: threading.Event | None = None) -> int:
     return 0
 
 
+def _draft_ballots(stack: Stack) -> str:
+    """A motion and a secret election as drafts, for the chair to open on the page."""
+    from congress.demo.scenario import CANDIDATES, ELECTION, MOTION
+    from controller.voting_tables import BallotKind
+
+    stack.ballots.create(MOTION, BallotKind.MOTION, actor="demo")
+    stack.ballots.create(ELECTION, BallotKind.ELECTION, options=CANDIDATES, seats=2, secret=True,
+                         actor="demo")
+    return f"'{MOTION}' and '{ELECTION}'"
+
+
 def scenario(stack: Stack, *, timeout: float) -> dict:
     from congress.demo import scenario as script
 
     try:
-        stack.start(doors=False)
+        stack.start(doors=False, realtime=False)
         summary = script.run(stack, timeout=timeout)
     finally:
         stack.stop()

@@ -53,6 +53,7 @@ class Stack:
     units: dict[str, object] = field(default_factory=dict)
     gallery: object | None = None
     password: str = ""
+    _auto_vote: bool = False
     enrolled: dict = field(default_factory=dict)
     _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
 
@@ -61,7 +62,10 @@ class Stack:
         log.info("demo: %s started", name)
         self._stops.append((name, stop))
 
-    def start(self, *, doors: bool = True) -> Stack:
+    def start(self, *, doors: bool = True, realtime: bool = True, auto_vote: bool = False) -> Stack:
+        """Start every part; ``realtime`` paces the door cameras, ``auto_vote`` lets the simulated
+        keypads vote by themselves whenever a ballot opens (the interactive demo)."""
+        self._auto_vote = auto_vote
         try:
             self._start_broker()
             self._start_controller()
@@ -69,7 +73,7 @@ class Stack:
             self._start_gallery()
             self._start_keypads()
             if doors:
-                self.start_doors()
+                self.start_doors(realtime=realtime)
         except BaseException:
             self.stop()
             raise
@@ -124,14 +128,15 @@ class Stack:
         from controller.attendance import QuorumPolicy
         from controller.ballots import Ballots
         from controller.keypads.assignment import Assignments
-        from controller.keypads.reader import KeypadReader, make_durable
+        from controller.keypads.reader import KeypadReader
 
         v = self.venue
         self.keys = KeyStore.generate(range(1, v.keypads + 1))
         self.keys.save(v.root / "keypads.json")
-        self.keypads = BaseStationSimulator(self.keys, link=v.root / "base-station.tty").start()
+        self.keypads = BaseStationSimulator(self.keys, link=v.root / "base-station.tty",
+                                            auto_vote=self._auto_vote, seed=7).start()
         self._started(f"keypad base station ({v.keypads} keypads) on {self.keypads.port}", self.keypads.stop)
-        db = make_durable(self.controller.db)
+        db = self.controller.db
         svc = self.controller.app.extensions["congress"]
         self.ballots = Ballots(db, QuorumPolicy.parse(self.controller.config.attendance.quorum),
                                publish=self.controller.bus.publish)
@@ -146,7 +151,7 @@ class Stack:
             {seat(i): i + 1 for i in range(len(v.people)) if i + 1 <= v.keypads}, actor="demo"
         )
 
-    def start_doors(self, *, gallery_timeout: float = 60.0) -> None:
+    def start_doors(self, *, gallery_timeout: float = 60.0, realtime: bool = False) -> None:
         """Start both door units; their cameras start once each unit holds the controller's gallery."""
         from gpiozero.pins.mock import MockFactory
 
@@ -154,7 +159,8 @@ class Stack:
 
         analyzer = None
         for unit_id in DOORS:
-            unit = Unit(self.venue.door(unit_id), pin_factory=MockFactory(), analyzer=analyzer)
+            unit = Unit(self.venue.door(unit_id), pin_factory=MockFactory(), analyzer=analyzer,
+                        realtime=realtime)
             analyzer = unit.analyzer  # both doors share one loaded face engine (one machine)
             self.units[unit_id] = unit
             unit.publisher.start()
