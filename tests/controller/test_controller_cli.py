@@ -1,0 +1,90 @@
+"""``congress controller migrate|user`` and ``congress audit verify`` through the real command line."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from sqlalchemy import text
+
+from congress.cli import main
+from congress.config import load_config
+from congress.config.controller import ControllerConfig
+from controller import audit
+from controller.app import open_database
+from tests.controller.conftest import FAST_HASH
+
+
+def write_config(tmp_path, url):
+    p = tmp_path / "controller.toml"
+    p.write_text(
+        f"""data_dir = "data"
+[venue]
+id = "test-venue"
+[database]
+url = "{url}"
+[broker]
+ca_file = "ca.pem"
+cert_file = "c.pem"
+key_file = "c.key"
+[security]
+argon2_memory_kib = {FAST_HASH["memory_kib"]}
+argon2_time_cost = {FAST_HASH["time_cost"]}
+"""
+    )
+    return str(p)
+
+
+def test_migrate_users_and_audit_verify(tmp_path, storage_url, capsys, monkeypatch):
+    cfg = write_config(tmp_path, storage_url)
+    assert main(["controller", "migrate", "--config", cfg, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["to"] is not None
+    assert main(["controller", "migrate", "--config", cfg]) == 0  # idempotent
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a good long password\n"))
+    assert (
+        main(["controller", "user", "add", "ana", "--role", "chair", "--password-stdin", "--config", cfg])
+        == 0
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert (
+        main(["controller", "user", "add", "bo", "--role", "admin", "--password-stdin", "--config", cfg]) == 1
+    )
+    assert "at least 10 characters" in capsys.readouterr().err
+    monkeypatch.setenv("CONGRESS_NEW_PASSWORD", "another long password")
+    assert main(["controller", "user", "add", "cy", "--role", "observer", "--config", cfg]) == 0
+    assert main(["controller", "user", "disable", "cy", "--config", cfg]) == 0
+    capsys.readouterr()
+    assert main(["controller", "user", "list", "--config", cfg, "--json"]) == 0
+    users = json.loads(capsys.readouterr().out)["users"]
+    assert users == [
+        {"name": "ana", "role": "chair", "active": True},
+        {"name": "cy", "role": "observer", "active": False},
+    ]
+
+    assert main(["audit", "verify", "--config", cfg, "--json"]) == 0
+    good = json.loads(capsys.readouterr().out)
+    assert good["ok"] and good["rows"] == 3
+
+    db = open_database(load_config(cfg, ControllerConfig))  # same audit key file as the command
+    try:
+        with db.engine.begin() as c:
+            c.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
+        with db.session() as s:
+            assert audit.verify(s).first_bad_seq == 2
+    finally:
+        db.dispose()
+    assert main(["audit", "verify", "--config", cfg, "--json"]) == 3
+    bad = json.loads(capsys.readouterr().out)
+    assert not bad["ok"] and bad["first_bad_seq"] == 2
+    assert main(["audit", "verify", "--config", cfg]) == 3
+    assert "BROKEN at row 2" in capsys.readouterr().out
+
+
+def test_password_never_from_argv():
+    from congress.cli import build_parser
+
+    help_text = build_parser().parse_args(
+        ["controller", "user", "add", "x", "--role", "admin", "--config", "c"]
+    )
+    assert not hasattr(help_text, "password")

@@ -1,0 +1,84 @@
+"""Live bus: fan-out, bounded queues with resync, client cap, keep-alive, close; the SSE endpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from controller.live import LiveBus, stream
+
+
+def test_fan_out_to_every_subscriber():
+    bus = LiveBus()
+    a, b = bus.subscribe(), bus.subscribe()
+    bus.publish("checkins", {"n": 1})
+    for sub in (a, b):
+        ev = sub.get(timeout=1)
+        assert ev.kind == "checkins" and ev.data == {"n": 1}
+    assert "event: checkins\n" in ev.sse() and 'data: {"n":1}' in ev.sse()
+
+
+def test_slow_client_gets_resync_instead_of_unbounded_memory():
+    bus = LiveBus(queue_size=4)
+    slow = bus.subscribe()
+    for i in range(10):
+        bus.publish("checkins", {"i": i})
+    kinds = []
+    while (ev := slow.get(timeout=0.05)) is not None:
+        kinds.append((ev.kind, ev.data))
+    assert len(kinds) <= 4
+    assert ("resync", {"reason": "backlog"}) in kinds
+    assert slow.dropped > 0
+
+
+def test_client_cap_and_release():
+    bus = LiveBus(max_clients=2)
+    a, b = bus.subscribe(), bus.subscribe()
+    assert bus.subscribe() is None
+    a.close()
+    assert bus.subscribe() is not None
+    assert b is not None
+
+
+def test_stream_keeps_alive_then_ends_on_close():
+    bus = LiveBus(keepalive_s=0.1)
+    sub = bus.subscribe()
+    chunks = []
+    gen = stream(bus, sub, poll_s=0.05)
+    t = threading.Thread(target=lambda: chunks.extend(gen), name="sse-reader")
+    t.start()
+    bus.publish("device", {"unit_id": "door-1"})
+    t.join(0.5)
+    bus.close()
+    t.join(2)
+    assert not t.is_alive()
+    text = "".join(chunks)
+    assert text.startswith("retry: 3000")
+    assert ": keep-alive" in text
+    assert json.loads(text.split("event: device\ndata: ")[1].split("\n")[0]) == {"unit_id": "door-1"}
+    assert bus.clients == 0
+
+
+def test_events_endpoint_streams_published_events(app, client, login_as):
+    login_as("observer")
+    bus = app.extensions["live"]
+    resp = client.get("/events", buffered=False)
+    assert resp.status_code == 200 and resp.mimetype == "text/event-stream"
+    it = resp.response
+    first = next(it)
+    assert b"retry:" in first
+    bus.publish("checkins", {"checkins": [{"delegate_id": "D1"}], "count": 1})
+    body = next(it)
+    assert b"event: checkins" in body and b"D1" in body
+    bus.close()
+    resp.close()
+
+
+def test_events_endpoint_refuses_beyond_the_cap(app, client, login_as):
+    login_as("observer")
+    bus = app.extensions["live"]
+    held = [bus.subscribe() for _ in range(bus.max_clients)]
+    r = client.get("/events")
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    for h in held:
+        h.close()
