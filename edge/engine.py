@@ -3,11 +3,14 @@
 Enrollment on the controller uses the same engine, so embeddings on both sides come from the same
 models and preprocessing. :meth:`EngineAnalyzer.analyze` turns a BGR frame into
 :class:`edge.tracking.Face` objects (box, BlazeFace keypoints, embedding) and records how long each
-stage took in ``last_timings`` (milliseconds) for the heartbeat and the bench.
+stage took in ``last_timings`` (milliseconds, per calling thread) for the heartbeat and the bench.
+TFLite interpreters are not thread-safe, so one analyser shared by several door loops (the demo runs
+two doors on one machine) serialises its calls with a lock.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +28,8 @@ class EngineAnalyzer:
     def __init__(self, engine, *, max_faces: int = MAX_FACES) -> None:
         self.engine = engine
         self.max_faces = max_faces
-        self.last_timings: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
         self.version = self._version()
 
     @classmethod
@@ -42,7 +46,15 @@ class EngineAnalyzer:
             f"{k.split('.')[0]}:{v.sha256[:8]}" for k, v in sorted(entries.items()) if "landmark" not in k
         )
 
+    @property
+    def last_timings(self) -> dict[str, float]:
+        return getattr(self._local, "timings", {})
+
     def analyze(self, image: np.ndarray) -> list[Face]:
+        with self._lock:
+            return self._analyze(image)
+
+    def _analyze(self, image: np.ndarray) -> list[Face]:
         t0 = time.perf_counter()
         dets = self.engine.detect(image)
         dets = sorted(dets, key=lambda d: -d.width)[: self.max_faces]
@@ -53,5 +65,5 @@ class EngineAnalyzer:
             box = tuple(float(v) for v in d.box)
             faces.append(Face(box, float(d.score), np.asarray(d.keypoints, dtype=np.float32), emb))
         t2 = time.perf_counter()
-        self.last_timings = {"detect_ms": (t1 - t0) * 1000, "embed_ms": (t2 - t1) * 1000}
+        self._local.timings = {"detect_ms": (t1 - t0) * 1000, "embed_ms": (t2 - t1) * 1000}
         return faces

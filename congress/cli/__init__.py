@@ -27,6 +27,7 @@ GROUPS: tuple[str, ...] = (
     "congress.cli.controller_cmd",
     "congress.cli.audit_cmd",
     "congress.cli.bench_cmd",
+    "congress.cli.edge_cmd",
     "congress.cli.keypads_cmd",
 )
 
