@@ -32,7 +32,7 @@ test: setup lint
 	$(BIN)/python -m pytest -q
 
 demo: setup
-	$(BIN)/congress demo
+	$(BIN)/congress demo --fetch-faces
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

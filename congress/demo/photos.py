@@ -1,9 +1,10 @@
 """Real face photos for the demo delegates.
 
 The demo looks for the Labeled Faces in the Wild development set (``lfw-dev``: people with five photos
-each, ``enroll.csv`` + ``probes.csv``) in ``$CONGRESS_DEMO_FACES`` or ``<repo>/../shared/data/faces``.
-Each person's first photo is enrolled on the controller; the others are what the door cameras see on
-arrival. Nothing is downloaded and no photo is copied into the repository.
+each, ``enroll.csv`` + ``probes.csv``) in ``$CONGRESS_DEMO_FACES`` or ``<repo>/../shared/data/faces``,
+else for the photos of :mod:`congress.demo.registry_faces` (fetched once with ``--fetch-faces``). Each
+person's first photo that passes the enrollment quality rule is enrolled on the controller; the others
+are what the door cameras see on arrival. No photo is copied into the repository.
 """
 
 from __future__ import annotations
@@ -34,10 +35,9 @@ class Person:
 
 
 def faces_dir() -> Path | None:
-    """The face photo folder: ``$CONGRESS_DEMO_FACES``, else ``<repo>/../shared/data/faces``."""
+    """The face photo folder: ``$CONGRESS_DEMO_FACES`` if set, else ``<repo>/../shared/data/faces``."""
     env = os.environ.get("CONGRESS_DEMO_FACES")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "data" / "faces")
+    candidates = [Path(env)] if env else [REPO.parent / "shared" / "data" / "faces"]
     for c in candidates:
         if (c / "lfw-dev" / "enroll.csv").is_file():
             return c.resolve()
@@ -71,13 +71,13 @@ def choose(candidates, count: int, accept: Callable[[Path], bool], *, arrivals: 
     only seats delegates whose photos a technician would have accepted.
     """
     people = []
+    count = min(count, len(candidates))
     for identity, shots in candidates:
         good = next((p for p in shots if accept(p)), None)
         if good is None:
             continue
-        rest = [p for p in shots if p != good][:arrivals]
-        if not rest:
-            continue
+        # A person with a single usable photo arrives with that same photo (the registry fallback).
+        rest = [p for p in shots if p != good][:arrivals] or [good]
         people.append(Person(identity, (good,), tuple(rest)))
         if len(people) == count:
             return people
@@ -86,13 +86,19 @@ def choose(candidates, count: int, accept: Callable[[Path], bool], *, arrivals: 
 
 
 def demo_candidates() -> list[tuple[str, list[Path]]]:
-    """The demo's candidate delegates from the real photo set; a clear error when it is not there."""
+    """The candidate delegates: the lfw-dev set when present, else the registry package's photos."""
+    from congress.demo import registry_faces
+
     root = faces_dir()
-    if root is None:
-        raise ConfigError(
-            "no face photos for the demo: set CONGRESS_DEMO_FACES to a folder holding lfw-dev/ "
-            "(enroll.csv, probes.csv, images/), or put the shared data set beside the repository "
-            "(../shared/data/faces)",
-            hint="the photos are never copied into the repository and nothing is downloaded at run time",
-        )
-    return lfw_candidates(root)
+    if root is not None:
+        return lfw_candidates(root)
+    fallback = registry_faces.candidates()
+    if fallback is not None:
+        return fallback
+    raise ConfigError(
+        "no face photos for the demo: set CONGRESS_DEMO_FACES to a folder holding lfw-dev/ "
+        "(enroll.csv, probes.csv, images/), put the shared data set beside the repository "
+        "(../shared/data/faces), or run `congress demo --fetch-faces` once (real photos of two people "
+        "from the face_recognition source package on PyPI)",
+        hint="the photos are never copied into the repository and the demo downloads nothing by itself",
+    )
