@@ -1,0 +1,104 @@
+"""The door unit as its own process (`congress edge run`): kill -9 mid-stream, clean SIGTERM, selftest."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from edge_controller_stand_in import ControllerStandIn
+from edge_env import enroll, install_gallery, playlist, unit_tables, write_config
+
+from congress import wire
+from congress.cli import main
+from congress.config import load_config
+from congress.config.edge import EdgeConfig
+
+KNOWN = {f"D-{i:02d}": f"celebs/id{i:02d}" for i in (1, 2, 3, 5, 6)}
+PROBES = ["celebs/id01/img2.jpg", "celebs/id02/img27.jpg", "celebs/id03/img48.jpg", "celebs/id05/img17.jpg",
+          "celebs/id06/img14.jpg"]
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    from edge.engine import EngineAnalyzer
+
+    return EngineAnalyzer.load()
+
+
+def start(config, log):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "congress", "edge", "run", "--config", str(config)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path, venue_ca, broker, analyzer,
+                                                                 faces_dir):
+    pl = playlist(tmp_path / "door.txt", [(p, 4) for p in PROBES])
+    path = write_config(tmp_path / "door-1.toml", unit_tables(tmp_path, venue_ca, broker, "door-1", pl,
+                                                               camera={"fps": 8.0}))
+    cfg = load_config(path, EdgeConfig)
+    install_gallery(cfg, *enroll(analyzer, {d: [sorted((faces_dir / p).iterdir())[0]]
+                                            for d, p in KNOWN.items()}))
+    ctl = ControllerStandIn(venue_ca, broker, acking=False)  # acks held back: events stay in the outbox
+    payloads: dict = {}
+    log = open(tmp_path / "unit.log", "wb")  # noqa: SIM115
+    try:
+        proc = start(path, log)
+        assert ctl.wait_for(lambda c: len(c.checkins) >= 2, timeout=90), (tmp_path / "unit.log").read_text()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # The broker publishes the unit's last will: a signed, retained "offline" status.
+        assert ctl.wait_for(lambda c: any(s.state is wire.UnitState.OFFLINE for s in c.statuses), timeout=30)
+        first_run = dict(ctl.checkins)
+        payloads.update({k: (m.delegate_id, m.mono_ms) for k, m in first_run.items()})
+        ctl.acking = True
+        proc = start(path, log)
+        # Run 2 replays the whole stream again (a restarted unit has forgotten whom it saw): 5 new
+        # check-ins, plus whatever run 1 had stored but not yet delivered or had acknowledged.
+        assert ctl.wait_for(lambda c: len(c.checkins) >= len(first_run) + len(PROBES), timeout=120)
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0  # clean stop on SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        ctl.close()
+    boots = {k[1] for k in ctl.checkins}
+    assert len(boots) == 1  # same kernel boot: the persisted counter continued
+    seqs = sorted(k[2] for k in ctl.checkins)
+    assert seqs == list(range(1, len(seqs) + 1))  # gapless: nothing lost; no seq used twice
+    for k, (delegate, mono) in payloads.items():  # a re-sent event is the same event
+        assert (ctl.checkins[k].delegate_id, ctl.checkins[k].mono_ms) == (delegate, mono)
+    last = sorted(ctl.checkins)[-len(PROBES):]
+    assert sorted(ctl.checkins[k].delegate_id for k in last) == sorted(KNOWN)
+    assert ctl.deliveries >= len(seqs)
+    db = sqlite3.connect(cfg.unit.data_dir / "outbox.db")
+    try:
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0  # every event acknowledged
+    finally:
+        db.close()
+
+
+def test_selftest_reports_each_part(tmp_path, venue_ca, broker, capsys):
+    pl = playlist(tmp_path / "door.txt", [("single/obama_240p.jpg", 1)])
+    path = write_config(tmp_path / "door-1.toml", unit_tables(tmp_path, venue_ca, broker, "door-1", pl))
+    assert main(["edge", "selftest", "--config", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    status = {c["name"]: c["status"] for c in out["checks"]}
+    assert status["camera"] == status["models"] == status["broker"] == status["gpio"] == "pass"
+    assert status["keys"] == status["outbox"] == "pass"
+    assert status["gallery"] == "warn" and status["clock"] in ("pass", "warn")
+    assert "1 face(s)" in next(c["detail"] for c in out["checks"] if c["name"] == "models")
+    broker.stop()
+    (tmp_path / "door.txt").unlink()
+    assert main(["edge", "selftest", "--config", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert "FAIL  camera" in text and "FAIL  broker" in text and "fix:" in text
