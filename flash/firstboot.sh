@@ -8,7 +8,8 @@
 # 3. installs the configuration and public certificates into /etc/congress;
 # 4. moves the private keys into /var/lib/congress-edge/keys with mode 0600 and deletes them from the
 #    boot partition: FAT has no permissions, anyone who reads the card reads the keys until then;
-# 5. installs the software from a wheel on the card when it is not installed yet (needs network);
+# 5. installs the face models into /opt/congress/models, and the software from a wheel on the card when
+#    it is not installed yet (needs network);
 # 6. enables congress-edge.service and systemd-time-wait-sync (TLS waits for a set clock).
 #
 # CONGRESS_FIRSTBOOT_ROOT installs under another root directory instead of / (tests use it); then no
@@ -63,6 +64,12 @@ install -m 0644 "$SRC/unit.pem" "$ETC/unit.pem"
 install -m 0644 "$SRC/controller-signing.pub" "$ETC/controller-signing.pub"
 install -m 0644 "$SRC/signing.pub" "$ETC/signing.pub"
 install -m 0640 -o 0 -g "$GID_EDGE" "$SRC/edge.toml" "$ETC/edge.toml"
+
+say "installing the face models"
+install -d -m 0755 "$ROOT/opt/congress/models"
+for model in "$SRC"/models/*; do
+    install -m 0644 "$model" "$ROOT/opt/congress/models/$(basename "$model")"
+done
 
 say "moving the private keys off the boot partition"
 install -d -m 0700 -o "$UID_EDGE" -g "$GID_EDGE" "$STATE" "$STATE/keys"

@@ -23,6 +23,7 @@ FOLDER = "congress"
 PI_ETC = Path("/etc/congress")
 PI_STATE = Path("/var/lib/congress-edge")
 PI_KEYS = PI_STATE / "keys"
+PI_MODELS = Path("/opt/congress/models")
 _REPO = Path(__file__).resolve().parents[1]
 SYSTEMD_DIR = _REPO / "systemd"
 
@@ -111,10 +112,12 @@ def unit_config(config_file: Path, unit_id: str) -> tuple[bytes, list[str]]:
         ("broker", "ca_file"): str(PI_ETC / "ca.pem"),
         ("broker", "cert_file"): str(PI_ETC / "unit.pem"),
         ("broker", "key_file"): str(PI_KEYS / "tls.key"),
+        ("recognition", "models_dir"): str(PI_MODELS),
     }
     notes = []
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for (table, key), value in pins.items():
+        out.setdefault(table, {})
         old = out[table].get(key)
         if old is not None and str(old) != value:
             notes.append(f"{table}.{key}: {old} -> {value} (where first boot installs it)")
@@ -143,6 +146,27 @@ def _systemd_files() -> dict[str, bytes]:
     return out
 
 
+def _model_files() -> dict[str, bytes]:
+    """The face models the unit loads: ``manifest.json`` and every file it lists (sha256-checked)."""
+    import json
+
+    from congress.faces.manifest import models_dir
+
+    root = models_dir()
+    try:
+        manifest = (root / "manifest.json").read_bytes()
+        files = {"models/manifest.json": manifest}
+        for entry in json.loads(manifest)["models"]:
+            data = (root / entry["file"]).read_bytes()
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise FlashError(f"model {root / entry['file']} does not match models/manifest.json",
+                                 hint="restore the models (git checkout models/) before flashing")
+            files[f"models/{entry['file']}"] = data
+    except (OSError, ValueError, KeyError) as exc:
+        raise FlashError(f"cannot read the face models in {root}: {exc}") from None
+    return files
+
+
 def build_payload(
     unit: UnitFiles, config: bytes, *, gallery_key: bytes | None = None, wheel: Path | None = None
 ) -> dict[str, bytes]:
@@ -152,6 +176,7 @@ def build_payload(
     files["README-KEYS.txt"] = KEYS_NOTE.encode()
     files["firstboot.sh"] = (Path(__file__).parent / "firstboot.sh").read_bytes()
     files.update(_systemd_files())
+    files.update(_model_files())
     if gallery_key is not None:
         files["keys/gallery-key"] = gallery_key
     if wheel is not None:

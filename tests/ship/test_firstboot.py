@@ -85,6 +85,8 @@ def test_first_boot_moves_keys_and_enables_the_service(
     assert stat.S_IMODE((root / "etc/congress/edge.toml").stat().st_mode) == 0o640
     assert (root / "etc/systemd/system/multi-user.target.wants/congress-edge.service").is_symlink()
     assert (root / "var/lib/congress-edge/provisioned").is_file()
+    assert (root / "opt/congress/models/manifest.json").read_bytes() == (
+        boot_dir / "congress/models/manifest.json").read_bytes()
     # A second run does nothing (cloud-init may run runcmd again after a re-seed).
     again = subprocess.run(["sh", str(boot_dir / "congress" / "firstboot.sh")], env=env, capture_output=True,
                            text=True, timeout=60)

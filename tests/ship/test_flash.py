@@ -91,11 +91,17 @@ def test_config_on_card_points_at_installed_paths(
     assert str(cfg.unit.signing_key_file) == "/var/lib/congress-edge/keys/signing.key"
     assert str(cfg.broker.ca_file) == "/etc/congress/ca.pem"
     assert str(cfg.unit.controller_key_file) == "/etc/congress/controller-signing.pub"
+    assert str(cfg.recognition.models_dir) == "/opt/congress/models"
     assert cfg.door.id == "north-1" and cfg.camera.type == "picamera2" and cfg.camera.width == 1280
     assert any("broker.key_file" in n for n in summary["config_changes"])
     manifest = mread(image, "congress/manifest.sha256").decode().splitlines()
     names = {line.split("  ", 1)[1] for line in manifest}
-    assert {"edge.toml", "keys/tls.key", "firstboot.sh", "systemd/congress-edge.service"} <= names
+    assert {"edge.toml", "keys/tls.key", "firstboot.sh", "systemd/congress-edge.service",
+            "models/manifest.json", "models/dlib_resnet_int8.tflite"} <= names
+    from congress.faces.manifest import models_dir
+
+    model = models_dir() / "blazeface_short_range.tflite"
+    assert mread(image, "congress/models/blazeface_short_range.tflite") == model.read_bytes()
 
 
 @pytest.mark.parametrize(("boot", "mount"), [(BULLSEYE_BOOT, "/boot"), (BOOKWORM_BOOT, "/boot/firmware")])
