@@ -126,7 +126,7 @@ def apply_checkins(session: Session, events: Iterable[Passing]) -> int:
         }
         for e in latest.values()
     ]
-    stmt = insert(Presence).values(rows)
+    stmt = insert(Presence)
     newer = or_(
         Presence.event_at < stmt.excluded.event_at,
         and_(Presence.event_at == stmt.excluded.event_at, Presence.checkin_id < stmt.excluded.checkin_id),
@@ -136,7 +136,7 @@ def apply_checkins(session: Session, events: Iterable[Passing]) -> int:
         set_={c: stmt.excluded[c] for c in ("inside", "event_at", "checkin_id", "unit_id")},
         where=newer,
     )
-    session.execute(stmt)
+    session.execute(stmt, rows)  # executemany: one compiled statement whatever the batch size
     return len(rows)
 
 

@@ -1,7 +1,7 @@
 """Storing verified check-ins in batches: each event once, duplicates recognised, presence updated.
 
 :func:`store_batch` runs inside the caller's transaction (the ingest thread commits it and only then
-acknowledges): it inserts all new check-ins with ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on the
+acknowledges): it inserts all new check-ins with ``INSERT ... ON CONFLICT DO NOTHING`` on the
 unique key ``(unit_id, boot_id, seq)``, so a redelivered event is never stored twice, even when two
 controller processes race. An event already stored with the same message digest is a *duplicate*
 (the unit did not get our ack: acknowledge again); the same event id with a different signed message is
@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from congress.wire import AckOutcome, CheckIn
@@ -85,44 +85,50 @@ def _row(v: Verified, stored_at: dt.datetime) -> dict:
             "stored_at": stored_at, "digest": v.digest}
 
 
+def _lookup(session: Session, keys: list[tuple]) -> dict[tuple, tuple[int, str]]:
+    """``{(unit, boot, seq): (row id, digest)}`` for the stored ones among ``keys``."""
+    found: dict[tuple, tuple[int, str]] = {}
+    for i in range(0, len(keys), CHUNK):
+        params = {"keys": keys[i : i + CHUNK]}
+        for rid, unit, boot, seq, digest in session.execute(_LOOKUP, params):
+            found[(unit, boot, seq)] = (rid, digest)
+    return found
+
+
+_KEY = tuple_(CheckInRow.unit_id, CheckInRow.boot_id, CheckInRow.seq)
+# One compiled statement for every batch size ("expanding" IN): compiling per batch costs more than
+# the insert itself.
+_LOOKUP = select(CheckInRow.id, CheckInRow.unit_id, CheckInRow.boot_id, CheckInRow.seq,
+                 CheckInRow.digest).where(_KEY.in_(bindparam("keys", expanding=True)))
+
+
 def store_batch(session: Session, items: list[Verified], *, stored_at: dt.datetime) -> list[Stored]:
-    """Store ``items`` (caller's transaction); return one :class:`Stored` per item, in order."""
-    insert = _insert(session)
+    """Store ``items`` (caller's transaction); return one :class:`Stored` per item, in order.
+
+    Three statements per batch whatever its size: look up the event ids already stored, insert the new
+    ones (executemany, ``ON CONFLICT DO NOTHING`` as the last word on uniqueness), read back their ids.
+    """
     first: dict[tuple, Verified] = {}
     for v in items:
         first.setdefault(v.key, v)
-    new_ids: dict[tuple, int] = {}
-    unique = list(first.values())
-    for i in range(0, len(unique), CHUNK):
-        chunk = unique[i : i + CHUNK]
-        stmt = (
-            insert(CheckInRow)
-            .values([_row(v, stored_at) for v in chunk])
-            .on_conflict_do_nothing(index_elements=["unit_id", "boot_id", "seq"])
-            .returning(CheckInRow.id, CheckInRow.unit_id, CheckInRow.boot_id, CheckInRow.seq)
+    before = _lookup(session, list(first))
+    fresh = [v for k, v in first.items() if k not in before]
+    if fresh:
+        stmt = _insert(session)(CheckInRow).on_conflict_do_nothing(
+            index_elements=["unit_id", "boot_id", "seq"]
         )
-        for rid, unit, boot, seq in session.execute(stmt):
-            new_ids[(unit, boot, seq)] = rid
-    old = [k for k in first if k not in new_ids]
-    digests: dict[tuple, str] = {}
-    for i in range(0, len(old), CHUNK):
-        keys = old[i : i + CHUNK]
-        q = select(CheckInRow.unit_id, CheckInRow.boot_id, CheckInRow.seq, CheckInRow.digest).where(
-            tuple_(CheckInRow.unit_id, CheckInRow.boot_id, CheckInRow.seq).in_(keys)
-        )
-        for unit, boot, seq, digest in session.execute(q):
-            digests[(unit, boot, seq)] = digest
+        session.execute(stmt, [_row(v, stored_at) for v in fresh])
+    after = _lookup(session, [v.key for v in fresh]) if fresh else {}
     out: list[Stored] = []
     claimed: set[tuple] = set()
     for v in items:
         k = v.key
-        if k in new_ids and k not in claimed and first[k] is v:
+        if k in after and k not in claimed and first[k] is v and after[k][1] == v.digest:
             claimed.add(k)
-            out.append(Stored(v, Disposition.STORED, new_ids[k]))
+            out.append(Stored(v, Disposition.STORED, after[k][0]))
             continue
-        reference = first[k].digest if k in new_ids else digests.get(k)
-        same = reference == v.digest
-        out.append(Stored(v, Disposition.DUPLICATE if same else Disposition.CONFLICT))
+        reference = (before.get(k) or after.get(k) or (None, None))[1]
+        out.append(Stored(v, Disposition.DUPLICATE if reference == v.digest else Disposition.CONFLICT))
     apply_checkins(
         session,
         [Passing(s.row_id, s.item.msg.delegate_id, Passage(s.item.msg.direction.value), s.item.event_at,

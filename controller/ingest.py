@@ -44,6 +44,8 @@ from controller.unit_registry import UnitRegistry, UnitTrust
 log = logging.getLogger(__name__)
 
 REVOKED_UNIT = "revoked_unit"
+#: Events per ack message: about 80 bytes each, well inside the wire's 16 KiB message limit.
+ACK_EVENTS_MAX = 150
 CONFLICT = "conflict"
 
 
@@ -229,10 +231,11 @@ class Ingest:
                 self.stats.duplicates += 1
         if self._client is not None:
             for unit, events in by_unit.items():
-                ack = wire.Ack(venue=self.venue_id, unit=unit, boot=self._counter.boot,
-                               seq=self._counter.next(), events=tuple(events))
-                self._client.publish(ack.topic, wire.encode(ack, self._key), qos=1)
-                self.stats.acks_sent += 1
+                for i in range(0, len(events), ACK_EVENTS_MAX):
+                    ack = wire.Ack(venue=self.venue_id, unit=unit, boot=self._counter.boot,
+                                   seq=self._counter.next(), events=tuple(events[i : i + ACK_EVENTS_MAX]))
+                    self._client.publish(ack.topic, wire.encode(ack, self._key), qos=1)
+                    self.stats.acks_sent += 1
         for msg, received in statuses:
             self.stats.statuses += 1
             if self.on_status is not None:

@@ -50,6 +50,7 @@ class SimDoor:
         self.counter = wire.BootCounter()
         self.outbox: dict[int, Pending] = {}
         self.acked: dict[int, tuple[wire.AckOutcome, float, float]] = {}  # seq -> outcome, first_sent, t
+        self.sent_at: dict[int, float] = {}  # seq -> time of the first publish
         self.bad_acks = 0
         self.resent = 0
         self._lock = threading.Lock()
@@ -58,6 +59,7 @@ class SimDoor:
         self._connected = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"simdoor-{self.unit_id}", daemon=True)
         self._client = None
+        self._checkin_topic = wire.unit_topic(venue_id, self.unit_id, wire.Kind.CHECKIN)
 
     # paho callbacks: enqueue only
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -89,9 +91,9 @@ class SimDoor:
             self._client.disconnect()
             self._client.loop_stop()
 
-    def checkin(self, delegate_id: str, direction: wire.Direction = wire.Direction.IN,
-                method: wire.Method = wire.Method.FACE, score: float | None = 0.81) -> int:
-        """Sign, keep in the outbox and publish one check-in; return its seq."""
+    def prepare(self, delegate_id: str, direction: wire.Direction = wire.Direction.IN,
+                method: wire.Method = wire.Method.FACE, score: float | None = 0.81) -> tuple[int, bytes]:
+        """Build and sign one check-in (what a door unit does when it recognises someone)."""
         seq = self.counter.next()
         now = time.time()
         msg = wire.CheckIn(venue=self.venue_id, unit=self.unit_id, boot=self.counter.boot, seq=seq,
@@ -99,10 +101,21 @@ class SimDoor:
                            score=score if method is not wire.Method.BADGE else None,
                            liveness=wire.Liveness.PASS, mono_ms=int(time.monotonic() * 1000),
                            wall_time_ms=int(now * 1000), clock_synced=True)
-        payload = wire.encode(msg, self._key)
+        return seq, wire.encode(msg, self._key)
+
+    def send(self, seq: int, payload: bytes) -> None:
+        """Put a prepared check-in in the outbox and publish it (QoS 1)."""
+        now = time.time()
         with self._lock:
             self.outbox[seq] = Pending(payload, now, now)
-        self._client.publish(msg.topic, payload, qos=1)
+            self.sent_at[seq] = now
+        self._client.publish(self._checkin_topic, payload, qos=1)
+
+    def checkin(self, delegate_id: str, direction: wire.Direction = wire.Direction.IN,
+                method: wire.Method = wire.Method.FACE, score: float | None = 0.81) -> int:
+        """Sign, keep in the outbox and publish one check-in; return its seq."""
+        seq, payload = self.prepare(delegate_id, direction, method, score)
+        self.send(seq, payload)
         return seq
 
     def publish_raw(self, topic: str, payload: bytes) -> None:
@@ -153,7 +166,6 @@ class SimDoor:
             due = [(s, p) for s, p in self.outbox.items() if now - p.last_sent >= older_than]
             for _, p in due:
                 p.last_sent, p.sends = now, p.sends + 1
-        topic = wire.unit_topic(self.venue_id, self.unit_id, wire.Kind.CHECKIN)
         for _, p in due:
-            self._client.publish(topic, p.payload, qos=1)
+            self._client.publish(self._checkin_topic, p.payload, qos=1)
         self.resent += len(due)
