@@ -207,3 +207,33 @@ def test_wire_key_is_not_the_tls_key(venue_ca):
     creds = venue_ca.unit("door-1")
     assert creds.signing_key != creds.key
     assert isinstance(pki.load_signing_key(creds.signing_key), Ed25519PrivateKey)
+
+
+def test_last_will_cannot_speak_for_another_unit_and_controller_cannot_forge_checkins(
+        venue_ca, broker, mqtt_client):
+    ctl = mqtt_client("controller")
+    inbox = Inbox(ctl)
+    subscribe(ctl, wire.subscription(venue_ca.venue, "status"))
+    subscribe(ctl, wire.subscription(venue_ca.venue, "checkin"))
+    # a controller identity may not publish check-ins, not even for a unit
+    topic, payload = signed_checkin(venue_ca, "door-2", 40)
+    assert publish(ctl, topic, payload) == "Not authorized"
+    creds = venue_ca.unit("door-1")
+    liar = mqtt.make_client(client_id="door-1-liar", ca_file=creds.ca_cert, cert_file=creds.cert,
+                            key_file=creds.key, will=(wire.unit_topic(venue_ca.venue, "door-2", "status"),
+                                                      b"forged will"), will_retain=False)
+    try:
+        mqtt.connect(liar, "localhost", broker.port)
+    except BrokerError:
+        pass  # refusing the connection outright is also fine
+    else:
+        liar.loop_stop()
+        liar.socket().close()  # dies without DISCONNECT: the broker would publish the will
+    honest = mqtt.make_client(client_id="door-1-honest", ca_file=creds.ca_cert, cert_file=creds.cert,
+                              key_file=creds.key, will=(wire.unit_topic(venue_ca.venue, "door-1", "status"),
+                                                        b"honest will"), will_retain=False)
+    mqtt.connect(honest, "localhost", broker.port)
+    honest.loop_stop()
+    honest.socket().close()
+    own_status = wire.unit_topic(venue_ca.venue, "door-1", "status")
+    assert inbox.until(b"honest will") == [(own_status, b"honest will")]

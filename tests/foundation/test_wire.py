@@ -195,3 +195,29 @@ def test_gallery_part_checks():
     gal = wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="ctl", seq=1, version=1, part=2, parts=2)
     with pytest.raises(ProtocolError, match="part"):
         wire.verify(wire.encode(gal, CTRL_KEY), controller_key=CTRL_KEY.public_key())
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_mutated_payloads_never_crash_and_never_verify(data):
+    """Any byte changed, removed or inserted: a ProtocolError with a reason, never another exception."""
+    payload = bytearray(wire.encode(checkin(seq=data.draw(st.integers(1, 1000))), UNIT_KEY))
+    pos = data.draw(st.integers(0, len(payload) - 1))
+    action = data.draw(st.sampled_from(["flip", "delete", "insert"]))
+    if action == "flip":
+        payload[pos] ^= data.draw(st.integers(1, 255))
+    elif action == "delete":
+        del payload[pos]
+    else:
+        payload.insert(pos, data.draw(st.integers(0, 255)))
+    with pytest.raises(ProtocolError) as err:
+        wire.verify(bytes(payload), unit_keys=KEYS)
+    assert err.value.reason in set(wire.Reason)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=512) | st.text(max_size=200).map(str.encode))
+def test_random_bytes_are_refused_with_a_reason(blob):
+    with pytest.raises(ProtocolError) as err:
+        wire.verify(blob, unit_keys=KEYS, controller_key=CTRL_KEY.public_key())
+    assert err.value.reason in set(wire.Reason)
