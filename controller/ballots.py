@@ -8,8 +8,10 @@ counter update, so a vote, its counter and its acknowledgement stand or fall tog
 
 Eligible to vote: a delegate checked in (``controller.attendance.present_ids``) who holds a keypad
 that is not reported lost. Each delegate votes once; a named ballot may allow changing the vote
-until it closes. Secret ballots never allow a change: the choice is added to an aggregate counter
-(``ballot_counts``) with no trace of who added it, so there is nothing to take back — see
+until it closes. Every ballot keeps one aggregate counter per option (``ballot_counts``, which the
+tally reads: a few rows whatever the size of the hall); named ballots also keep each delegate's
+vote (``named_votes``, see :meth:`Ballots.recount`). Secret ballots never allow a change: the choice
+only went into the counters, with no trace of who added it, so there is nothing to take back — see
 ``docs/keypad-protocol.md`` ("Secret ballots"). Votes are never written to the audit log or the
 application log; opening, extending and closing are.
 """
@@ -61,6 +63,11 @@ def eligible_keypads(session: Session) -> dict[int, str]:
         .where(Presence.inside.is_(True), KeypadAssignment.lost.is_(False))
     )
     return dict(session.execute(q).all())
+
+
+def _count_keys(choices: list[int], invalid: bool) -> list[int]:
+    """The counter rows one ballot paper adds to (see ``controller.tally.Special``)."""
+    return [Special.INVALID] if invalid else [Special.VALID, *(choices or [Special.BLANK])]
 
 
 def _max_choices(b: Ballot) -> int:
@@ -116,8 +123,7 @@ class Ballots:
             b.present_at_open, b.summoned_at_open = q.present, q.summoned
             b.quorum_required = q.required
             b.eligible_at_open = len(eligible_keypads(s))
-            if b.secret:
-                s.add_all([BallotCount(ballot_id=b.id, option=o, count=0) for o in self._count_rows(b)])
+            s.add_all([BallotCount(ballot_id=b.id, option=o, count=0) for o in self._count_rows(b)])
             audit.record(s, actor, "ballot.open", {"ballot": b.id, "quorum": q.as_dict(),
                                                     "without_quorum": not q.reached,
                                                     "eligible": b.eligible_at_open})
@@ -165,40 +171,83 @@ class Ballots:
 
     # -- votes (called by the keypad reader inside its transaction) -------------------------------
     def record_vote(self, s: Session, vote: VoteFrame) -> AckStatus:
-        b = s.get(Ballot, vote.ballot_no)
-        if b is None or b.status != BallotStatus.OPEN or (b.closes_at and b.closes_at <= utcnow()):
+        return self.record_votes(s, [vote])[0]
+
+    def record_votes(self, s: Session, votes: list[VoteFrame]) -> list[AckStatus]:
+        """Record a batch of keypad votes in the caller's transaction; one status per vote, in order.
+
+        Lookups are made once per batch and the counters get one UPDATE per ballot per batch, so the
+        reader keeps up with a full-speed base station."""
+        kids = {v.keypad_id for v in votes}
+        holders = {k: (d, lost) for k, d, lost in s.execute(
+            select(KeypadAssignment.keypad_id, KeypadAssignment.delegate_id, KeypadAssignment.lost)
+            .where(KeypadAssignment.keypad_id.in_(kids)))}
+        dids = {d for d, _ in holders.values() if d}
+        present = set(s.scalars(
+            select(Presence.delegate_id).join(Delegate, Delegate.id == Presence.delegate_id)
+            .where(Presence.delegate_id.in_(dids), Presence.inside.is_(True))))
+        open_ballots: dict[int, Ballot | None] = {}
+        voted: dict[int, set[str]] = {}
+        deltas: dict[int, dict[int, int]] = {}
+        out = []
+        for v in votes:
+            if v.ballot_no not in open_ballots:
+                b = s.get(Ballot, v.ballot_no)
+                ok = (b is not None and b.status == BallotStatus.OPEN
+                      and not (b.closes_at and b.closes_at <= utcnow()))
+                open_ballots[v.ballot_no] = b if ok else None
+                if ok:
+                    voted[b.id] = set(s.scalars(select(BallotParticipation.delegate_id).where(
+                        BallotParticipation.ballot_id == b.id, BallotParticipation.delegate_id.in_(dids))))
+            b = open_ballots[v.ballot_no]
+            did, lost = holders.get(v.keypad_id, (None, True))
+            status = self._one(s, b, did, lost, did in present, v, voted, deltas)
+            out.append(status)
+        for bid, delta in deltas.items():
+            self._bump(s, bid, delta)
+        return out
+
+    def _one(self, s, b, did, lost, here, v, voted, deltas) -> AckStatus:
+        if b is None:
             return AckStatus.NO_BALLOT
-        who = s.get(KeypadAssignment, vote.keypad_id)
-        if who is None or who.delegate_id is None or who.lost:
+        if did is None or lost or not here:
             return AckStatus.NOT_ELIGIBLE
-        here = s.scalar(select(Presence.inside).where(Presence.delegate_id == who.delegate_id))
-        if not here:
-            return AckStatus.NOT_ELIGIBLE
-        choices = sorted(vote.choices)
+        choices = sorted(v.choices)
         if any(c > len(b.options) for c in choices) or (b.kind == BallotKind.MOTION and not choices):
             return AckStatus.BAD_CHOICE
         invalid = len(choices) > _max_choices(b)
-        key = {"ballot_id": b.id, "delegate_id": who.delegate_id}
-        voted = s.get(BallotParticipation, (b.id, who.delegate_id)) is not None
-        if voted and not b.allow_change:
-            return AckStatus.ALREADY_VOTED
-        if voted:  # named ballot, change allowed
-            nv = s.get(NamedVote, (b.id, who.delegate_id))
+        delta = deltas.setdefault(b.id, {})
+        if did in voted[b.id]:
+            if not b.allow_change:
+                return AckStatus.ALREADY_VOTED
+            nv = s.get(NamedVote, (b.id, did))  # named ballot, change allowed
             if nv.choices == choices and nv.invalid == invalid:
                 return AckStatus.ACCEPTED
+            for k in _count_keys(nv.choices, nv.invalid):
+                delta[k] = delta.get(k, 0) - 1
+            for k in _count_keys(choices, invalid):
+                delta[k] = delta.get(k, 0) + 1
             nv.choices, nv.invalid, nv.changes, nv.at = choices, invalid, nv.changes + 1, utcnow()
             return AckStatus.CHANGED
-        s.add(BallotParticipation(**key))
-        if b.secret:
-            # Every counter row of the ballot is rewritten (+1 or +0), so the rows' physical order
-            # (what a PostgreSQL dump shows) never tells which options the latest vote chose.
-            rows = [Special.INVALID] if invalid else [Special.VALID, *(choices or [Special.BLANK])]
-            plus = case((BallotCount.option.in_(rows), 1), else_=0)
-            s.execute(update(BallotCount).where(BallotCount.ballot_id == b.id)
-                      .values(count=BallotCount.count + plus))
-        else:
-            s.add(NamedVote(**key, choices=choices, invalid=invalid))
+        voted[b.id].add(did)
+        s.add(BallotParticipation(ballot_id=b.id, delegate_id=did))
+        for k in _count_keys(choices, invalid):
+            delta[k] = delta.get(k, 0) + 1
+        if not b.secret:
+            s.add(NamedVote(ballot_id=b.id, delegate_id=did, choices=choices, invalid=invalid))
         return AckStatus.INVALID_COUNTED if invalid else AckStatus.ACCEPTED
+
+    @staticmethod
+    def _bump(s: Session, ballot_id: int, delta: dict[int, int]) -> None:
+        """Add ``delta`` (option -> change) to the ballot's counters. Every counter row of the ballot
+        is rewritten (+0 for the others), so the rows' physical order (what a PostgreSQL dump shows)
+        never tells which options the latest votes chose."""
+        change = {k: n for k, n in delta.items() if n}
+        if not change:
+            return
+        expr = case({k: n for k, n in change.items()}, value=BallotCount.option, else_=0)
+        s.execute(update(BallotCount).where(BallotCount.ballot_id == ballot_id)
+                  .values(count=BallotCount.count + expr))
 
     # -- reading ------------------------------------------------------------------------------------
     def progress(self, ballot_id: int) -> dict:
@@ -216,6 +265,15 @@ class Ballots:
     def result(self, ballot_id: int) -> Result:
         with self.db.session() as s:
             return self._tally(s, self._get(s, ballot_id))
+
+    def recount(self, ballot_id: int) -> dict[int, int]:
+        """Named ballots: the counts rebuilt from the individual votes (cross-check of the counters)."""
+        with self.db.session() as s:
+            b = self._get(s, ballot_id)
+            if b.secret:
+                raise BallotError("a secret ballot keeps no individual votes to recount")
+            rows = s.execute(select(NamedVote.choices, NamedVote.invalid).where(NamedVote.ballot_id == b.id))
+            return {k: v for k, v in counts_from_choices(rows, _max_choices(b)).items() if v}
 
     def get(self, ballot_id: int) -> Ballot:
         with self.db.session() as s:
@@ -243,12 +301,8 @@ class Ballots:
         return [*range(1, len(b.options) + 1), Special.VALID, Special.INVALID, Special.BLANK]
 
     def _tally(self, s: Session, b: Ballot) -> Result:
-        if b.secret:
-            counts = dict(s.execute(select(BallotCount.option, BallotCount.count)
-                                    .where(BallotCount.ballot_id == b.id)).all())
-        else:
-            rows = s.execute(select(NamedVote.choices, NamedVote.invalid).where(NamedVote.ballot_id == b.id))
-            counts = counts_from_choices(rows, _max_choices(b))
+        counts = dict(s.execute(select(BallotCount.option, BallotCount.count)
+                                .where(BallotCount.ballot_id == b.id)).all())
         return tally(b.kind, list(b.options), b.seats, counts, rule=b.rule, base=b.base,
                      present=b.present_at_open or 0, summoned=b.summoned_at_open or 0)
 

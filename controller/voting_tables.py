@@ -4,9 +4,10 @@ Registered on :class:`controller.db.Base` (``controller.models`` imports this mo
 and ``pending_changes`` see them). The secret-ballot split lives here:
 
 * ``ballot_participation`` — who has voted (ballot id, delegate id). No time, no order column.
-* ``ballot_counts`` — what was chosen in a secret ballot, as one aggregate counter per
-  (ballot, option). Rows are created when the ballot opens, so neither row order nor any column says
-  which vote came when or from whom; a vote is ``count = count + 1``.
+* ``ballot_counts`` — what was chosen, as one aggregate counter per (ballot, option), for every
+  ballot; for a secret ballot it is the only record of the choices. Rows are created when the ballot
+  opens and all of a ballot's rows are rewritten on every vote, so neither row order nor any column
+  says which vote came when or from whom.
 * ``named_votes`` — for named (roll-call) ballots only: delegate and choice together, by design.
 """
 

@@ -171,8 +171,12 @@ class BaseStationSimulator:
             if self._master is None:
                 raise OSError("base station unplugged")
             if self.pace:
+                # The line's schedule: byte k of a burst may not arrive before t0 + 10k/baud. When
+                # this thread wakes late it catches up, but never gets ahead of the wire.
                 now = time.monotonic()
-                due = max(now, self._free_at) + len(data) * 10 / self.baud
+                if now - self._free_at > 0.05:  # the line was idle: a new burst starts now
+                    self._free_at = now
+                due = self._free_at + len(data) * 10 / self.baud
                 if due > now:
                     time.sleep(due - now)
                 self._free_at = due

@@ -207,6 +207,7 @@ class KeypadReader:
         now = utcnow()
         with self.db.session() as s:
             states = self.store.load(s, {f.keypad_id for f in frames})
+            votes: list[p.VoteFrame] = []
             for f in frames:
                 st = states[f.keypad_id]
                 if f.counter <= st.last_counter:
@@ -220,7 +221,8 @@ class KeypadReader:
                     st.battery_pct, st.rssi_dbm = f.battery_pct, f.rssi_dbm
                     acks.append((f.keypad_id, f.counter, p.AckStatus.STATUS_SEEN))
                     continue
-                status = self.ballots.record_vote(s, f)
+                votes.append(f)
+            for f, status in zip(votes, self.ballots.record_votes(s, votes), strict=True):
                 self.stats[f"vote.{status.name.lower()}"] += 1
                 touched.add(f.ballot_no)
                 acks.append((f.keypad_id, f.counter, status))

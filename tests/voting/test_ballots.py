@@ -43,6 +43,7 @@ def test_only_checked_in_delegates_with_a_keypad_vote_once(db, roster, hall):
     assert vote(ballots, db, 102, bid, 7) == AckStatus.BAD_CHOICE
     assert vote(ballots, db, 102, bid, 2) == AckStatus.ACCEPTED
     assert vote(ballots, db, 102, bid, 1) == AckStatus.CHANGED  # named ballot, change allowed
+    assert vote(ballots, db, 102, bid, 1) == AckStatus.ACCEPTED  # same again: no change
     assert vote(ballots, db, 103, bid, 1, 2) == AckStatus.INVALID_COUNTED
     roster.check_in(["d0004"], Passage.OUT)
     assert vote(ballots, db, 104, bid, 1) == AckStatus.NOT_ELIGIBLE  # left the hall
@@ -125,6 +126,7 @@ def test_election_extend_close_and_named_rows(db, hall):
         assert s.scalar(select(NamedVote.invalid).where(NamedVote.delegate_id == "d0003")) is True
         assert len(s.scalars(select(BallotParticipation)).all()) == 5
     assert ballots.get(bid).result["elected"] == ["A", "B"]
+    assert ballots.recount(bid) == {1: 2, 2: 2, 4: 1, 0: 4, -1: 1, -2: 1}  # counters == individual votes
 
 
 def test_expired_ballot_refuses_votes_and_closes(db, hall):
