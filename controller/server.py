@@ -26,6 +26,12 @@ from controller.live import LiveBus
 log = logging.getLogger(__name__)
 
 
+def _cheroot_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+    """cheroot's error log into ours; dropped connections (a closed tab, a probe) are only debug."""
+    dropped = "lost" in msg or "socket.error" in msg or "SSL" in msg
+    log.log(logging.DEBUG if dropped else level, "web server: %s", msg, exc_info=traceback and not dropped)
+
+
 class StatusSink:
     """The ingest's ``on_status``: store a unit's heartbeat and push the new health to live pages."""
 
@@ -95,6 +101,7 @@ class ControllerServer:
             shutdown_timeout=5,
             timeout=30,
         )
+        server.error_log = _cheroot_log
         if web.tls_cert:
             from cheroot.ssl.builtin import BuiltinSSLAdapter
 
