@@ -131,10 +131,11 @@ def verify(
     """
     if not isinstance(payload, bytes | bytearray):
         raise ProtocolError(Reason.MALFORMED, "payload is not bytes")
+    payload = bytes(payload)
     if len(payload) > MAX_GALLERY_BYTES:
         raise ProtocolError(Reason.OVERSIZED, f"message of {len(payload)} bytes exceeds {MAX_GALLERY_BYTES}")
     try:
-        obj = json.loads(bytes(payload).decode("utf-8"), object_pairs_hook=_no_duplicates,
+        obj = json.loads(payload.decode("utf-8"), object_pairs_hook=_no_duplicates,
                          parse_float=lambda s: _reject_constant("a floating-point number"),
                          parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -171,14 +172,15 @@ def verify(
     if venue is not None and env["venue"] != venue:
         raise ProtocolError(Reason.WRONG_VENUE, f"message is for venue {env['venue']!r}, not {venue!r}")
     key = _signer_key(kind, env["unit"], unit_keys, controller_key)
-    sig = obj.pop("sig")
-    try:
-        raw_sig = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)) if isinstance(sig, str) else b""
-    except (binascii.Error, ValueError):
-        raw_sig = b""
-    if len(raw_sig) != 64:
-        raise ProtocolError(Reason.BAD_SIGNATURE, "signature is not 64 bytes of base64url")
-    signed = canonical(obj)
+    sig = obj["sig"]
+    raw_sig = _decode_sig(sig)
+    if _dumps(obj) != payload:  # floats were refused while parsing; every int is range-checked below
+        raise ProtocolError(Reason.MALFORMED, "message is not canonically encoded")
+    # The signed bytes are the payload without its top-level "sig" member: in canonical order it sits
+    # between "seq" and "type", and nothing after it can contain quotes, so the last match is the one.
+    cut = b',"sig":"' + sig.encode("ascii") + b'"'
+    at = payload.rfind(cut)
+    signed = payload[:at] + payload[at + len(cut):]
     try:
         key.verify(raw_sig, signed)
     except InvalidSignature:
@@ -186,14 +188,30 @@ def verify(
         raise ProtocolError(Reason.BAD_SIGNATURE, f"{kind} signature does not match the key of {who}",
                             hint="the message was altered, or the sender uses a key this side does not know "
                             "(re-issued unit? copy the new signing.pub to the controller)") from None
-    obj["sig"] = sig
-    if canonical(obj) != bytes(payload):
-        raise ProtocolError(Reason.MALFORMED, "message is not canonically encoded")
-    msg = MESSAGE_TYPES[kind].from_body(env, obj["body"])
+    cls = MESSAGE_TYPES[kind]
+    if set(obj["body"]) != cls.body_keys:
+        raise ProtocolError(Reason.MALFORMED, f"{kind} body fields must be exactly {sorted(cls.body_keys)}")
+    msg = cls.from_body(env, obj["body"])
     if replay is not None:
         sender = "controller" if kind in CONTROLLER_WRITES else env["unit"]
         replay.check(sender, env["boot"], env["seq"])
     return msg
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _decode_sig(sig: Any) -> bytes:
+    """The 64 signature bytes; only the one canonical base64url spelling is accepted."""
+    if isinstance(sig, str) and len(sig) == 86 and sig.isascii():
+        try:
+            raw = base64.urlsafe_b64decode(sig + "==")
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) == 64 and base64.urlsafe_b64encode(raw)[:86].decode("ascii") == sig:
+            return raw
+    raise ProtocolError(Reason.BAD_SIGNATURE, "signature is not 64 bytes of base64url")
 
 
 def _signer_key(kind: Kind, unit: str, unit_keys: KeyLookup | None,

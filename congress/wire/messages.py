@@ -129,6 +129,7 @@ class Message:
     """Envelope fields common to every message. ``kind`` says which topic the message goes to."""
 
     kind: ClassVar[Kind]
+    body_keys: ClassVar[frozenset[str]]  # exactly the keys of body(); others are refused
     venue: str
     unit: str
     boot: str
@@ -156,6 +157,9 @@ class CheckIn(Message):
     """A delegate passed a door (or was let through by an attendant)."""
 
     kind: ClassVar[Kind] = Kind.CHECKIN
+    body_keys: ClassVar[frozenset[str]] = frozenset(
+        {"delegate_id", "direction", "method", "door", "score_e4", "margin_e4", "liveness", "mono_ms",
+         "wall_time_ms", "clock_synced"})
     delegate_id: str
     direction: Direction
     method: Method
@@ -189,6 +193,8 @@ class UnitStatus(Message):
     """Health of a door unit, sent periodically (retained) and as its MQTT last will (``offline``)."""
 
     kind: ClassVar[Kind] = Kind.STATUS
+    body_keys: ClassVar[frozenset[str]] = frozenset(
+        {"state", "uptime_s", "outbox", "gallery_version", "rss_kb", "temp_mc", "software", "detail"})
     state: UnitState
     uptime_s: int = 0
     outbox: int = 0  # check-ins waiting for an acknowledgement
@@ -228,6 +234,7 @@ class Ack(Message):
     """Controller -> unit: these of your check-ins are committed; ``unit`` is the addressee."""
 
     kind: ClassVar[Kind] = Kind.ACK
+    body_keys: ClassVar[frozenset[str]] = frozenset({"events"})
     events: tuple[AckedEvent, ...]
 
     def body(self) -> dict[str, Any]:
@@ -238,8 +245,8 @@ class Ack(Message):
     def from_body(cls, env: dict, body: dict) -> Ack:
         events = []
         for item in get_list(body, "events", 10_000):
-            if not isinstance(item, dict):
-                raise _bad("events", "must hold objects")
+            if not isinstance(item, dict) or set(item) != {"boot", "seq", "outcome", "reason"}:
+                raise _bad("events", "must hold objects with boot, seq, outcome and reason")
             events.append(AckedEvent(get_str(item, "boot", max_len=64), get_int(item, "seq"),
                                      get_enum(item, "outcome", AckOutcome),
                                      get_str(item, "reason", max_len=200)))
@@ -259,6 +266,8 @@ class GalleryUpdate(Message):
     """Controller -> unit: face templates. A full gallery may be split in ``parts`` messages."""
 
     kind: ClassVar[Kind] = Kind.GALLERY
+    body_keys: ClassVar[frozenset[str]] = frozenset(
+        {"version", "full", "part", "parts", "dim", "dtype", "removed", "entries"})
     version: int
     full: bool = True  # True: replaces the unit's gallery once all parts arrived; False: a delta
     part: int = 0
@@ -284,8 +293,8 @@ class GalleryUpdate(Message):
         parts = get_int(body, "parts", lo=1, hi=10_000)
         entries = []
         for item in get_list(body, "entries", 100_000):
-            if not isinstance(item, dict):
-                raise _bad("entries", "must hold objects")
+            if not isinstance(item, dict) or set(item) != {"delegate_id", "emb"}:
+                raise _bad("entries", "must hold objects with delegate_id and emb")
             try:
                 raw = base64.b64decode(get_str(item, "emb", max_len=10_000_000), validate=True)
             except (binascii.Error, ValueError):
@@ -305,6 +314,7 @@ class UnitCommand(Message):
     command queued or replayed across a restart of the unit is ignored."""
 
     kind: ClassVar[Kind] = Kind.CMD
+    body_keys: ClassVar[frozenset[str]] = frozenset({"unit_boot", "command", "args"})
     unit_boot: str
     command: Command
     args: dict[str, str | int | bool] = field(default_factory=dict)
@@ -318,7 +328,8 @@ class UnitCommand(Message):
         if not isinstance(args, dict) or len(args) > 32:
             raise _bad("args", "must be an object with at most 32 keys")
         for k, v in args.items():
-            if not isinstance(v, str | int | bool) or (isinstance(v, str) and len(v) > 256):
+            if (not isinstance(v, str | int | bool) or (isinstance(v, str) and len(v) > 256)
+                    or (isinstance(v, int) and abs(v) > MAX_INT)):
                 raise _bad(f"args.{k}", "must be a short string, an integer or a boolean")
         return cls(**env, unit_boot=get_str(body, "unit_boot", max_len=64),
                    command=get_enum(body, "command", Command), args=dict(args))

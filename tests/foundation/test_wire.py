@@ -221,3 +221,31 @@ def test_random_bytes_are_refused_with_a_reason(blob):
     with pytest.raises(ProtocolError) as err:
         wire.verify(blob, unit_keys=KEYS, controller_key=CTRL_KEY.public_key())
     assert err.value.reason in set(wire.Reason)
+
+
+def test_body_and_signature_spelling_are_strict():
+    good = json.loads(wire.encode(checkin(), UNIT_KEY))
+    with pytest.raises(ProtocolError, match="body fields must be exactly"):
+        wire.verify(resign(dict(good, body=dict(good["body"], is_admin=True))), unit_keys=KEYS)
+    missing = {k: v for k, v in good["body"].items() if k != "liveness"}
+    assert reason(resign(dict(good, body=missing))) == "malformed"
+    sig = good["sig"]
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(sig[-1])
+    # the last base64 character carries 4 spare bits: another spelling of the same 64 bytes is refused
+    twin = sig[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last ^ 1]
+    assert reason(wire.canonical(dict(good, sig=twin))) == "bad_signature"
+    assert reason(wire.canonical(dict(good, sig=sig + "=="))) == "bad_signature"
+
+
+def test_body_keys_declared_match_what_is_sent():
+    samples = [
+        checkin(),
+        wire.UnitStatus(venue=VENUE, unit="door-1", boot="b", seq=1, state=wire.UnitState.READY),
+        wire.Ack(venue=VENUE, unit="door-1", boot="c", seq=1, events=()),
+        wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="c", seq=1, version=1),
+        wire.UnitCommand(venue=VENUE, unit="door-1", boot="c", seq=1, unit_boot="b",
+                         command=wire.Command.IDENTIFY),
+    ]
+    assert {type(m) for m in samples} == {type(m) for m in samples} and len(samples) == len(wire.Kind)
+    for m in samples:
+        assert set(m.body()) == type(m).body_keys, type(m).__name__
