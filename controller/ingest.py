@@ -134,6 +134,11 @@ class Ingest:
         self._client = client
         return self
 
+    @property
+    def mqtt(self):
+        """The connected paho client (after :meth:`start`); the gallery publisher sends on it too."""
+        return self._client
+
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the batch in hand, stop the thread, disconnect (the durable session stays)."""
         self._stop.set()
