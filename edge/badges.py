@@ -1,4 +1,4 @@
-"""Badge QR codes at the door: read with OpenCV's QRCodeDetector, verify with the controller's key.
+"""Badge QR codes at the door: read with OpenCV's QR detectors, verify with the controller's key.
 
 :class:`BadgeGate` implements the two badge modes on top of the face :class:`~edge.recognition.Recognizer`:
 
@@ -29,13 +29,21 @@ from edge.tracking import Face
 log = logging.getLogger(__name__)
 
 
-def read_qr(detector: cv2.QRCodeDetector, image: np.ndarray) -> str | None:
+def make_detectors() -> tuple:
+    """OpenCV's ArUco-based QR detector first (it decodes codes the classic one misses), then the classic."""
+    return (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector())
+
+
+def read_qr(detectors: tuple, image: np.ndarray) -> str | None:
     """The text of the QR code in ``image``, or None."""
-    try:
-        text, _points, _ = detector.detectAndDecode(image)
-    except cv2.error:
-        return None
-    return text or None
+    for detector in detectors:
+        try:
+            text, _points, _ = detector.detectAndDecode(image)
+        except cv2.error:
+            continue
+        if text:
+            return text
+    return None
 
 
 @dataclass
@@ -55,13 +63,13 @@ class BadgeGate:
         self.venue = venue_id
         self.repeat_s = repeat_s
         self.window_s = max(recognizer.door.liveness_window_s * 2, 8.0)
-        self.detector = cv2.QRCodeDetector()
+        self.detectors = make_detectors()
         self.claim: _Claim | None = None
         self._last_token: tuple[str, float] = ("", -1e9)
 
     def process(self, image: np.ndarray, faces: list[Face], t: float, gallery: GalleryIndex) -> list[Outcome]:
         out: list[Outcome] = []
-        text = read_qr(self.detector, image)
+        text = read_qr(self.detectors, image)
         if text is not None and not (text == self._last_token[0] and t - self._last_token[1] < self.repeat_s):
             self._last_token = (text, t)
             out.extend(self._badge(text, t))
