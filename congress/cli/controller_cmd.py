@@ -22,7 +22,7 @@ from congress.cli import emit
 from congress.errors import CongressError
 
 #: Modules that add subcommands to ``congress controller`` (``register(actions)`` each).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("congress.cli.controller_data_cmd",)
 ROLES = ("admin", "technician", "chair", "observer")
 PASSWORD_ENV = "CONGRESS_NEW_PASSWORD"
 
