@@ -269,6 +269,24 @@ class Presence(Base):
     unit_id: Mapped[str] = mapped_column(String(64))
 
 
+# --- attendant lane (controller.lane) --------------------------------------------------------------
+
+
+class LaneDecision(Base):
+    """A staff member's answer to an attendant check-in (low-confidence face): let in or refuse."""
+
+    __tablename__ = "lane_decisions"
+
+    checkin_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("checkins.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # --- keypads and ballots (controller.keypads, controller.ballots): tables in controller.voting_tables ---
 
 import controller.voting_tables  # noqa: E402, F401  (registers the voting tables on Base)
