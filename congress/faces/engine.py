@@ -13,13 +13,19 @@ from pathlib import Path
 import numpy as np
 
 from congress.errors import ImageError
-from congress.faces.align import blazeface_transform, warp_chip
+from congress.faces.align import AlignMode, blazeface_transform, mesh_transform, warp_chip
 from congress.faces.detector import VARIANTS, BlazeFace, CombinedDetector, Detection, DetectorModel
 from congress.faces.embedder import EMBEDDER_FILES, Embedder, EmbedderModel
 from congress.faces.manifest import Manifest
 
 #: Faces narrower than this (pixels) are ignored: too small to recognise reliably.
 MIN_FACE_PIXELS = 24
+
+
+def central_distance(box, shape) -> float:
+    """Distance from a box's centre to the image centre, in pixels."""
+    height, width = shape[:2]
+    return float(np.hypot((box[0] + box[2] - width) / 2, (box[1] + box[3] - height) / 2))
 
 
 @dataclass
@@ -47,6 +53,7 @@ class FaceEngine:
         *,
         detector: DetectorModel | str = DetectorModel.SHORT,
         embedder: EmbedderModel | str = EmbedderModel.INT8,
+        align: AlignMode | str = AlignMode.MESH,
         threads: int | None = None,
         min_score: float | None = None,
         min_face: int = MIN_FACE_PIXELS,
@@ -54,6 +61,7 @@ class FaceEngine:
         self.manifest = Manifest(models_dir)
         self.detector_model = DetectorModel(detector)
         self.embedder_model = EmbedderModel(embedder)
+        self.align_mode = AlignMode(align)
         self.threads = threads
         self.min_face = min_face
         self.detector = self._make_detector(min_score)
@@ -84,6 +92,8 @@ class FaceEngine:
 
     def align(self, img: np.ndarray, det: Detection) -> np.ndarray:
         """The 150×150 RGB chip of ``det`` in dlib's template, whatever its position, scale or roll."""
+        if self.align_mode is AlignMode.MESH:
+            return warp_chip(img, mesh_transform(self.landmarks(img, det).points))
         return warp_chip(img, blazeface_transform(det.keypoints))
 
     def embed(self, chip: np.ndarray) -> np.ndarray:
@@ -96,6 +106,14 @@ class FaceEngine:
         if limit is not None:
             detections = sorted(detections, key=lambda d: -d.width)[:limit]
         return [Face(d, self.embed(self.align(img, d))) for d in detections]
+
+    def central_face(self, img: np.ndarray) -> Face | None:
+        """The face nearest the image centre (a cropped portrait, an enrollment photo), or None."""
+        detections = self.detect(img)
+        if not detections:
+            return None
+        det = min(detections, key=lambda d: central_distance(d.box, img.shape))
+        return Face(det, self.embed(self.align(img, det)))
 
     def landmarks(self, img: np.ndarray, det: Detection):
         """468-point face mesh (``congress.faces.landmarks.FaceMesh``) for blink liveness."""

@@ -74,6 +74,20 @@ class DlibPipeline:
         self.timings["align"].append((time.perf_counter() - mid) * 1000)
         return rgb, list(zip(rects, shapes, strict=True))
 
+    def central_face(self, bgr: np.ndarray) -> ReferenceFace | None:
+        """The face nearest the image centre (same rule as ``FaceEngine.central_face``), or None."""
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        rects = self.detector(rgb, self.upsample)
+        if not rects:
+            return None
+        height, width = bgr.shape[:2]
+        rect = min(rects, key=lambda r: np.hypot(r.left() + r.right() - width, r.top() + r.bottom() - height))
+        shape = self.predictor(rgb, rect)
+        vector = np.asarray(self.encoder.compute_face_descriptor(rgb, shape, 1), dtype=np.float32)
+        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+        box = (rect.left(), rect.top(), rect.right(), rect.bottom())
+        return ReferenceFace(box, points, vector / np.linalg.norm(vector))
+
     def faces(self, bgr: np.ndarray) -> list[ReferenceFace]:
         """Every face in a BGR image, largest first."""
         rgb, found = self.shapes(bgr)
