@@ -29,6 +29,7 @@ GROUPS: tuple[str, ...] = (
     "congress.cli.bench_cmd",
     "congress.cli.edge_cmd",
     "congress.cli.keypads_cmd",
+    "congress.cli.faces_cmd",
 )
 
 
