@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 
 from sqlalchemy import case, delete, func, select, text, update
@@ -84,6 +85,7 @@ class Ballots:
         self.policy = policy or QuorumPolicy()
         self.announce = announce
         self.publish = publish
+        self._last_progress: dict[int, float] = {}
 
     # -- chair actions ------------------------------------------------------------------------------
     def create(self, title: str, kind: BallotKind, *, options: list[str] | None = None, seats: int = 1,
@@ -248,6 +250,21 @@ class Ballots:
         expr = case({k: n for k, n in change.items()}, value=BallotCount.option, else_=0)
         s.execute(update(BallotCount).where(BallotCount.ballot_id == ballot_id)
                   .values(count=BallotCount.count + expr))
+
+    def votes_committed(self, ballot_ids: set[int]) -> None:
+        """Called by the reader after a batch committed: live received/eligible counts (no choices),
+        at most twice a second per ballot."""
+        if not self.publish:
+            return
+        now = time.monotonic()
+        for bid in ballot_ids:
+            if now - self._last_progress.get(bid, 0.0) < 0.5:
+                continue
+            self._last_progress[bid] = now
+            with contextlib.suppress(BallotError):
+                p = self.progress(bid)
+                self.publish("ballot", {"ballot": bid, "status": p["status"], "received": p["received"],
+                                        "eligible": p["eligible"]})
 
     # -- reading ------------------------------------------------------------------------------------
     def progress(self, ballot_id: int) -> dict:

@@ -197,8 +197,10 @@ class KeypadReader:
         if line is not None:
             for kid, ctr, status in acks:
                 line.write(p.encode_ack(self.keys.sealer(kid), kid, ctr, status, secrets.randbelow(10000)))
-        if ballots and self.on_batch:
-            self.on_batch(ballots)
+        if ballots:
+            self.ballots.votes_committed(ballots)
+            if self.on_batch:
+                self.on_batch(ballots)
 
     def _commit(self, frames) -> tuple[list[tuple[int, int, p.AckStatus]], set[int]]:
         """Counters, health and votes of one batch in one transaction; returns the acks to send."""

@@ -14,9 +14,12 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.views_auth",
     "controller.web.views_main",
     "controller.web.views_devices",
+    "controller.web.views_lane",
     "controller.web.views_delegates",
     "controller.web.views_audit",
     "controller.web.views_users",
+    "controller.web.ballots_views",
+    "controller.web.ballots_keypads",
 )
 
 
