@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from congress.config import Section
 from congress.config.common import BrokerSection, VenueSection
+from congress.keypads.config import KeypadsSection
 
 
 class DatabaseSection(Section):
@@ -124,6 +125,7 @@ class ControllerConfig(Section):
     security: SecuritySection = SecuritySection()
     devices: DevicesSection = DevicesSection()
     attendance: AttendanceSection = AttendanceSection()
+    keypads: KeypadsSection | None = None  # keypad base station; none: no keypad reader
     ca_dir: Path = Field(
         Path("ca"),
         title="Venue CA directory",
@@ -156,5 +158,6 @@ class ControllerConfig(Section):
                 "broker": self.broker.resolve_paths(base),
                 "web": web,
                 "database": self.database.model_copy(update={"url": url}),
+                "keypads": self.keypads.resolve_paths(base) if self.keypads else None,
             }
         )
