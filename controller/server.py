@@ -3,7 +3,8 @@
 :class:`ControllerServer` constructs everything once and passes it in: the database and live bus go
 to ``create_app``, to the ingest (:func:`controller.ingest_service.build_ingest`, which calls
 :class:`StatusSink` for unit heartbeats and ``bus.publish`` for stored check-ins) and to the
-:class:`controller.devices.DeviceWatch` thread. The page is served by cheroot, a production
+:class:`controller.devices.DeviceWatch` thread; the page's attendant lane gets a
+:class:`controller.lane.UnitCommander` to answer door units. The page is served by cheroot, a production
 thread-pool WSGI server with built-in TLS that streams each server-sent event as it is yielded; its
 pool has ``[web] threads`` threads and at most ``[web] max_live_clients`` of them follow live feeds.
 Stopping ends the live streams first, then the server, the watch and the ingest.
@@ -66,9 +67,11 @@ class ControllerServer:
         self.watch = devices.DeviceWatch(
             self.db, svc.policy, self.bus.publish, interval=config.devices.check_interval_s
         )
-        self.ingest = None
+        self.ingest = self.commander = None
         if with_ingest:
+            from congress import pki
             from controller.ingest_service import build_ingest
+            from controller.lane import UnitCommander
 
             self.ingest = build_ingest(
                 config,
@@ -77,6 +80,12 @@ class ControllerServer:
                 on_status=StatusSink(self.db, self.bus, svc.policy),
                 on_live=self.bus.publish,
             )
+            self.commander = UnitCommander(
+                venue_id=config.venue.id,
+                broker=config.broker,
+                signing_key=pki.load_signing_key(config.ca_dir / "controller-signing.key"),
+            )
+            svc.extra["commander"] = self.commander
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -112,6 +121,7 @@ class ControllerServer:
         """Start the ingest, the device watch and the web server (in thread ``web-server``)."""
         if self.ingest is not None:
             self.ingest.start()
+            self.commander.start()
         self.watch.start()
         self._server = self._make_server()
         self._server.prepare()  # binds now, so a port clash is reported here
@@ -131,5 +141,6 @@ class ControllerServer:
             self._thread.join(10)
         self.watch.stop()
         if self.ingest is not None:
+            self.commander.stop()
             self.ingest.stop()
         self.db.dispose()
