@@ -11,6 +11,8 @@ from controller.app import create_app
 from controller.keypads.service import attach
 from controller.voting_tables import BallotKind
 
+from .conftest import wait_for
+
 _spec = importlib.util.spec_from_file_location(
     "congress_controller_test_support_kp", Path(__file__).resolve().parents[1] / "controller" / "conftest.py"
 )
@@ -26,9 +28,9 @@ def test_attach_runs_the_reader_from_the_configuration(tmp_path, kdb, keys):
         cfg = cfg.resolve_paths(tmp_path)
         app = create_app(cfg, {"TESTING": True}, db=kdb)
         svc = app.extensions["congress"]
-        reader = attach(svc, cfg)
+        voting = attach(svc, cfg).start()
+        reader = voting.reader
         assert reader is not None and svc.extra["keypad_reader"] is reader
-        reader.start()
         try:
             assert reader.connected.wait(10)
             ballots = svc.extra["ballots"]
@@ -39,12 +41,15 @@ def test_attach_runs_the_reader_from_the_configuration(tmp_path, kdb, keys):
             sim.vote(1, bid, {1})
             assert sim.wait_acks(1)
             assert ballots.progress(bid)["received"] == 1
+            ballots.extend(bid, 1, actor="chair")  # now closes within a second or so
+            wait_for(lambda: ballots.get(bid).status.value == "closed", what="the ballot timer")
+            assert ballots.get(bid).result["counts"]["Yes"] == 1
         finally:
-            reader.stop()
+            voting.stop()
 
 
 def test_without_a_keypads_table_there_is_no_reader(tmp_path, kdb):
     cfg = _support.controller_config(tmp_path)
     app = create_app(cfg, {"TESTING": True}, db=kdb)
     svc = app.extensions["congress"]
-    assert attach(svc, cfg) is None and "ballots" in svc.extra and "keypad_reader" not in svc.extra
+    assert attach(svc, cfg).reader is None and "ballots" in svc.extra and "keypad_reader" not in svc.extra
