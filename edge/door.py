@@ -12,7 +12,8 @@ feedback devices and the publisher's ``notify``. Each decision of :class:`~edge.
 * outbox full: the check-in is refused visibly (alarm: red steady, repeating beep) and nothing is lost.
 
 ``outcomes`` records every decision (an instrument for tests, the demo and the bench), ``stats`` the
-frame rate and the stage latencies the heartbeat reports.
+frame rate and the stage latencies the heartbeat reports. A check-in's ``mono_ms`` is the monotonic
+time its deciding frame left the camera, so the controller side can measure frame-to-arrival latency.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class Door(threading.Thread):
         self._clock = clock_state()
         self._clock_checked = time.monotonic()
         self._pending_attendant: set[str] = set()
+        self._captured = 0.0
 
     def run(self) -> None:
         try:
@@ -120,7 +122,7 @@ class Door(threading.Thread):
                 if frame is None:
                     log.info("camera source ended after %d frames", self.stats.frames)
                     break
-                self.step(frame.image, frame.t)
+                self.step(frame.image, frame.t, captured=time.monotonic())
         except CongressError as exc:
             self.error = str(exc)
             log.error("door loop stopped: %s", exc)
@@ -133,8 +135,9 @@ class Door(threading.Thread):
         if self.is_alive():
             self.join(timeout)
 
-    def step(self, image: np.ndarray, t: float) -> list[Outcome]:
-        """Process one frame; also used directly by the bench."""
+    def step(self, image: np.ndarray, t: float, captured: float | None = None) -> list[Outcome]:
+        """Process one frame (``captured``: monotonic time it left the camera; default now)."""
+        self._captured = time.monotonic() if captured is None else captured
         t0 = time.perf_counter()
         faces = self.analyzer.analyze(image)
         timings = dict(getattr(self.analyzer, "last_timings", {}))
@@ -191,7 +194,7 @@ class Door(threading.Thread):
                 score=o.score,
                 margin=o.margin,
                 liveness=_LIVENESS[o.liveness],
-                mono_ms=int(time.monotonic() * 1000),
+                mono_ms=int(self._captured * 1000),
                 wall_time_ms=int(time.time() * 1000),
                 clock_synced=synced,
             )

@@ -83,8 +83,12 @@ class Recognizer:
         return out
 
     def _step(self, tr: Track, face: Face, gray, t: float, gallery: GalleryIndex) -> Outcome | None:
-        if "decided" in tr.data or face.embedding is None:
+        if face.embedding is None:
             return None
+        if "decided" in tr.data:
+            if not self._someone_else(tr.data["decided"], face, gallery):
+                return None
+            tr.data.clear()  # a different, confidently known person took the spot: decide again
         verdict = None
         if self.liveness is not None:
             verdict = self.liveness.update(tr.data, gray, face.keypoints, t)
@@ -122,6 +126,15 @@ class Recognizer:
             decision = Decision.UNKNOWN if best < self.s.min_score else Decision.SPOOF
             return Outcome(decision, None, liveness=verdict, reason=reason, **base)
         return None  # votes disagree: keep watching
+
+    def _someone_else(self, decided: Outcome, face: Face, gallery: GalleryIndex) -> bool:
+        m = gallery.search(face.embedding)
+        return (
+            m.identity is not None
+            and m.identity != decided.delegate_id
+            and m.score >= self.s.min_score
+            and m.margin >= self.s.min_margin
+        )
 
     def accept(self, delegate: str, verdict, base: dict) -> Outcome:
         """Accepted, or DEBOUNCED when the delegate was accepted less than debounce_s ago."""
