@@ -64,6 +64,9 @@ class ControllerServer:
         self.bus = LiveBus(max_clients=config.web.max_live_clients)
         self.app = create_app(config, db=self.db, bus=self.bus)
         svc = self.app.extensions["congress"]
+        from controller.keypads.service import attach as attach_voting
+
+        self.voting = attach_voting(svc, config)  # ballots; keypad reader when [keypads] is set
         self.watch = devices.DeviceWatch(
             self.db, svc.policy, self.bus.publish, interval=config.devices.check_interval_s
         )
@@ -123,6 +126,7 @@ class ControllerServer:
             self.ingest.start()
             self.commander.start()
         self.watch.start()
+        self.voting.start()
         self._server = self._make_server()
         self._server.prepare()  # binds now, so a port clash is reported here
         self._thread = threading.Thread(target=self._server.serve, name="web-server", daemon=True)
@@ -140,6 +144,7 @@ class ControllerServer:
         if self._thread is not None:
             self._thread.join(10)
         self.watch.stop()
+        self.voting.stop()
         if self.ingest is not None:
             self.commander.stop()
             self.ingest.stop()
