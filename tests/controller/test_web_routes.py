@@ -118,3 +118,20 @@ def test_allowed_role_gets_through_every_read_route(app, client, login_as):
             continue  # routes with variables need real objects; covered by their own tests
         r = call(client, method, url, headers={"Accept": "text/html"})
         assert r.status_code == 200, (endpoint, r.status_code)
+
+
+def test_docs_permission_table_matches_the_code():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "controller.md").read_text()
+    rows = {}
+    for line in doc.splitlines():
+        m = re.match(r"\| (\w+) \([^)]*\) \| (yes|no) \| (yes|no) \| (yes|no) \| (yes|no) \|$", line)
+        if m:
+            rows[m.group(1)] = {
+                r
+                for r, v in zip(("admin", "technician", "chair", "observer"), m.groups()[1:], strict=True)
+                if v == "yes"
+            }
+    assert rows == {p.value: {r.value for r in roles} for p, roles in PERMISSIONS.items()}
