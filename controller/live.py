@@ -16,7 +16,8 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -125,22 +126,31 @@ class LiveBus:
             s.offer(_CLOSED)
 
 
-def stream(bus: LiveBus, sub: Subscription, *, poll_s: float = 1.0) -> Iterator[str]:
-    """SSE text for one subscription: a retry hint, events, keep-alive comments; ends on close."""
+def stream(
+    bus: LiveBus, sub: Subscription, *, poll_s: float = 1.0, still_allowed: Callable[[], bool] | None = None
+) -> Iterator[str]:
+    """SSE text for one subscription: a retry hint, events, keep-alive comments; ends on close.
+
+    ``still_allowed`` is asked every ``keepalive_s``; when it says no (the session was logged out or
+    expired) the stream ends, so a long-lived connection cannot outlive its login.
+    """
     try:
         yield f"retry: 3000\n: connected, {bus.clients} live clients\n\n"
-        quiet = 0.0
+        last_sent = last_check = time.monotonic()
         while not bus.closed.is_set():
             event = sub.get(timeout=poll_s)
             if event is _CLOSED:
                 break
-            if event is None:
-                quiet += poll_s
-                if quiet >= bus.keepalive_s:
-                    quiet = 0.0
-                    yield ": keep-alive\n\n"
-                continue
-            quiet = 0.0
-            yield event.sse()
+            now = time.monotonic()
+            if still_allowed is not None and now - last_check >= bus.keepalive_s:
+                last_check = now
+                if not still_allowed():
+                    break
+            if event is not None:
+                last_sent = now
+                yield event.sse()
+            elif now - last_sent >= bus.keepalive_s:
+                last_sent = now
+                yield ": keep-alive\n\n"
     finally:
         sub.close()

@@ -12,9 +12,9 @@ import datetime as dt
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
 from sqlalchemy import select
 
-from controller import attendance, devices, live
+from controller import attendance, auth, devices, live
 from controller.models import CheckIn, Delegate
-from controller.web.guard import Perm, requires
+from controller.web.guard import SESSION_COOKIE, Perm, requires
 
 bp = Blueprint("main", __name__)
 
@@ -87,7 +87,16 @@ def events():
             mimetype="text/plain",
             headers={"Retry-After": "10"},
         )
-    resp = Response(stream_with_context(live.stream(bus, sub)), mimetype="text/event-stream")
+    svc, token = _svc(), request.cookies.get(SESSION_COOKIE, "")
+
+    def still_allowed() -> bool:
+        with svc.db.session() as s:
+            return (
+                auth.load_session(s, token, idle=svc.session_idle, lifetime=svc.session_lifetime) is not None
+            )
+
+    stream = live.stream(bus, sub, still_allowed=still_allowed)
+    resp = Response(stream_with_context(stream), mimetype="text/event-stream")
     resp.headers["X-Accel-Buffering"] = "no"
     return resp
 

@@ -82,3 +82,14 @@ def test_events_endpoint_refuses_beyond_the_cap(app, client, login_as):
     assert r.status_code == 503 and r.headers["Retry-After"]
     for h in held:
         h.close()
+
+
+def test_stream_ends_when_the_session_ends():
+    bus = LiveBus(keepalive_s=0.05)
+    allowed = [True]
+    chunks = []
+    gen = stream(bus, bus.subscribe(), poll_s=0.02, still_allowed=lambda: allowed[0])
+    chunks.append(next(gen))
+    allowed[0] = False
+    chunks.extend(gen)  # ends by itself, without bus.close()
+    assert chunks[0].startswith("retry:") and bus.clients == 0
