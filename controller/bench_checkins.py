@@ -12,12 +12,14 @@ check-ins are stored, and start it again; the result must still be 0 lost and 0 
 
 Result: ``sent``, ``stored``, ``lost``, ``duplicates``, ``per_s`` (stored per second from the first
 publish to the last commit), ``p50_ms``/``p99_ms`` (publish to stored), ``p99_ack_ms`` (publish to ack
-received), ``resent``, ``kills``.
+received), ``resent``, ``kills``, and the machine's ``load_avg`` (1 min) and ``cpus`` when the run ended
+(a benchmark on a busy machine measures the machine).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import select as io_select
 import shutil
@@ -112,7 +114,7 @@ def _scratch_postgres(url: str, stack: ExitStack) -> str:
 def _write_config(path: Path, *, url: str, port: int, ca_dir: Path, data_dir: Path) -> None:
     client = ca_dir / "clients" / "controller"
     path.write_text(
-        f'data_dir = "{data_dir}"\n[venue]\nid = "{VENUE}"\n[database]\nurl = "{url}"\n'
+        f'data_dir = "{data_dir}"\nca_dir = "{ca_dir}"\n[venue]\nid = "{VENUE}"\n[database]\nurl = "{url}"\n'
         f'[broker]\nhost = "localhost"\nport = {port}\nca_file = "{ca_dir / "ca.pem"}"\n'
         f'cert_file = "{client / "cert.pem"}"\nkey_file = "{client / "key.pem"}"\n'
     )
@@ -126,7 +128,7 @@ def run_bench(
     database: str | None = None,
     kill_controller_at: int | None = None,
     kill_broker_at: int | None = None,
-    resend_s: float = 10.0,
+    resend_s: float = 30.0,
     work_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
@@ -160,7 +162,8 @@ def run_bench(
         kills = _drive(db, sims, count, rate, ingest, broker, kill_controller_at, kill_broker_at, progress)
         result = _measure(db, sims)
         result.update({"doors": doors, "rate": rate, "backend": db.backend, "kills": kills,
-                       "resent": sum(s.resent for s in sims)})
+                       "resent": sum(s.resent for s in sims),
+                       "load_avg": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()})
         if result["lost"]:
             result["ingest_log_tail"] = ingest.log_tail()
         return result

@@ -14,10 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
+from congress import wire
 from congress.wire import AckOutcome, CheckIn
 from controller.attendance import Passing, apply_checkins
 from controller.models import CheckIn as CheckInRow
@@ -47,7 +49,7 @@ class Verified:
     def key(self) -> tuple[str, str, int]:
         return self.msg.event_id
 
-    @property
+    @cached_property
     def event_at(self) -> dt.datetime:
         """The unit's time when its clock was synchronised, else the arrival time."""
         if self.msg.clock_synced and self.msg.wall_time_ms is not None:
@@ -77,10 +79,15 @@ def _insert(session: Session):
     return insert
 
 
+#: Wire enums to table enums (a dict lookup: building enums by value costs more than the insert).
+_PASSAGE = {d: Passage(d.value) for d in wire.Direction}
+_METHOD = {m: CheckInMethod(m.value) for m in wire.Method}
+
+
 def _row(v: Verified, stored_at: dt.datetime) -> dict:
     m = v.msg
     return {"unit_id": m.unit, "boot_id": m.boot, "seq": m.seq, "delegate_id": m.delegate_id,
-            "passage": Passage(m.direction.value), "method": CheckInMethod(m.method.value),
+            "passage": _PASSAGE[m.direction], "method": _METHOD[m.method],
             "score": m.score, "event_at": v.event_at, "received_at": v.received_at,
             "stored_at": stored_at, "digest": v.digest}
 
@@ -131,7 +138,7 @@ def store_batch(session: Session, items: list[Verified], *, stored_at: dt.dateti
         out.append(Stored(v, Disposition.DUPLICATE if reference == v.digest else Disposition.CONFLICT))
     apply_checkins(
         session,
-        [Passing(s.row_id, s.item.msg.delegate_id, Passage(s.item.msg.direction.value), s.item.event_at,
+        [Passing(s.row_id, s.item.msg.delegate_id, _PASSAGE[s.item.msg.direction], s.item.event_at,
                  s.item.msg.unit) for s in out if s.disposition is Disposition.STORED],
     )
     return out

@@ -2,7 +2,7 @@
 
 :func:`build_ingest` is what the controller's ``run`` command calls: it turns ``[venue]``, ``[broker]``
 and the venue CA directory (unit signing keys, revocations, ``controller-signing.key``) into an
-:class:`controller.ingest.Ingest`. ``python -m controller.ingest_service --config FILE --ca-dir DIR``
+:class:`controller.ingest.Ingest`. ``python -m controller.ingest_service --config FILE [--ca-dir DIR]``
 runs the ingest alone (no web page) until SIGTERM/SIGINT; the check-in bench starts it this way so it
 can kill -9 a real controller process mid-stream. It prints ``ready`` on stdout once subscribed.
 """
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m controller.ingest_service", description=__doc__)
     p.add_argument("--config", required=True, help="controller TOML configuration")
-    p.add_argument("--ca-dir", required=True, type=Path, help="venue CA directory (public parts suffice)")
+    p.add_argument("--ca-dir", type=Path, help="venue CA directory (default: ca_dir of the configuration)")
     p.add_argument("--client-id", default="controller", help="MQTT client id (durable session name)")
     p.add_argument("--batch-max", type=int, default=1000, help="messages per transaction at most")
     args = p.parse_args(argv)
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, ControllerConfig)
     db = Database(cfg.database.url, info={audit.INFO_KEY: audit.load_key(cfg.data_dir)})
     migrate.upgrade(db)
-    ingest = build_ingest(cfg, db, ca_dir=args.ca_dir, client_id=args.client_id, batch_max=args.batch_max)
+    ingest = build_ingest(cfg, db, ca_dir=args.ca_dir or cfg.ca_dir, client_id=args.client_id,
+                          batch_max=args.batch_max)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -2,10 +2,11 @@
 real MQTT over TLS, and the door unit's outbox discipline (keep every check-in until the controller's
 signed ack arrives; resend what is unacknowledged after ``resend_s`` and after every reconnect).
 
-It is an instrument: it records when each event was first published and when and how it was
-acknowledged, so callers assert on lost, duplicated and slow events. paho's callbacks only enqueue;
-the thread named ``simdoor-<unit>`` verifies acks (against the controller's public key), clears the
-outbox and resends.
+At most ``window`` events are in flight (published, not yet acknowledged), like the door unit's
+publisher; the rest wait in the outbox. It is an instrument: it records when each event was first
+published and when and how it was acknowledged, so callers assert on lost, duplicated and slow events.
+paho's callbacks only enqueue; the thread named ``simdoor-<unit>`` verifies acks (against the
+controller's public key), clears the outbox, publishes what waits and resends.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from congress import mqtt, pki, wire
@@ -40,11 +42,13 @@ class SimDoor:
         venue_id: str,
         host: str,
         port: int,
-        resend_s: float = 3.0,
+        resend_s: float = 30.0,
+        window: int = 256,
         door: str = "main",
     ) -> None:
         self.unit_id, self.venue_id, self.host, self.port = creds.unit_id, venue_id, host, port
-        self.creds, self.resend_s, self.door = creds, resend_s, door
+        self.creds, self.resend_s, self.window, self.door = creds, resend_s, window, door
+        self.waiting: deque[tuple[int, bytes]] = deque()  # in the outbox, not yet published
         self._key = pki.load_signing_key(creds.signing_key)
         self._controller = pki.load_public_key(creds.controller_pub)
         self.counter = wire.BootCounter()
@@ -104,12 +108,23 @@ class SimDoor:
         return seq, wire.encode(msg, self._key)
 
     def send(self, seq: int, payload: bytes) -> None:
-        """Put a prepared check-in in the outbox and publish it (QoS 1)."""
-        now = time.time()
+        """Put a prepared check-in in the outbox; publish it (QoS 1) if the window has room."""
         with self._lock:
-            self.outbox[seq] = Pending(payload, now, now)
-            self.sent_at[seq] = now
-        self._client.publish(self._checkin_topic, payload, qos=1)
+            self.waiting.append((seq, payload))
+        self._fill()
+
+    def _fill(self) -> None:
+        """Publish waiting events while fewer than ``window`` are unacknowledged (as the door unit does)."""
+        batch = []
+        with self._lock:
+            now = time.time()
+            while self.waiting and len(self.outbox) < self.window:
+                seq, payload = self.waiting.popleft()
+                self.outbox[seq] = Pending(payload, now, now)
+                self.sent_at[seq] = now
+                batch.append(payload)
+        for payload in batch:
+            self._client.publish(self._checkin_topic, payload, qos=1)
 
     def checkin(self, delegate_id: str, direction: wire.Direction = wire.Direction.IN,
                 method: wire.Method = wire.Method.FACE, score: float | None = 0.81) -> int:
@@ -125,7 +140,7 @@ class SimDoor:
     @property
     def unacked(self) -> int:
         with self._lock:
-            return len(self.outbox)
+            return len(self.outbox) + len(self.waiting)
 
     def _run(self) -> None:
         last_sweep = time.monotonic()
@@ -157,6 +172,7 @@ class SimDoor:
                 p = self.outbox.pop(e.seq, None)
                 if e.seq not in self.acked:
                     self.acked[e.seq] = (e.outcome, p.first_sent if p else 0.0, t)
+        self._fill()
 
     def _resend(self, *, older_than: float) -> None:
         if not self._connected.is_set() or self._client is None:
