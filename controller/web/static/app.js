@@ -124,12 +124,14 @@ function attendancePage() {
     const pts = d.series;
     box.replaceChildren(s);
     if (!pts.length) { s.append(Congress.svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "No check-ins yet")); return; }
-    const maxY = Math.max(1, d.summoned, d.required, ...pts.map((p) => p.present));
+    const top = Math.max(1, d.summoned, d.required, ...pts.map((p) => p.present));
+    const raw = top / 4, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = Math.max(1, [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw));
+    const maxY = step * Math.ceil(top / step);
     const t0 = Date.parse(pts[0].t), t1 = Math.max(Date.parse(pts[pts.length - 1].t), t0 + 1);
     const x = (t) => L + ((Date.parse(t) - t0) / (t1 - t0)) * (W - L - R);
     const y = (v) => H - B - (v / maxY) * (H - T - B);
-    for (let i = 0; i <= 4; i++) {
-      const v = Math.round((maxY * i) / 4);
+    for (let v = 0; v <= maxY; v += step) {
       s.append(Congress.svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       s.append(Congress.svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, v));
     }
