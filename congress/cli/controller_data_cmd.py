@@ -4,7 +4,7 @@ Registered through ``congress.cli.controller_cmd.EXTENSIONS``:
 
 * ``delegates import FILE --config CFG [--json]``: import the roster CSV, enroll consenting delegates'
   photos (progress bar on stderr), report bad rows by row number; exit status 1 when rows were refused.
-* ``delegates list --config CFG [--json]``.
+* ``delegates list --config CFG [--json]``; ``delegates summoned ID yes|no --config CFG``.
 * ``badges --config CFG --out FILE.html [--delegation NAME]``: the printable badge sheet.
 * ``attendance --config CFG [--json]``: quorum under the configured rule and roll call by delegation.
 * ``purge-biometrics --config CFG --yes``: delete all face data (audited), then send every unit an
@@ -80,6 +80,19 @@ def list_cmd(args: argparse.Namespace) -> int:
         f"{'face' if d['consent'] else 'badge-only':<10} photos {d['photos']}" for d in rows
     ) or "no delegates"
     emit({"delegates": rows}, as_json=args.json, human=human)
+    return 0
+
+
+def summoned_cmd(args: argparse.Namespace) -> int:
+    from controller.delegates import set_summoned
+
+    _, db = _open(args.config)
+    try:
+        set_summoned(db, args.id, args.value == "yes", actor=args.actor)
+    finally:
+        db.dispose()
+    emit({"delegate": args.id, "summoned": args.value == "yes"}, as_json=args.json,
+         human=f"{args.id}: {'summoned (counts for the quorum)' if args.value == 'yes' else 'not summoned'}")
     return 0
 
 
@@ -172,6 +185,13 @@ def register(actions: argparse._SubParsersAction) -> None:
     ls = da.add_parser("list", help="list delegates with their enrollment")
     common(ls)
     ls.set_defaults(handler=list_cmd)
+
+    sm = da.add_parser("summoned", help="whether a delegate is summoned (counts for the quorum)")
+    sm.add_argument("id", help="delegate id")
+    sm.add_argument("value", choices=("yes", "no"))
+    sm.add_argument("--actor", default="cli", help="name recorded in the audit trail")
+    common(sm)
+    sm.set_defaults(handler=summoned_cmd)
 
     b = actions.add_parser("badges", help="write the printable badge sheet (signed QR codes)")
     b.add_argument("--out", required=True, help="HTML file to write")

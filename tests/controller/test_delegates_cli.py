@@ -91,8 +91,11 @@ def test_import_list_badges_attendance_purge(config, roster, capsys, tmp_path, v
         decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(img)
         assert badge_token.verify(decoded, pub, venue_ca.venue).delegate_id == did
 
+    code, _ = run_json(capsys, "controller", "delegates", "summoned", "S-1", "no", "--config", str(config))
+    assert code == 0
     code, att = run_json(capsys, "controller", "attendance", "--config", str(config))
-    assert code == 0 and att["quorum"]["summoned"] == 3 and att["quorum"]["reached"] is False
+    assert code == 0 and att["quorum"]["summoned"] == 2 and att["quorum"]["reached"] is False
+    assert main(["controller", "delegates", "summoned", "X-9", "yes", "--config", str(config)]) == 1
     assert [g["delegation"] for g in att["roll_call"]] == ["North", "South"]
 
     assert main(["controller", "purge-biometrics", "--config", str(config)]) != 0  # needs --yes
