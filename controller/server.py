@@ -4,10 +4,12 @@
 to ``create_app``, to the ingest (:func:`controller.ingest_service.build_ingest`, which calls
 :class:`StatusSink` for unit heartbeats and ``bus.publish`` for stored check-ins) and to the
 :class:`controller.devices.DeviceWatch` thread; the page's attendant lane gets a
-:class:`controller.lane.UnitCommander` to answer door units. The page is served by cheroot, a production
-thread-pool WSGI server with built-in TLS that streams each server-sent event as it is yielded; its
-pool has ``[web] threads`` threads and at most ``[web] max_live_clients`` of them follow live feeds.
-Stopping ends the live streams first, then the server, the watch and the ingest.
+:class:`controller.lane.UnitCommander` to answer door units, and the voting side
+(:func:`controller.keypads.service.attach`: ballots, keypad reader, ballot timer) is attached too.
+The page is served by cheroot, a production thread-pool WSGI server with built-in TLS that streams
+each server-sent event as it is yielded; its pool has ``[web] threads`` threads and at most
+``[web] max_live_clients`` of them follow live feeds. Stopping ends the live streams first, then the
+server, the watch, the voting side and the ingest.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ class ControllerServer:
         self.watch = devices.DeviceWatch(
             self.db, svc.policy, self.bus.publish, interval=config.devices.check_interval_s
         )
+        from controller.keypads.service import attach
+
+        self.voting = attach(svc, config)  # ballots, and the keypad reader when [keypads] is configured
         self.ingest = self.commander = None
         if with_ingest:
             from congress import pki
