@@ -38,7 +38,7 @@ def _pipelines(args: argparse.Namespace) -> dict:
         return None if face is None else face.embedding
 
     pipelines = {"ours": ours}
-    if args.reference == "dlib":
+    if getattr(args, "reference", None) == "dlib":
         from congress.faces.reference import DlibPipeline
 
         dlib = DlibPipeline()
@@ -189,7 +189,7 @@ def cmd_check_models(args: argparse.Namespace) -> int:
 
 def _engine_options(parser: argparse.ArgumentParser, reference: bool = True) -> None:
     parser.add_argument("--models", help="models folder (default: the checkout's models/)")
-    parser.add_argument("--detector", default="short", choices=["short", "full", "both"])
+    parser.add_argument("--detector", default="short", choices=["short", "full", "group"])
     parser.add_argument("--embedder", default="int8", choices=["int8", "float"])
     parser.add_argument("--align", default="mesh", choices=["mesh", "keypoints"])
     parser.add_argument("--threads", type=int, help="CPU threads per model (default: up to 4)")

@@ -14,10 +14,12 @@ import numpy as np
 
 from congress.errors import ImageError
 from congress.faces.align import AlignMode, blazeface_transform, mesh_transform, warp_chip
-from congress.faces.detector import VARIANTS, BlazeFace, CombinedDetector, Detection, DetectorModel
+from congress.faces.detector import VARIANTS, BlazeFace, Detection, DetectorModel, GroupDetector
 from congress.faces.embedder import EMBEDDER_FILES, Embedder, EmbedderModel
 from congress.faces.manifest import Manifest
 
+#: Score threshold of the group detector: its tiles see more background, so it needs more evidence.
+GROUP_MIN_SCORE = 0.65
 #: Faces narrower than this (pixels) are ignored: too small to recognise reliably.
 MIN_FACE_PIXELS = 24
 
@@ -74,8 +76,9 @@ class FaceEngine:
             content = self.manifest.read(VARIANTS[model].file)
             return BlazeFace(content, model, threads=self.threads, min_score=min_score)
 
-        if self.detector_model is DetectorModel.BOTH:
-            return CombinedDetector(load(DetectorModel.SHORT), load(DetectorModel.FULL))
+        if self.detector_model is DetectorModel.GROUP:
+            min_score = GROUP_MIN_SCORE if min_score is None else min_score
+            return GroupDetector(load(DetectorModel.SHORT), load(DetectorModel.FULL))
         return load(self.detector_model)
 
     @staticmethod

@@ -33,7 +33,8 @@ class FaceMesh:
     score: float
 
     def eye_aspect_ratio(self) -> float:
-        """Mean eye aspect ratio of both eyes: ~0.25–0.35 open, below ~0.15 closed."""
+        """Mean eye aspect ratio of both eyes (~0.3–0.35 open). This mesh model never shuts the lids
+        fully, so detect a blink as a drop (≥ ~8 %) below the same face's recent open-eye ratio."""
 
         def ear(idx):
             p = self.points[list(idx), :2]

@@ -26,7 +26,7 @@ def to_chip(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
 
 def measure(faces_dir: Path, models_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Chip positions of BlazeFace keypoints (N×6×2) and mesh points (N×468×2), faces both found."""
-    engine = FaceEngine(models_dir, detector="both", embedder="float")
+    engine = FaceEngine(models_dir, detector="group", embedder="float")
     dlib = DlibPipeline()
     keypoints, mesh = [], []
     for folder in CALIBRATION_FOLDERS:

@@ -1,0 +1,86 @@
+"""``congress faces`` commands on a small subset of the real data (the full runs are benchmarks)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from congress.cli import main
+
+
+def run_json(capsys, *argv) -> dict:
+    assert main(["faces", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def lfw(faces_dir):
+    return faces_dir / "lfw-dev"
+
+
+def test_eval_pairs_subset(tmp_path, capsys, lfw):
+    rows = [ln for ln in (lfw / "pairs.txt").read_text().splitlines()[1:] if ln.strip()]
+    same, different = rows[:300][:20], rows[300:][:20]
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("1\t20\n" + "\n".join(same + different) + "\n")
+    images = str(lfw / "images")
+    result = run_json(capsys, "eval", "--pairs", str(pairs), "--images", images, "--folds", "2")
+    assert set(result) >= {"accuracy", "std", "threshold", "no_face"}
+    assert result["accuracy"] >= 0.9 and result["no_face"] == 0
+
+
+def test_eval_open_set_and_calibrate_subset(tmp_path, capsys, lfw):
+    def subset(name, keep):
+        with (lfw / name).open() as handle:
+            rows = [r for r in csv.DictReader(handle) if keep(r)]
+        out = tmp_path / name
+        with out.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, ["path", "identity"])
+            writer.writeheader()
+            for r in rows:
+                writer.writerow({"path": str(lfw / r["path"]), "identity": r["identity"]})
+        return out, rows
+
+    _, everyone = subset("enroll.csv", lambda r: True)
+    all_enrolled = {r["identity"] for r in everyone}
+    names = {r["identity"] for r in everyone[:10]}
+    enroll, _ = subset("enroll.csv", lambda r: r["identity"] in names)
+    strangers = []
+
+    def keep(row):
+        if row["identity"] in names:
+            return True
+        if row["identity"] not in all_enrolled and len(strangers) < 12:
+            strangers.append(row)
+            return True
+        return False
+
+    probes, _ = subset("probes.csv", keep)
+    result = run_json(capsys, "eval", "--enroll", str(enroll), "--probes", str(probes))
+    assert set(result) >= {"rank1", "tpir@fpir=0.001", "tpir@fpir=0.01", "tpir@fpir=0.05", "no_face"}
+    assert result["rank1"] >= 0.9 and result["enrolled"] == 10 and result["impostor_probes"] == 12
+
+    gallery = tmp_path / "gallery.npz"
+    calibrated = run_json(capsys, "calibrate", "--enroll", str(enroll), "--probes", str(probes),
+                          "--far", "0.1", "--gallery-out", str(gallery))
+    assert calibrated["far"] <= 0.1 and 0 < calibrated["threshold"] < 1
+    from congress.faces import Gallery
+
+    saved = Gallery.from_bytes(gallery.read_bytes())
+    assert saved.threshold == pytest.approx(calibrated["threshold"], abs=1e-4)
+
+
+def test_bench_subset(capsys, faces_dir):
+    result = run_json(capsys, "bench", "--images", str(faces_dir / "single"), "--gallery-size", "50")
+    assert result["gallery_size"] == 50 and result["images"] == 4
+    for stage in ("decode", "detect", "align", "embed", "search", "end_to_end"):
+        assert result["stages"][stage]["p50_ms"] > 0
+    assert result["p50_ms"] > 0 and result["p95_ms"] >= result["p50_ms"] and result["rss_mb"] > 0
+
+
+def test_check_models_and_bad_arguments(capsys):
+    assert run_json(capsys, "check-models")["ok"] is True
+    assert main(["faces", "eval", "--pairs", "x.txt"]) == 2
+    assert "needs --images" in capsys.readouterr().err
