@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -86,6 +87,8 @@ class Ballots:
         self.announce = announce
         self.publish = publish
         self._last_progress: dict[int, float] = {}
+        self._pending: set[int] = set()
+        self._progress_lock = threading.Lock()
 
     # -- chair actions ------------------------------------------------------------------------------
     def create(self, title: str, kind: BallotKind, *, options: list[str] | None = None, seats: int = 1,
@@ -257,14 +260,22 @@ class Ballots:
         if not self.publish:
             return
         now = time.monotonic()
-        for bid in ballot_ids:
-            if now - self._last_progress.get(bid, 0.0) < 0.5:
-                continue
-            self._last_progress[bid] = now
+        with self._progress_lock:  # the reader and the ballot timer both call this
+            self._pending |= ballot_ids
+            due = [b for b in self._pending if now - self._last_progress.get(b, 0.0) >= 0.5]
+            for bid in due:  # the others go out with flush_progress() or the next batch
+                self._pending.discard(bid)
+                self._last_progress[bid] = now
+        for bid in due:
             with contextlib.suppress(BallotError):
                 p = self.progress(bid)
                 self.publish("ballot", {"ballot": bid, "status": p["status"], "received": p["received"],
                                         "eligible": p["eligible"]})
+
+    def flush_progress(self) -> None:
+        """Publish progress held back by the rate limit (called by the ballot timer every second)."""
+        if self._pending:
+            self.votes_committed(set())
 
     # -- reading ------------------------------------------------------------------------------------
     def progress(self, ballot_id: int) -> dict:

@@ -37,6 +37,7 @@ class VotingService:
     def _tick(self) -> None:
         while not self._stop.wait(self.tick_s):
             try:
+                self.ballots.flush_progress()
                 for bid in self.ballots.expire_due():
                     log.info("ballot %d closed: voting time over", bid)
             except Exception:  # a database hiccup must not end the timer; it retries next tick

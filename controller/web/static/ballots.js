@@ -17,8 +17,10 @@
     set("not-heard", b.progress.not_heard.join(", "));
   }
 
-  Congress.live({
+  const es = Congress.live({
     ballot: (ev) => { if (ev.ballot === id) refresh(); },
     resync: () => refresh(),
   });
+  // Votes may have arrived between rendering the page and joining the feed.
+  es.addEventListener("open", () => refresh());
 })();
