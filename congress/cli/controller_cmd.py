@@ -2,6 +2,7 @@
 
 * ``migrate --config FILE`` brings the database to the newest schema (safe to repeat).
 * ``run --config FILE`` serves the page and runs the ingest and the device watch until SIGTERM.
+* ``bench-live [--clients N --events M]`` measures the live feed on the real server.
 * ``user add NAME --role R``, ``user passwd NAME``, ``user disable|enable NAME``, ``user list``.
   Passwords never come from the command line: they are read from ``$CONGRESS_NEW_PASSWORD``, from
   standard input with ``--password-stdin``, or asked for twice at the terminal.
@@ -76,6 +77,18 @@ def run_cmd(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def bench_live_cmd(args: argparse.Namespace) -> int:
+    from controller.bench_live import run
+
+    r = run(clients=args.clients, events=args.events, rate=args.rate)
+    human = (
+        f"{r['clients']} live pages x {r['events']} events: {r['delivered']}/{r['expected']} delivered, "
+        f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms; login {r['login_ms']} ms"
+    )
+    emit(r, as_json=args.json, human=human)
+    return 0 if r["lost"] == 0 else 1
 
 
 def read_new_password(args: argparse.Namespace) -> str:
@@ -158,6 +171,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--config", required=True, help="controller TOML configuration")
     r.add_argument("--no-ingest", action="store_true", help="page only (no MQTT), e.g. a read-only replica")
     r.set_defaults(handler=run_cmd)
+
+    b = actions.add_parser(
+        "bench-live", help="measure the live feed: many pages on /events, publish to arrival"
+    )
+    b.add_argument("--clients", type=int, default=48, help="pages following the live feed")
+    b.add_argument("--events", type=int, default=200, help="events to publish")
+    b.add_argument("--rate", type=float, default=100.0, help="events per second")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(handler=bench_live_cmd)
 
     u = actions.add_parser("user", help="accounts of the controller page")
     ua = u.add_subparsers(dest="user_action", metavar="ACTION", required=True)

@@ -88,3 +88,12 @@ def test_password_never_from_argv():
         ["controller", "user", "add", "x", "--role", "admin", "--config", "c"]
     )
     assert not hasattr(help_text, "password")
+
+
+def test_bench_live_delivers_every_event(capsys):
+    assert (
+        main(["controller", "bench-live", "--clients", "3", "--events", "5", "--rate", "50", "--json"]) == 0
+    )
+    r = json.loads(capsys.readouterr().out)
+    assert r["delivered"] == r["expected"] == 15 and r["lost"] == 0
+    assert r["p99_ms"] >= r["p50_ms"] > 0
