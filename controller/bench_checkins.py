@@ -51,13 +51,16 @@ VENUE = "bench-venue"
 class IngestProcess:
     """The controller ingest as a child process that can be killed -9 and started again."""
 
-    def __init__(self, config: Path, ca_dir: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, ca_dir: Path, log_path: Path, verify_workers: int | None = None) -> None:
         self.config, self.ca_dir, self.log_path = config, ca_dir, log_path
+        self.verify_workers = verify_workers
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         cmd = [sys.executable, "-m", "controller.ingest_service", "--config", str(self.config),
                "--ca-dir", str(self.ca_dir), "--client-id", "controller"]
+        if self.verify_workers is not None:
+            cmd += ["--verify-workers", str(self.verify_workers)]
         with open(self.log_path, "ab") as err:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
         ready, _, _ = io_select.select([self.proc.stdout], [], [], timeout)
@@ -130,6 +133,7 @@ def run_bench(
     kill_broker_at: int | None = None,
     resend_s: float = 30.0,
     work_dir: Path | None = None,
+    verify_workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Run the bench and return the result dictionary (see the module docstring)."""
@@ -151,7 +155,7 @@ def run_bench(
         migrate.upgrade(db)
         cfg = work / "controller.toml"
         _write_config(cfg, url=url, port=broker.port, ca_dir=ca_dir, data_dir=work / "data")
-        ingest = IngestProcess(cfg, ca_dir, work / "ingest.log")
+        ingest = IngestProcess(cfg, ca_dir, work / "ingest.log", verify_workers)
         ingest.start()
         stack.callback(ingest.stop)
         sims = [SimDoor(u, venue_id=VENUE, host="localhost", port=broker.port, resend_s=resend_s,

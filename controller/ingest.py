@@ -6,7 +6,8 @@ so that the broker queues check-ins while the controller is down) subscribed to 
 queue; the thread named ``ingest`` takes up to ``batch_max`` messages at a time and
 
 1. verifies each with :func:`congress.wire.verify` against :class:`controller.unit_registry.UnitRegistry`
-   (known, not revoked, Ed25519 signature, topic = signer, venue);
+   (known, not revoked, Ed25519 signature, topic = signer, venue), in ``verify_workers`` processes
+   (:class:`controller.verify_pool.VerifyPool`) when given, as Ed25519 is most of the CPU time;
 2. stores the good check-ins with :func:`controller.checkin_store.store_batch` and writes the
    (rate-limited, :class:`controller.reject_audit.RejectAudit`) audit rows of the refused ones, all in
    ONE transaction;
@@ -35,11 +36,11 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from congress import wire
-from congress.errors import ProtocolError
 from controller.checkin_store import Disposition, Stored, Verified, store_batch
 from controller.db import Database
 from controller.reject_audit import RejectAudit
 from controller.unit_registry import UnitRegistry, UnitTrust
+from controller.verify_pool import verify_all
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class Ingest:
         batch_max: int = 1000,
         batch_wait_s: float = 0.01,
         reject_audit: RejectAudit | None = None,
+        verify_workers: int = 0,
     ) -> None:
         self.db, self.registry, self.venue_id = db, registry, venue_id
         self.broker, self.client_id = broker, client_id
@@ -105,6 +107,8 @@ class Ingest:
         self.batch_max, self.batch_wait_s = batch_max, batch_wait_s
         self.rejects = reject_audit or RejectAudit()
         self.stats = IngestStats()
+        self.verify_workers = verify_workers
+        self._pool = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -124,6 +128,10 @@ class Ingest:
         """Connect to the broker (raises BrokerError with the reason) and start the ``ingest`` thread."""
         from congress import mqtt
 
+        if self.verify_workers > 0 and self._pool is None:
+            from controller.verify_pool import VerifyPool
+
+            self._pool = VerifyPool(self.registry.ca_dir, self.venue_id, self.verify_workers)
         b = self.broker
         client = mqtt.make_client(client_id=self.client_id, ca_file=b.ca_file, cert_file=b.cert_file,
                                   key_file=b.key_file)
@@ -147,6 +155,9 @@ class Ingest:
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     # --- the ingest thread ------------------------------------------------------------------------
 
@@ -181,26 +192,28 @@ class Ingest:
                     log.exception("ingest batch of %d messages failed; not acknowledged", len(batch))
                     self._stop.wait(1.0)
 
-    def _reason(self, exc: ProtocolError, unit: str) -> str:
-        if exc.reason == wire.Reason.UNKNOWN_UNIT and self.registry.trust(unit) is UnitTrust.REVOKED:
+    def _reason(self, reason: str, unit: str) -> str:
+        if reason == wire.Reason.UNKNOWN_UNIT and self.registry.trust(unit) is UnitTrust.REVOKED:
             return REVOKED_UNIT
-        return str(exc.reason)
+        return reason
 
     def process(self, batch: list[tuple[str, bytes, float]]) -> list[Stored]:
         """Verify, store and acknowledge one batch (the ``ingest`` thread's work; tests call it too)."""
         verified: list[Verified] = []
         statuses: list[tuple[wire.UnitStatus, dt.datetime]] = []
         refused: list[str] = []
-        for topic, payload, arrived in batch:
+        items = [(topic, payload) for topic, payload, _ in batch]
+        if self._pool is not None:
+            checked = self._pool.verify(items, self.venue_id, self.registry)
+        else:
+            checked = verify_all(items, self.venue_id, self.registry)
+        for (topic, payload, arrived), msg in zip(batch, checked, strict=True):
             self.stats.received += 1
-            unit = topic.split("/")[3] if topic.count("/") == 4 else "?"
-            try:
-                msg = wire.verify(payload, topic=topic, venue=self.venue_id, unit_keys=self.registry.key)
-            except ProtocolError as exc:
-                reason = self._reason(exc, unit)
+            if isinstance(msg, tuple):
+                unit = topic.split("/")[3] if topic.count("/") == 4 else "?"
+                reason = self._reason(msg[0], unit)
                 refused.append(reason)
-                self.rejects.note(unit, reason, {"topic": topic, "message": exc.message,
-                                                 "bytes": len(payload)})
+                self.rejects.note(unit, reason, {"topic": topic, "message": msg[1], "bytes": len(payload)})
                 continue
             received = dt.datetime.fromtimestamp(arrived, dt.UTC)
             if isinstance(msg, wire.CheckIn):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -33,10 +34,18 @@ def build_ingest(
     client_id: str = "controller",
     on_status: Callable | None = None,
     on_live: Callable | None = None,
+    verify_workers: int | None = None,
     **kwargs,
 ) -> Ingest:
-    """An :class:`Ingest` for a :class:`congress.config.controller.ControllerConfig` (not started)."""
+    """An :class:`Ingest` for a :class:`congress.config.controller.ControllerConfig` (not started).
+
+    ``verify_workers`` processes check signatures (default: one per CPU when there are several; the
+    processes start with the ingest).
+    """
     ca_dir = Path(ca_dir)
+    if verify_workers is None:
+        cpus = os.cpu_count() or 1
+        verify_workers = cpus if cpus > 1 else 0
     return Ingest(
         db,
         UnitRegistry(ca_dir),
@@ -46,6 +55,7 @@ def build_ingest(
         client_id=client_id,
         on_status=on_status,
         on_live=on_live,
+        verify_workers=verify_workers,
         **kwargs,
     )
 
@@ -60,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ca-dir", type=Path, help="venue CA directory (default: ca_dir of the configuration)")
     p.add_argument("--client-id", default="controller", help="MQTT client id (durable session name)")
     p.add_argument("--batch-max", type=int, default=1000, help="messages per transaction at most")
+    p.add_argument("--verify-workers", type=int, help="signature-checking processes (default: one per CPU)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -67,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     db = Database(cfg.database.url, info={audit.INFO_KEY: audit.load_key(cfg.data_dir)})
     migrate.upgrade(db)
     ingest = build_ingest(cfg, db, ca_dir=args.ca_dir or cfg.ca_dir, client_id=args.client_id,
-                          batch_max=args.batch_max)
+                          batch_max=args.batch_max, verify_workers=args.verify_workers)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

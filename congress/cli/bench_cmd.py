@@ -32,6 +32,7 @@ def checkins(args: argparse.Namespace) -> int:
         database=args.database,
         kill_controller_at=args.kill_controller_at,
         kill_broker_at=args.kill_broker_at,
+        verify_workers=args.verify_workers,
         progress=_progress if args.progress else None,
     )
     human = (
@@ -73,6 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="kill -9 the controller ingest once K check-ins are stored, then restart it")
     c.add_argument("--kill-broker-at", type=int, metavar="K",
                    help="kill -9 the broker once K check-ins are stored, then restart it")
+    c.add_argument("--verify-workers", type=int, metavar="N",
+                   help="signature-checking processes in the controller (default: one per CPU)")
     c.add_argument("--progress", action="store_true", help="draw a progress bar on stderr")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(handler=checkins)

@@ -1,0 +1,85 @@
+"""Verification of wire messages in worker processes, so signature checks use every core.
+
+Ed25519 verification is most of the ingest's CPU time and holds the GIL, so threads do not help.
+:class:`VerifyPool` runs :func:`congress.wire.verify` in ``workers`` spawned processes (spawned, not
+forked: the parent has MQTT and database threads). Each worker keeps its own
+:class:`controller.unit_registry.UnitRegistry` on the venue CA directory (it re-reads the index when
+it changes, so a revocation reaches the workers as quickly as the parent). A batch is split into one
+chunk per worker; small batches are verified in the calling thread, where a process round trip would
+only add latency. Results come back in input order: the verified message, or ``(reason, message)``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from congress import wire
+from congress.errors import ProtocolError
+from controller.unit_registry import UnitRegistry
+
+#: Batches smaller than this are verified in the calling thread.
+MIN_PARALLEL = 64
+
+_worker: dict = {}
+
+
+def _init(ca_dir: str, venue_id: str) -> None:
+    _worker["registry"] = UnitRegistry(Path(ca_dir))
+    _worker["venue"] = venue_id
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        # A worker must not outlive a controller that was killed -9 (nobody would shut it down).
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, name="verify-parent-watch", daemon=True).start()
+
+
+def verify_all(items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry) -> list:
+    """Verify ``(topic, payload)`` pairs here; each result is a message or ``(reason, message)``."""
+    out: list = []
+    for topic, payload in items:
+        try:
+            out.append(wire.verify(payload, topic=topic, venue=venue_id, unit_keys=registry.key))
+        except ProtocolError as exc:
+            out.append((str(exc.reason), exc.message))
+    return out
+
+
+def _verify_chunk(items: list[tuple[str, bytes]]) -> list:
+    return verify_all(items, _worker["venue"], _worker["registry"])
+
+
+class VerifyPool:
+    """``workers`` processes verifying messages; :meth:`close` when done."""
+
+    def __init__(self, ca_dir: Path, venue_id: str, workers: int) -> None:
+        self.workers = workers
+        self._ex = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=(str(ca_dir), venue_id),
+        )
+        # Start the workers now (imports take a second), not on the first busy batch.
+        list(self._ex.map(_verify_chunk, [[] for _ in range(workers)]))
+
+    def verify(self, items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry) -> list:
+        if len(items) < MIN_PARALLEL:
+            return verify_all(items, venue_id, registry)
+        size = -(-len(items) // self.workers)
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        out: list = []
+        for part in self._ex.map(_verify_chunk, chunks):
+            out.extend(part)
+        return out
+
+    def close(self) -> None:
+        self._ex.shutdown(wait=True, cancel_futures=True)
