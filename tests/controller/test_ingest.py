@@ -207,3 +207,30 @@ def test_reject_audit_summarises_what_it_held_back(db):
     rows = rejections(db)
     assert [r["action"] for r in rows] == ["ingest.rejected"] * 2 + ["ingest.rejected.suppressed"]
     assert rows[-1]["count"] == 48 and rows[-1]["last"] == "forged 49"
+
+
+def test_verify_pool_gives_the_same_verdicts_as_the_ingest_thread(venue_ca):
+    from controller.verify_pool import VerifyPool, verify_all
+
+    key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
+    items = []
+    for i in range(100):
+        m = wire.CheckIn(venue=venue_ca.venue, unit="door-1", boot="p" * 32, seq=i + 1, delegate_id=f"D{i}",
+                         direction=wire.Direction.IN, method=wire.Method.FACE, door="north", score=0.7)
+        signer = key if i % 10 else Ed25519PrivateKey.generate()  # every tenth one forged
+        items.append((m.topic, wire.encode(m, signer)))
+    items.append((wire.unit_topic(venue_ca.venue, "door-2", "checkin"), items[1][1]))  # replayed
+    registry = UnitRegistry(venue_ca.dir)
+    pool = VerifyPool(venue_ca.dir, venue_ca.venue, 2)
+    try:
+        pooled = pool.verify(items, venue_ca.venue, registry)
+    finally:
+        pool.close()
+    local = verify_all(items, venue_ca.venue, registry)
+
+    def verdict(r):
+        return r[0] if isinstance(r, tuple) else (r.unit, r.seq, r.delegate_id)
+
+    assert [verdict(r) for r in pooled] == [verdict(r) for r in local]
+    assert [verdict(r) for r in pooled].count("bad_signature") == 10
+    assert verdict(pooled[-1]) == "topic_mismatch"
