@@ -53,7 +53,6 @@ class Stack:
     units: dict[str, object] = field(default_factory=dict)
     gallery: object | None = None
     password: str = ""
-    _auto_vote: bool = False
     enrolled: dict = field(default_factory=dict)
     _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
 
@@ -65,13 +64,12 @@ class Stack:
     def start(self, *, doors: bool = True, realtime: bool = True, auto_vote: bool = False) -> Stack:
         """Start every part; ``realtime`` paces the door cameras, ``auto_vote`` lets the simulated
         keypads vote by themselves whenever a ballot opens (the interactive demo)."""
-        self._auto_vote = auto_vote
         try:
             self._start_broker()
+            self._start_base_station(auto_vote)
             self._start_controller()
             self._enroll()
             self._start_gallery()
-            self._start_keypads()
             if doors:
                 self.start_doors(realtime=realtime)
         except BaseException:
@@ -84,7 +82,19 @@ class Stack:
         self.broker = Mosquitto.from_ca(v.ca_dir, port=v.broker_port, work_dir=v.root / "broker").start()
         self._started(f"mosquitto (TLS, port {self.broker.port})", self.broker.stop)
 
+    def _start_base_station(self, auto_vote: bool) -> None:
+        """The keypads' USB base station, simulated on a pty behind the port the controller opens."""
+        from congress.keypads.keystore import KeyStore
+        from congress.keypads.simulator import BaseStationSimulator
+
+        v = self.venue
+        self.keys = KeyStore.load(v.keys_file)
+        self.keypads = BaseStationSimulator(self.keys, link=v.base_station_link, auto_vote=auto_vote,
+                                            seed=7).start()
+        self._started(f"keypad base station ({v.keypads} keypads) on {self.keypads.port}", self.keypads.stop)
+
     def _start_controller(self) -> None:
+        """``congress controller run`` in this process: page, ingest, device watch, ballots, keypads."""
         from controller import auth, migrate
         from controller.app import open_database
         from controller.models import Role
@@ -100,56 +110,46 @@ class Stack:
         db.dispose()
         self.controller = ControllerServer(cfg).start()
         self._started(f"controller at {self.controller.url}", self.controller.stop)
+        extra = self.controller.app.extensions["congress"].extra
+        self.ballots, self.reader = extra["ballots"], extra.get("keypad_reader")
+        if self.reader is None or not self.reader.connected.wait(15):
+            raise DemoError("the controller's keypad reader did not open the base station's line")
 
     def _enroll(self) -> None:
         from congress.faces import FaceEngine
         from controller.delegates import import_roster
         from controller.enrollment import Enroller
         from controller.face_vault import FaceVault
+        from controller.keypads.assignment import Assignments
 
         cfg = self.controller.config
         enroller = Enroller(FaceVault.load(cfg.data_dir), cfg.data_dir, FaceEngine)
         report = import_roster(self.controller.db, self.venue.roster, enroller=enroller, actor="demo")
         self.enrolled = report.as_dict()
-        log.info("demo: roster imported: %s", {k: v for k, v in self.enrolled.items() if k != "errors"})
+        log.info("demo: roster imported: %s", {k: v for k, v in self.enrolled.items() if k != "warnings"})
+        n = min(len(self.venue.people), self.venue.keypads)
+        Assignments(self.controller.db).assign_by_seat({seat(i): i + 1 for i in range(n)}, actor="demo")
 
     def _start_gallery(self) -> None:
-        """The controller's gallery publisher: sealed per-unit galleries over MQTT."""
-        try:
-            from controller import gallery  # noqa: F401
-        except ImportError:
-            log.warning("demo: the controller's gallery publisher is not available: the door units "
-                        "will not receive the delegates' faces")
-            return
+        """The controller's gallery publisher on its own MQTT connection with the controller identity."""
+        from congress import mqtt
+        from controller.gallery import build_gallery_publisher
+        from controller.unit_registry import UnitRegistry
 
-    def _start_keypads(self) -> None:
-        from congress.keypads.keystore import KeyStore
-        from congress.keypads.simulator import BaseStationSimulator
-        from controller.attendance import QuorumPolicy
-        from controller.ballots import Ballots
-        from controller.keypads.assignment import Assignments
-        from controller.keypads.reader import KeypadReader
+        cfg = self.controller.config
+        b = cfg.broker
+        client = mqtt.make_client(client_id="controller-gallery", ca_file=b.ca_file, cert_file=b.cert_file,
+                                  key_file=b.key_file)
+        mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s)
 
-        v = self.venue
-        self.keys = KeyStore.generate(range(1, v.keypads + 1))
-        self.keys.save(v.root / "keypads.json")
-        self.keypads = BaseStationSimulator(self.keys, link=v.root / "base-station.tty",
-                                            auto_vote=self._auto_vote, seed=7).start()
-        self._started(f"keypad base station ({v.keypads} keypads) on {self.keypads.port}", self.keypads.stop)
-        db = self.controller.db
-        svc = self.controller.app.extensions["congress"]
-        self.ballots = Ballots(db, QuorumPolicy.parse(self.controller.config.attendance.quorum),
-                               publish=self.controller.bus.publish)
-        self.reader = KeypadReader(self.keypads.port, self.keys, db, self.ballots)
-        self.ballots.announce = self.reader.announce
-        svc.extra["ballots"], svc.extra["keypad_reader"] = self.ballots, self.reader
-        self.reader.start()
-        self._started("keypad reader", self.reader.stop)
-        if not self.reader.connected.wait(10):
-            raise RuntimeError("the keypad reader did not open the base station's serial line")
-        Assignments(db).assign_by_seat(
-            {seat(i): i + 1 for i in range(len(v.people)) if i + 1 <= v.keypads}, actor="demo"
-        )
+        def close() -> None:
+            client.disconnect()
+            client.loop_stop()
+
+        self._started("gallery connection", close)
+        self.gallery = build_gallery_publisher(cfg, self.controller.db, client, UnitRegistry(cfg.ca_dir))
+        self.gallery.start()
+        self._started("gallery publisher", self.gallery.stop)
 
     def start_doors(self, *, gallery_timeout: float = 60.0, realtime: bool = False) -> None:
         """Start both door units; their cameras start once each unit holds the controller's gallery."""

@@ -40,6 +40,14 @@ class Venue:
     #: door id -> delegate ids whose arrival photos its camera replays, in order.
     arrivals: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def keys_file(self) -> Path:
+        return self.root / "keypads.json"
+
+    @property
+    def base_station_link(self) -> Path:
+        return self.root / "base-station.tty"
+
     def controller(self) -> ControllerConfig:
         return load_config(self.controller_config, ControllerConfig)
 
@@ -67,8 +75,11 @@ def _write_secret(path: Path, text: str) -> None:
         f.write(text)
 
 
-def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int) -> Path:
+def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int, keypads: int) -> Path:
+    from congress.keypads.keystore import KeyStore
+
     cert, key = pki.issue_client(ca, "controller")
+    keys = KeyStore.generate(range(1, keypads + 1)).save(root / "keypads.json")
     return _write_toml(root / "controller.toml", {
         "venue": {"id": VENUE_ID, "name": "Demo Congress"},
         "database": {"url": f"sqlite:///{root / 'controller.db'}"},
@@ -78,6 +89,8 @@ def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int) ->
         "web": {"host": "127.0.0.1", "port": web_port},
         "security": {"secure_cookies": False},
         "attendance": {"quorum": "two-thirds"},
+        # The simulated base station's pty is reached through this link, as a USB one through udev's.
+        "keypads": {"port": str(root / "base-station.tty"), "keys_file": str(keys), "retry_s": 0.2},
         "ca_dir": str(ca),
         "data_dir": str(root / "controller-data"),
     })
@@ -141,7 +154,7 @@ def prepare(root: Path, people: list[Person], *, arriving: int, keypads: int = 2
     pki.init_ca(ca, VENUE_ID)
     broker_port = free_port()
     master = secrets.token_bytes(32)
-    cfg = _controller_config(root, ca, broker_port, free_port())
+    cfg = _controller_config(root, ca, broker_port, free_port(), keypads)
     data_dir = root / "controller-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     _write_secret(data_dir / "gallery-master.key", master.hex() + "\n")

@@ -1,0 +1,114 @@
+"""The demo venue end to end: the scripted congress (``congress demo --scenario --json``) and the
+interactive demo started, visited and stopped with Ctrl-C, both as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from congress.demo.photos import faces_dir
+
+CONGRESS = [sys.executable, "-m", "congress"]
+needs_demo_parts = pytest.mark.skipif(
+    faces_dir() is None or not Path("/usr/sbin/mosquitto").exists(),
+    reason="needs the face photo set (../shared/data/faces/lfw-dev) and mosquitto",
+)
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if text.encode() in (d / "cmdline").read_bytes():
+                    pids.append(int(d.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _login(url: str, name: str, password: str) -> urllib.request.OpenerDirector:
+    """Log in to the controller page like a browser: the form's CSRF token, then the session cookie."""
+    import http.cookiejar
+    import urllib.parse
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(url + "/login", timeout=10) as r:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', r.read().decode()).group(1)
+    form = urllib.parse.urlencode({"name": name, "password": password, "csrf_token": token}).encode()
+    with opener.open(url + "/login", data=form, timeout=10) as r:
+        assert r.status == 200 and "/login" not in r.url
+    return opener
+
+
+@needs_demo_parts
+@pytest.mark.slow
+def test_scenario_runs_a_congress_and_loses_nothing(tmp_path):
+    proc = subprocess.run([*CONGRESS, "demo", "--scenario", "--json", "--delegates", "24", "--arrivals", "20",
+                           "--dir", str(tmp_path / "venue")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    s = json.loads(proc.stdout)
+    assert s["ok"] is True and s["lost"] == 0
+    assert s["checkins"]["signed"] == s["checkins"]["stored"] == s["present"] >= 17
+    assert s["checkins"]["duplicates"] == 0 and s["checkins"]["wrongly_recognised"] == []
+    assert s["quorum"]["reached"] is True and s["keypads"] == 200
+    assert s["votes_counted"] == 2 * s["present"]
+    assert s["motion"]["as_scripted"] and s["election"]["as_scripted"]
+    assert s["motion"]["votes"]["intruders_refused"] == 5
+    assert s["election"]["votes"]["second_press_refused"] == 1
+    assert s["election"]["result"]["elected"] == s["election"]["expected"]["elected"]
+    assert s["threads_left"] == []
+    # Every process the demo started is gone (the broker ran from the venue folder).
+    assert _processes_mentioning(str(tmp_path / "venue")) == []
+
+
+@needs_demo_parts
+@pytest.mark.slow
+def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
+    work = tmp_path / "venue"
+    proc = subprocess.Popen([*CONGRESS, "demo", "--delegates", "10", "--dir", str(work)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        assert "Press Ctrl-C" in text, text
+        url = re.search(r"controller page: (\S+)", text).group(1)
+        login = re.search(r"login:\s+(\S+) / (\S+)", text)
+        assert login.group(1) == "admin" and len(login.group(2)) >= 12
+        opener = _login(url, login.group(1), login.group(2))
+        # The doors replay their arrivals at camera pace: check-ins reach the page while we watch.
+        deadline = time.monotonic() + 120
+        while True:
+            with opener.open(url + "/api/summary", timeout=10) as r:
+                summary = json.loads(r.read())
+            if summary["quorum"]["present"] >= 2 and summary["checkins"]:
+                break
+            assert time.monotonic() < deadline, summary
+            time.sleep(1)
+        assert summary["units"]["total"] == 2
+        assert _processes_mentioning(str(work / "venue" / "broker")), "mosquitto is not running"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
+    assert _processes_mentioning(str(work)) == []
