@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+import time
 from pathlib import Path
 
 from congress.cli import emit
@@ -74,17 +75,22 @@ def simulate(args: argparse.Namespace) -> int:
                 plan = {int(k): frozenset(v) for k, v in raw.items()}
             else:
                 plan = seeded_plan(args.seed, keys.ids(), n_options=args.options,
-                                   max_choices=args.max_choices)
+                                   max_choices=args.max_choices, overvote_rate=args.overvote_rate)
             # Votes go out once the controller has opened the line (its hello request): pyserial
             # discards what was queued on the line before it opened the port.
             if not sim.wait_host_frames(1, timeout=args.ack_timeout):
                 raise ConfigError("no controller opened the line", hint=f"point the reader at {sim.port}")
-            sim.run_plan(args.vote, plan)
+            t0 = time.monotonic()
+            wire_bytes = sim.run_plan(args.vote, plan)
+            sent = time.monotonic()
             sim.wait_acks(len(plan), timeout=args.ack_timeout)
+            done = time.monotonic()
             statuses: dict[str, int] = {}
             for ack in sim.acks.values():
                 statuses[ack.status.name.lower()] = statuses.get(ack.status.name.lower(), 0) + 1
             report = {"sent": len(plan), "acked": len(sim.acks), "statuses": statuses,
+                      "wire_bytes": wire_bytes, "send_seconds": round(sent - t0, 3),
+                      "seconds": round(done - t0, 3),
                       "receipts": {str(k): f"{a.receipt:04d}" for (k, _), a in sorted(sim.acks.items())}}
         else:
             stop.wait(args.duration) if args.duration else stop.wait()
@@ -129,6 +135,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--plan", help="JSON file {keypad: [choices]} for --vote")
     m.add_argument("--options", type=int, default=3, help="options of the ballot for seeded votes")
     m.add_argument("--max-choices", type=int, default=1, help="choices per keypad for seeded votes")
+    m.add_argument("--overvote-rate", type=float, default=0.0,
+                   help="share of seeded election ballots with one choice too many (invalid)")
     m.add_argument("--ack-timeout", type=float, default=30.0, help="seconds to wait for acks")
     m.add_argument("--duration", type=float, help="without --vote: run this many seconds (default: until ^C)")
     m.add_argument("--state", help="keypad counter file")

@@ -1,11 +1,12 @@
 """``congress bench keypads``: N keypads vote through a real pty into the ballot store.
 
 Set-up (not timed): a scratch SQLite controller database with N checked-in delegates, keypad i bound
-to delegate i, N pairing keys, the base-station simulator on a pty whose line is set to ``baud``, and
-the controller's :class:`KeypadReader` on the slave side. A motion (or a secret election with
-``--secret``) is opened and every keypad votes once. A pty moves bytes as fast as the kernel copies
-them, so the simulator paces its writes to the wire rate (10 bits per byte at ``baud``): the
-measured time is what a real base station at that speed would take, plus the controller's delay.
+to delegate i, N pairing keys, the base-station simulator (``congress keypads simulate``, its own
+process like the real hardware) on a pty whose line is set to ``baud``, and the controller's
+:class:`KeypadReader` on the slave side. A motion (or a secret election with ``--secret``) is opened
+and every keypad votes once. A pty moves bytes as fast as the kernel copies them, so the simulator
+paces its writes to the wire rate (10 bits per byte at ``baud``): the measured time is what a real
+base station at that speed would take, plus the controller's delay.
 
 Reported: ``votes`` sent, ``counted`` (participation rows after the run), ``lost`` (= votes - counted),
 ``acked``, ``seconds`` (first vote byte written -> last vote acknowledged, i.e. stored, since the ack
@@ -15,7 +16,10 @@ follows the commit), ``wire_seconds`` (vote bytes x 10 / baud) and ``ratio``, an
 
 from __future__ import annotations
 
+import json
 import secrets
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +27,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from congress.keypads.keystore import KeyStore
-from congress.keypads.simulator import BaseStationSimulator, seeded_plan
 from controller import audit, migrate
 from controller.attendance import Passing, QuorumPolicy, apply_checkins
 from controller.ballots import Ballots
@@ -51,34 +54,17 @@ def run_bench(keypads: int, baud: int, *, secret: bool = False, pace: bool = Tru
             migrate.upgrade(db)
             _venue(db, keypads)
             keys = KeyStore.generate(range(1, keypads + 1))
+            keys_path = keys.save(Path(tmp) / "keypads.json")
             ballots = Ballots(db, QuorumPolicy.parse("majority"))
             if secret:
                 bid = ballots.create("Bench election", BallotKind.ELECTION, secret=True, seats=3,
                                      options=[f"Candidate {c}" for c in "ABCDEFGH"], actor="bench")
-                plan = seeded_plan(7, keys.ids(), n_options=8, max_choices=3, overvote_rate=0.01)
+                plan_args = ["--options", "8", "--max-choices", "3", "--overvote-rate", "0.01"]
             else:
                 bid = ballots.create("Bench motion", BallotKind.MOTION, actor="bench")
-                plan = seeded_plan(7, keys.ids(), n_options=3)
-            with BaseStationSimulator(keys, baud=baud, pace=pace, link=Path(tmp) / "base.tty") as sim:
-                reader = KeypadReader(sim.port, keys, db, ballots, baud=baud, retry_s=0.05)
-                ballots.announce = reader.announce
-                reader.start()
-                try:
-                    if not reader.connected.wait(10) or not sim.wait_host_frames(1, 10):
-                        raise RuntimeError("the reader did not open the pty")
-                    ballots.open(bid, actor="bench")
-                    t0 = time.monotonic()
-                    wire_bytes = sim.run_plan(bid, plan)
-                    sent_done = time.monotonic()
-                    wire_s = wire_bytes * 10 / baud
-                    sim.wait_acks(len(plan), timeout=wire_s * 2 + 30)
-                    seconds = time.monotonic() - t0
-                finally:
-                    reader.stop()
-                acked = len(sim.acks)
-                statuses: dict[str, int] = {}
-                for a in sim.acks.values():
-                    statuses[a.status.name.lower()] = statuses.get(a.status.name.lower(), 0) + 1
+                plan_args = ["--options", "3", "--max-choices", "1"]
+            ballots.open(bid, actor="bench")
+            report, stats = _run(tmp, keys, keys_path, db, ballots, bid, baud, pace, plan_args, keypads)
             with db.session() as s:
                 counted = s.scalar(select(func.count()).select_from(BallotParticipation)
                                    .where(BallotParticipation.ballot_id == bid))
@@ -88,12 +74,36 @@ def run_bench(keypads: int, baud: int, *, secret: bool = False, pace: bool = Tru
             tally_ms = (time.perf_counter() - t) * 1000
         finally:
             db.dispose()
+    wire_s = report["wire_bytes"] * 10 / baud
     return {
         "keypads": keypads, "baud": baud, "secret": secret, "paced": pace,
-        "votes": len(plan), "counted": counted, "lost": len(plan) - counted, "acked": acked,
-        "statuses": statuses, "seconds": round(seconds, 3), "send_seconds": round(sent_done - t0, 3),
-        "wire_seconds": round(wire_s, 3), "wire_bytes": wire_bytes,
-        "ratio": round(seconds / wire_s, 3) if wire_s else None,
+        "votes": report["sent"], "counted": counted, "lost": report["sent"] - counted,
+        "acked": report["acked"], "statuses": report["statuses"], "seconds": report["seconds"],
+        "send_seconds": report["send_seconds"], "wire_seconds": round(wire_s, 3),
+        "wire_bytes": report["wire_bytes"], "ratio": round(report["seconds"] / wire_s, 3),
         "tally_ms": round(tally_ms, 2), "cast": result.cast,
-        "rejected": {k: v for k, v in reader.stats.items() if k.startswith("rejected.")},
+        "rejected": {k: v for k, v in stats.items() if k.startswith("rejected.")},
     }
+
+
+def _run(tmp, keys, keys_path, db, ballots, bid, baud, pace, plan_args, keypads) -> tuple[dict, dict]:
+    """The base station is its own process (as real hardware would be): ``congress keypads simulate``."""
+    link = Path(tmp) / "base.tty"
+    cmd = [sys.executable, "-m", "congress", "keypads", "simulate", "--keys", str(keys_path), "--pty",
+           "--link", str(link), "--baud", str(baud), "--vote", str(bid), "--seed", "7", "--json",
+           "--ack-timeout", str(keypads * 60 * 10 / baud + 60), *plan_args, *([] if pace else ["--no-pace"])]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader = None
+    try:
+        json.loads(proc.stdout.readline())  # the pty is up, the link is in place
+        reader = KeypadReader(str(link), keys, db, ballots, baud=baud, retry_s=0.05).start()
+        out, err = proc.communicate(timeout=keypads * 60 * 10 / baud + 120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        if reader is not None:
+            reader.stop()
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"the base-station simulator failed: {err.strip()[-2000:]}")
+    return json.loads(out.strip().splitlines()[-1]), dict(reader.stats)
