@@ -97,13 +97,13 @@ def _probes(images: Path, enroll_per_identity: int) -> tuple[dict[str, list[Path
             enroll[d.name], rest[d.name] = photos[:enroll_per_identity], photos[enroll_per_identity:]
     if len(enroll) < 2:
         raise CongressError(f"{images} needs at least two identity folders with two photos or more")
+    # One identity after another, and at least three people between two photos of the same person: a
+    # person who steps away for less than the tracker's gap (1 s) and back is still the same presence.
     order: list[tuple[str, Path]] = []
-    while any(rest.values()):  # one identity after another, never the same person twice in a row
+    while len([n for n in rest if rest[n]]) >= 3:
         for name in sorted(rest):
-            if rest[name] and (not order or order[-1][0] != name):
+            if rest[name]:
                 order.append((name, rest[name].pop(0)))
-        if len([n for n in rest if rest[n]]) == 1:
-            break
     return enroll, order
 
 
@@ -188,7 +188,6 @@ def run_bench(
                 ids.append(name)
                 rows.append(faces[0].embedding)
         order = [(n, p) for n, p in order if n in enroll]
-        order = [o for i, o in enumerate(order) if i == 0 or order[i - 1][0] != o[0]]
         playlist.write_text("".join(f"{p.resolve()} {hold_frames}\n" for _, p in order))
         GalleryStore(cfg.unit.data_dir, key, VENUE, UNIT).install_plain(1, ids, np.array(rows))
         del analyzer

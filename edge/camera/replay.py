@@ -1,8 +1,9 @@
 """Replay images from a folder or a playlist as camera frames; an instrument for tests and the demo.
 
 A playlist is a text file with one image per line (relative to the playlist's folder), optionally
-followed by how many frames to hold it (``eyes/open.jpg 3``); ``#`` starts a comment. Every image is
-decoded once, when the camera opens. ``served`` records, in order, which image each frame showed.
+followed by how many frames to hold it (``eyes/open.jpg 3``); ``#`` starts a comment. Opening checks
+that every image is readable; an image is decoded when its turn comes and only the current one is
+kept, so a long playlist costs no memory. ``served`` records, in order, which image each frame showed.
 Frame times are virtual (index / fps) so time windows do not depend on the machine's speed; with
 ``realtime`` the camera also paces delivery at ``fps``. With ``size`` every image is scaled to fit and
 centred on a grey frame of that size, as a real camera delivers one frame size whatever it sees.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ import numpy as np
 from congress.errors import DeviceError
 from edge.camera.base import Camera, Frame
 
+#: How many served frames the camera remembers (the newest), so a looping demo does not grow.
+SERVED_KEPT = 10_000
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 
 
@@ -72,8 +76,9 @@ class ReplayCamera(Camera):
         self.items, self.fps, self.loop, self.realtime = items, fps, loop, realtime
         self.name = "replay"
         self.size = size
-        self.served: list[str] = []
-        self._images: list[np.ndarray] = []
+        self.served: deque[str] = deque(maxlen=SERVED_KEPT)
+        self._open = False
+        self._current: tuple[int, np.ndarray | None] = (-1, None)
         self._stop = stop or threading.Event()
         self._n = 0
         self._t0 = 0.0
@@ -94,18 +99,17 @@ class ReplayCamera(Camera):
     def open(self) -> None:
         import cv2
 
-        self._images = []
         for p, _ in self.items:
-            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-            if img is None:
+            if not p.is_file() or not cv2.haveImageReader(str(p)):
                 raise DeviceError(f"replay image {p} cannot be read", hint="is it a JPEG/PNG file?")
-            self._images.append(letterbox(img, self.size) if self.size else img)
+        self._open = True
+        self._current = (-1, None)
         self._schedule = [i for i, (_, hold) in enumerate(self.items) for _ in range(hold)]
         self._n = 0
         self._t0 = time.monotonic()
 
     def read(self) -> Frame | None:
-        if not self._images:
+        if not self._open:
             raise DeviceError("replay camera is not open")
         n = self._n
         if n >= len(self._schedule) and not self.loop:
@@ -118,8 +122,20 @@ class ReplayCamera(Camera):
         self._n += 1
         src = str(self.items[k][0])
         self.served.append(src)
-        return Frame(self._images[k], n, n / self.fps, src)
+        return Frame(self._image(k), n, n / self.fps, src)
+
+    def _image(self, k: int) -> np.ndarray:
+        import cv2
+
+        if self._current[0] != k:
+            p = self.items[k][0]
+            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if img is None:
+                raise DeviceError(f"replay image {p} cannot be decoded", hint="is it a JPEG/PNG file?")
+            self._current = (k, letterbox(img, self.size) if self.size else img)
+        return self._current[1]
 
     def close(self) -> None:
         self._stop.set()
-        self._images = []
+        self._open = False
+        self._current = (-1, None)

@@ -24,7 +24,7 @@ def test_replay_folder_holds_each_image_and_records(faces_dir):
     assert len(frames) == 2 * len(names)
     assert [f.index for f in frames] == list(range(len(frames)))
     assert frames[3].t == pytest.approx(3 / 5)
-    assert [s.rsplit("/", 1)[1] for s in cam.served[::2]] == names
+    assert [s.rsplit("/", 1)[1] for s in list(cam.served)[::2]] == names
     assert {f.image.shape for f in frames} == {(480, 640, 3)}  # letterboxed to the camera size
 
 
