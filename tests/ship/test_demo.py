@@ -50,6 +50,17 @@ def _login(url: str, name: str, password: str) -> urllib.request.OpenerDirector:
     return opener
 
 
+def _post(opener, url: str, page: str, action: str) -> None:
+    """Submit a form of ``page`` (with the session's CSRF token) to ``action``."""
+    import urllib.parse
+
+    with opener.open(url + page, timeout=10) as r:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', r.read().decode()).group(1)
+    with opener.open(url + action, data=urllib.parse.urlencode({"csrf_token": token}).encode(),
+                     timeout=10) as r:
+        assert r.status == 200 and "error=" not in r.url, r.url
+
+
 @needs_demo_parts
 @pytest.mark.slow
 def test_scenario_runs_a_congress_and_loses_nothing(tmp_path):
@@ -75,7 +86,7 @@ def test_scenario_runs_a_congress_and_loses_nothing(tmp_path):
 @pytest.mark.slow
 def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
     work = tmp_path / "venue"
-    proc = subprocess.Popen([*CONGRESS, "demo", "--delegates", "10", "--dir", str(work)],
+    proc = subprocess.Popen([*CONGRESS, "demo", "--delegates", "10", "--arrivals", "10", "--dir", str(work)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         lines = []
@@ -98,11 +109,25 @@ def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
         while True:
             with opener.open(url + "/api/summary", timeout=10) as r:
                 summary = json.loads(r.read())
-            if summary["quorum"]["present"] >= 2 and summary["checkins"]:
+            if summary["quorum"]["reached"] and summary["checkins"]:
                 break
             assert time.monotonic() < deadline, summary
             time.sleep(1)
         assert summary["units"]["total"] == 2
+        # The chair opens the drafted motion on the ballots page; the simulated keypads vote by radio.
+        _post(opener, url, "/ballots/1", "/ballots/1/open")
+        deadline = time.monotonic() + 60
+        while True:
+            with opener.open(url + "/api/ballots/1", timeout=10) as r:
+                ballot = json.loads(r.read())
+            if ballot["progress"]["received"] >= summary["quorum"]["present"]:
+                break
+            assert time.monotonic() < deadline, ballot
+            time.sleep(0.5)
+        _post(opener, url, "/ballots/1", "/ballots/1/close")
+        with opener.open(url + "/api/ballots/1", timeout=10) as r:
+            ballot = json.loads(r.read())
+        assert ballot["status"] == "closed" and ballot["result"]["cast"] == summary["quorum"]["present"]
         assert _processes_mentioning(str(work / "venue" / "broker")), "mosquitto is not running"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
