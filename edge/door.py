@@ -114,10 +114,12 @@ class Door(threading.Thread):
         self._clock_checked = time.monotonic()
         self._pending_attendant: set[str] = set()
         self._captured = 0.0
+        self.progress = time.monotonic()  # last loop turn; the watchdog is fed only while it moves
 
     def run(self) -> None:
         try:
             while not self.stop_event.is_set():
+                self.progress = time.monotonic()
                 frame = self.camera.read()
                 if frame is None:
                     log.info("camera source ended after %d frames", self.stats.frames)

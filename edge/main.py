@@ -108,8 +108,13 @@ class Unit:
         self.feedback.close()
         self.outbox.close()
 
-    def alive(self) -> bool:
-        return self.publisher.is_alive() and (self.door.is_alive() or self.door.finished.is_set())
+    def alive(self, stall_s: float = 15.0) -> bool:
+        """Both threads running and the door loop turning (a camera read or inference that hangs
+        stops the watchdog pings, so systemd restarts the unit; so does a camera that failed)."""
+        door_ok = (self.door.finished.is_set() and not self.door.error) or (
+            self.door.is_alive() and time.monotonic() - self.door.progress < stall_s
+        )
+        return self.publisher.is_alive() and door_ok
 
     def health(self) -> dict:
         s = self.door.stats

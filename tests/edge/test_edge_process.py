@@ -102,3 +102,33 @@ def test_selftest_reports_each_part(tmp_path, venue_ca, broker, capsys):
     assert main(["edge", "selftest", "--config", str(path)]) == 1
     text = capsys.readouterr().out
     assert "FAIL  camera" in text and "FAIL  broker" in text and "fix:" in text
+
+
+def test_systemd_ready_watchdog_and_stopping(tmp_path, venue_ca, broker, analyzer, faces_dir):
+    import socket
+
+    pl = playlist(tmp_path / "door.txt", [("single/obama_240p.jpg", 2), ("no_face/coins.jpg", 2)])
+    path = write_config(tmp_path / "door-1.toml", unit_tables(tmp_path, venue_ca, broker, "door-1", pl,
+                                                               camera={"loop": True}))
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(60)
+    env = dict(os.environ, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="1000000")
+    with open(tmp_path / "unit.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "congress", "edge", "run", "--config", str(path)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            seen: list[str] = []
+            while seen.count("WATCHDOG=1") < 2:
+                seen += sock.recv(4096).decode().split("\n")
+            assert seen[0] == "READY=1" and any(s.startswith("STATUS=door north ready") for s in seen)
+            proc.send_signal(signal.SIGTERM)
+            while "STOPPING=1" not in seen:
+                seen += sock.recv(4096).decode().split("\n")
+            assert proc.wait(30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            sock.close()
