@@ -5,7 +5,8 @@ Every row stores the previous row's hash and its own ``row_hash`` = HMAC-SHA256(
 chain at that row, and without the key nobody can recompute it. The single ``audit_head`` row holds
 the last sequence number and hash; appending updates it first, which takes the write lock on SQLite
 and a row lock on PostgreSQL, so concurrent writers (web threads, ingest, other processes) form one
-gapless chain. Deleting the newest rows is caught because the head no longer matches.
+gapless chain. Deleting the newest rows is caught because the head no longer matches. On top of
+that, database triggers (migration 0006) refuse UPDATE and DELETE on ``audit_log`` outright.
 
 Anyone calls :func:`record` inside their own transaction (the row commits or rolls back with their
 change). The key lives in the session's ``info`` (put there by :class:`controller.db.Database`, see
@@ -83,6 +84,16 @@ def _canonical(seq: int, at: dt.datetime, actor: str, action: str, detail: str, 
 def _hash(key: bytes, e: AuditEntry) -> str:
     msg = _canonical(e.seq, e.at, e.actor, e.action, e.detail, e.prev_hash)
     return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def drop_append_only_guard(conn) -> None:
+    """Remove the database triggers that refuse UPDATE/DELETE on ``audit_log`` (tests of tampering
+    use it to act as an attacker with full database rights; the chain must still catch them)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+    else:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_update")
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_delete")
 
 
 def record(session: Session, actor: str, action: str, detail: Any = None) -> AuditEntry:

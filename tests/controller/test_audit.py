@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from controller import audit
 from controller.db import Database
@@ -40,26 +42,38 @@ def test_rollback_leaves_no_gap(db):
     assert _verify(db).ok and _verify(db).rows == 3
 
 
+def tamper(db, sql, params=None):
+    """Act as an attacker with full database rights: drop the append-only triggers, then edit."""
+    with db.engine.begin() as c:
+        audit.drop_append_only_guard(c)
+        c.execute(text(sql), params or {})
+
+
+def test_database_refuses_update_and_delete(db):
+    _fill(db, 2)
+    for sql in ("UPDATE audit_log SET actor = 'x' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 2"):
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as c:
+            c.execute(text(sql))
+    assert _verify(db).ok and _verify(db).rows == 2
+
+
 def test_updated_row_is_detected(db):
     _fill(db)
-    with db.engine.begin() as c:
-        c.execute(text("UPDATE audit_log SET detail = :d WHERE seq = 3"), {"d": json.dumps({"i": 99})})
+    tamper(db, "UPDATE audit_log SET detail = :d WHERE seq = 3", {"d": json.dumps({"i": 99})})
     r = _verify(db)
     assert not r.ok and r.first_bad_seq == 3 and "altered" in r.reason
 
 
 def test_deleted_row_is_detected(db):
     _fill(db)
-    with db.engine.begin() as c:
-        c.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    tamper(db, "DELETE FROM audit_log WHERE seq = 2")
     r = _verify(db)
     assert not r.ok and r.first_bad_seq == 2
 
 
 def test_deleted_newest_row_is_detected(db):
     _fill(db)
-    with db.engine.begin() as c:
-        c.execute(text("DELETE FROM audit_log WHERE seq = 5"))
+    tamper(db, "DELETE FROM audit_log WHERE seq = 5")
     r = _verify(db)
     assert not r.ok and r.first_bad_seq == 5
 
@@ -67,10 +81,7 @@ def test_deleted_newest_row_is_detected(db):
 def test_recomputed_plain_hash_does_not_pass(db):
     """An attacker who rewrites actor and patches row_hash without the key is still caught."""
     _fill(db)
-    with db.engine.begin() as c:
-        c.execute(
-            text("UPDATE audit_log SET actor = 'mallory', row_hash = :h WHERE seq = 4"), {"h": "f" * 64}
-        )
+    tamper(db, "UPDATE audit_log SET actor = 'mallory', row_hash = :h WHERE seq = 4", {"h": "f" * 64})
     assert _verify(db).first_bad_seq == 4
 
 

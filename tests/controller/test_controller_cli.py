@@ -69,6 +69,7 @@ def test_migrate_users_and_audit_verify(tmp_path, storage_url, capsys, monkeypat
     db = open_database(load_config(cfg, ControllerConfig))  # same audit key file as the command
     try:
         with db.engine.begin() as c:
+            audit.drop_append_only_guard(c)  # an attacker with full database rights
             c.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
         with db.session() as s:
             assert audit.verify(s).first_bad_seq == 2
