@@ -78,6 +78,7 @@ class IngestStats:
     batches: int = 0
     acks_sent: int = 0
     db_errors: int = 0
+    busy_s: float = 0.0  # time spent verifying, storing and acknowledging (load of the ingest thread)
 
 
 class Ingest:
@@ -161,9 +162,9 @@ class Ingest:
 
     # --- the ingest thread ------------------------------------------------------------------------
 
-    def _take(self) -> list[tuple[str, bytes, float]]:
+    def _take(self, timeout: float) -> list[tuple[str, bytes, float]]:
         try:
-            first = self._queue.get(timeout=0.2)
+            first = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
         except queue.Empty:
             return []
         batch = [first]
@@ -182,32 +183,44 @@ class Ingest:
         return batch
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            batch = self._take()
-            if batch:
+        # Pipelined: while batch N is stored and acknowledged here, the verification workers already
+        # check batch N+1.
+        inflight = None
+        while not self._stop.is_set() or inflight is not None:
+            batch = [] if self._stop.is_set() else self._take(0.0 if inflight else 0.2)
+            nxt = (batch, self._submit(batch)) if batch else None
+            if inflight is not None:
+                t0 = time.perf_counter()
                 try:
-                    self.process(batch)
+                    self._complete(*inflight)
                 except Exception:  # keep ingesting: the units resend what was not acknowledged
                     self.stats.db_errors += 1
-                    log.exception("ingest batch of %d messages failed; not acknowledged", len(batch))
+                    log.exception("ingest batch of %d messages failed; not acknowledged", len(inflight[0]))
                     self._stop.wait(1.0)
+                self.stats.busy_s += time.perf_counter() - t0
+            inflight = nxt
 
     def _reason(self, reason: str, unit: str) -> str:
         if reason == wire.Reason.UNKNOWN_UNIT and self.registry.trust(unit) is UnitTrust.REVOKED:
             return REVOKED_UNIT
         return reason
 
+    def _submit(self, batch: list[tuple[str, bytes, float]]) -> Callable[[], list]:
+        items = [(topic, payload) for topic, payload, _ in batch]
+        if self._pool is not None:
+            return self._pool.submit(items, self.venue_id, self.registry)
+        done = verify_all(items, self.venue_id, self.registry)
+        return lambda: done
+
     def process(self, batch: list[tuple[str, bytes, float]]) -> list[Stored]:
         """Verify, store and acknowledge one batch (the ``ingest`` thread's work; tests call it too)."""
+        return self._complete(batch, self._submit(batch))
+
+    def _complete(self, batch: list[tuple[str, bytes, float]], checked: Callable[[], list]) -> list[Stored]:
         verified: list[Verified] = []
         statuses: list[tuple[wire.UnitStatus, dt.datetime]] = []
         refused: list[str] = []
-        items = [(topic, payload) for topic, payload, _ in batch]
-        if self._pool is not None:
-            checked = self._pool.verify(items, self.venue_id, self.registry)
-        else:
-            checked = verify_all(items, self.venue_id, self.registry)
-        for (topic, payload, arrived), msg in zip(batch, checked, strict=True):
+        for (topic, payload, arrived), msg in zip(batch, checked(), strict=True):
             self.stats.received += 1
             if isinstance(msg, tuple):
                 unit = topic.split("/")[3] if topic.count("/") == 4 else "?"

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -71,15 +72,26 @@ class VerifyPool:
         # Start the workers now (imports take a second), not on the first busy batch.
         list(self._ex.map(_verify_chunk, [[] for _ in range(workers)]))
 
-    def verify(self, items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry) -> list:
+    def submit(
+        self, items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry
+    ) -> Callable[[], list]:
+        """Start verifying ``items``; the returned function waits for and returns the results."""
         if len(items) < MIN_PARALLEL:
-            return verify_all(items, venue_id, registry)
+            done = verify_all(items, venue_id, registry)
+            return lambda: done
         size = -(-len(items) // self.workers)
-        chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        out: list = []
-        for part in self._ex.map(_verify_chunk, chunks):
-            out.extend(part)
-        return out
+        futures = [self._ex.submit(_verify_chunk, items[i : i + size]) for i in range(0, len(items), size)]
+
+        def results() -> list:
+            out: list = []
+            for f in futures:
+                out.extend(f.result())
+            return out
+
+        return results
+
+    def verify(self, items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry) -> list:
+        return self.submit(items, venue_id, registry)()
 
     def close(self) -> None:
         self._ex.shutdown(wait=True, cancel_futures=True)
