@@ -40,11 +40,18 @@ class EngineAnalyzer:
         return cls(FaceEngine(models_dir, threads=kw.pop("threads", None)), **kw)
 
     def _version(self) -> str:
-        m = getattr(self.engine, "manifest", None)
-        entries = getattr(m, "entries", {})
-        return ",".join(
-            f"{k.split('.')[0]}:{v.sha256[:8]}" for k, v in sorted(entries.items()) if "landmark" not in k
-        )
+        """Model files in use with the start of their sha256, e.g. ``blazeface_short_range:3bc182eb``."""
+        entries = self.engine.manifest.entries
+        try:
+            from congress.faces.detector import VARIANTS
+            from congress.faces.embedder import EMBEDDER_FILES
+
+            det = self.engine.detector_model
+            files = [v.file for m, v in VARIANTS.items() if det in (m, "group")]
+            files.append(EMBEDDER_FILES[self.engine.embedder_model])
+        except (ImportError, AttributeError, KeyError):  # an engine without these details: list all
+            files = sorted(entries)
+        return ",".join(f"{f.rsplit('.', 1)[0]}:{entries[f].sha256[:8]}" for f in files if f in entries)
 
     @property
     def last_timings(self) -> dict[str, float]:
