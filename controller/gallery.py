@@ -166,3 +166,34 @@ def build_gallery_publisher(cfg, db: Database, client, registry) -> GalleryPubli
         signing_key=pki.load_signing_key(cfg.ca_dir / "controller-signing.key"),
         publish=mqtt_publisher(client),
     )
+
+
+class GalleryService:
+    """The gallery publisher on its own MQTT connection (controller identity, client id
+    ``controller-gallery``), for ``congress controller run``: construct, :meth:`start`, :meth:`stop`."""
+
+    def __init__(self, cfg, db: Database, *, interval_s: float = 2.0) -> None:
+        self.cfg, self.db, self.interval_s = cfg, db, interval_s
+        self.publisher: GalleryPublisher | None = None
+        self._client = None
+
+    def start(self) -> GalleryService:
+        """Connect (raises BrokerError with the reason) and start thread ``gallery``."""
+        from congress import mqtt
+        from controller.unit_registry import UnitRegistry
+
+        b = self.cfg.broker
+        client = mqtt.make_client_from_config(b, client_id="controller-gallery")
+        mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s)
+        self._client = client
+        self.publisher = build_gallery_publisher(self.cfg, self.db, client, UnitRegistry(self.cfg.ca_dir))
+        self.publisher.interval_s = self.interval_s
+        self.publisher.start()
+        return self
+
+    def stop(self) -> None:
+        if self.publisher is not None:
+            self.publisher.stop()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()

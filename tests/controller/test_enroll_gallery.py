@@ -98,3 +98,22 @@ def test_large_gallery_is_split_into_signed_parts(venue_ca):
     msgs = [wire.verify(p, venue=venue_ca.venue, controller_key=pub) for p in payloads]
     assert [m.part for m in msgs] == [0, 1] and {m.parts for m in msgs} == {2}
     assert sum(len(m.entries) for m in msgs) == n
+
+
+def test_gallery_service_publishes_on_its_own_connection(db, vault, venue_ca, broker, tmp_path):
+    from congress.config import parse_config
+    from congress.config.controller import ControllerConfig
+    from controller.gallery import GalleryService
+
+    enroll_synthetic(db, vault, {"Q": 1})
+    cfg = parse_config({
+        "venue": {"id": venue_ca.venue}, "ca_dir": str(venue_ca.dir), "data_dir": str(tmp_path / "data"),
+        "broker": {"host": "localhost", "port": broker.port, "ca_file": str(venue_ca.ca_cert),
+                   "cert_file": str(venue_ca.controller_cert), "key_file": str(venue_ca.controller_key)},
+    }, ControllerConfig)
+    svc = GalleryService(cfg, db, interval_s=0.2).start()
+    try:
+        g = receive_gallery(venue_ca, broker, "door-1")
+    finally:
+        svc.stop()
+    assert [e.delegate_id for e in g.entries] == ["Q"]
