@@ -98,3 +98,39 @@ def test_bench_live_delivers_every_event(capsys):
     r = json.loads(capsys.readouterr().out)
     assert r["delivered"] == r["expected"] == 15 and r["lost"] == 0
     assert r["p99_ms"] >= r["p50_ms"] > 0
+
+
+def test_run_serves_until_sigterm(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from congress.broker import free_port
+
+    port = free_port()
+    cfg = write_config(tmp_path, f"sqlite:///{tmp_path}/run.db")
+    with open(cfg, "a") as f:
+        f.write(f"[web]\nport = {port}\n")
+    exe = [sys.executable, "-m", "congress"]
+    refused = subprocess.run(
+        [*exe, "controller", "run", "--config", cfg, "--no-ingest"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "congress controller migrate" in refused.stderr
+    assert main(["controller", "migrate", "--config", cfg]) == 0
+    with subprocess.Popen(
+        [*exe, "controller", "run", "--config", cfg, "--no-ingest"], stderr=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            for line in proc.stderr:
+                if "controller page at" in line:
+                    break
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as r:
+                assert r.status == 200 and b"csrf-token" in r.read()
+                assert r.headers["X-Frame-Options"] == "DENY"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
