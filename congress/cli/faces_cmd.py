@@ -26,18 +26,23 @@ def _engine(args: argparse.Namespace):
     from congress.faces import FaceEngine
 
     return FaceEngine(args.models, detector=args.detector, embedder=args.embedder, align=args.align,
-                      threads=args.threads)
+                      threads=args.threads, flip=args.flip)
 
 
 def _pipelines(args: argparse.Namespace) -> dict:
-    """name → function(bgr) → embedding of the central face or None."""
+    """name → (probe function, enrollment function): bgr → embedding of the central face or None."""
     engine = _engine(args)
+    enroll_flip = True if getattr(args, "enroll_flip", False) else None
 
     def ours(bgr):
         face = engine.central_face(bgr)
         return None if face is None else face.embedding
 
-    pipelines = {"ours": ours}
+    def ours_enroll(bgr):
+        face = engine.central_face(bgr, flip=enroll_flip)
+        return None if face is None else face.embedding
+
+    pipelines = {"ours": (ours, ours_enroll)}
     if getattr(args, "reference", None) == "dlib":
         from congress.faces.reference import DlibPipeline
 
@@ -47,7 +52,7 @@ def _pipelines(args: argparse.Namespace) -> dict:
             face = dlib.central_face(bgr)
             return None if face is None else face.embedding
 
-        pipelines["reference"] = reference
+        pipelines["reference"] = (reference, reference)
     return pipelines
 
 
@@ -74,13 +79,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not args.images:
             raise ConfigError("--pairs needs --images (the folder with name/name_000N.jpg)")
         pairs = read_pairs(Path(args.pairs), Path(args.images), args.folds)
-        for name, pipeline in _pipelines(args).items():
+        for name, (pipeline, _) in _pipelines(args).items():
             results[name] = evaluate_pairs(pairs, EmbeddingCache(pipeline), args.folds)
         describe = _describe_pairs
     elif args.enroll and args.probes:
         enroll, probes = read_list(Path(args.enroll)), read_list(Path(args.probes))
-        for name, pipeline in _pipelines(args).items():
-            results[name] = evaluate_open_set(enroll, probes, EmbeddingCache(pipeline))
+        for name, (pipeline, enroller) in _pipelines(args).items():
+            caches = EmbeddingCache(pipeline), EmbeddingCache(enroller)
+            results[name] = evaluate_open_set(enroll, probes, *caches)
         describe = _describe_open_set
     else:
         raise ConfigError("give --pairs and --images, or --enroll and --probes")
@@ -124,7 +130,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     ours["rss_mb"] = rss_mb()
     result = {**ours, "images": len(images), "gallery_size": len(gallery),
               "detector": str(engine.detector_model), "embedder": str(engine.embedder_model),
-              "align": str(engine.align_mode)}
+              "align": str(engine.align_mode), "flip": engine.flip}
     lines = [_bench_line("ours", ours)]
     if args.reference == "dlib":
         from congress.faces.reference import DlibPipeline
@@ -153,9 +159,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from congress.faces.evaluation import EmbeddingCache, open_set_scores, read_list
     from congress.faces.gallery import threshold_for_far
 
-    pipeline = _pipelines(args)["ours"]
+    pipeline, enroller = _pipelines(args)["ours"]
     gallery, results = open_set_scores(read_list(Path(args.enroll)), read_list(Path(args.probes)),
-                                       EmbeddingCache(pipeline))
+                                       EmbeddingCache(pipeline), EmbeddingCache(enroller))
     impostor = np.array([s for g, _, s in results if not g])
     genuine = [(ok, s) for g, ok, s in results if g]
     if not impostor.size or not genuine:
@@ -193,6 +199,9 @@ def _engine_options(parser: argparse.ArgumentParser, reference: bool = True) -> 
     parser.add_argument("--embedder", default="int8", choices=["int8", "float"])
     parser.add_argument("--align", default="mesh", choices=["mesh", "keypoints"])
     parser.add_argument("--threads", type=int, help="CPU threads per model (default: up to 4)")
+    parser.add_argument("--flip", action="store_true", help="average each chip with its mirror image")
+    parser.add_argument("--enroll-flip", action="store_true",
+                        help="flip-average enrollment photos only (free at the door; open-set and calibrate)")
     if reference:
         parser.add_argument("--reference", choices=["dlib"], help="also run the dlib pipeline, same data")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -132,11 +132,13 @@ def read_list(csv_file: Path) -> list[tuple[Path, str]]:
         raise ConfigError(f"cannot read {csv_file}: {exc}", hint="columns must be path,identity") from exc
 
 
-def open_set_scores(enroll: list[tuple[Path, str]], probes: list[tuple[Path, str]], embed: EmbeddingCache):
-    """Gallery from ``enroll``; per probe (is_genuine, top-1 correct, top-1 score)."""
+def open_set_scores(enroll: list[tuple[Path, str]], probes: list[tuple[Path, str]], embed: EmbeddingCache,
+                    enroll_embed: EmbeddingCache | None = None):
+    """Gallery from ``enroll`` (embedded by ``enroll_embed`` if given); per probe (is_genuine, top-1
+    correct, top-1 score)."""
     gallery = Gallery()
     for path, identity in enroll:
-        vector = embed(path)
+        vector = (enroll_embed or embed)(path)
         if vector is not None:
             gallery.add(identity, vector)
     results = []
@@ -152,9 +154,9 @@ def open_set_scores(enroll: list[tuple[Path, str]], probes: list[tuple[Path, str
 
 
 def evaluate_open_set(enroll: list[tuple[Path, str]], probes: list[tuple[Path, str]],
-                      embed: EmbeddingCache) -> dict:
+                      embed: EmbeddingCache, enroll_embed: EmbeddingCache | None = None) -> dict:
     """rank-1 rate and TPIR at FPIR 0.1 %, 1 %, 5 % (impostor = probe whose identity is not enrolled)."""
-    _, results = open_set_scores(enroll, probes, embed)
+    _, results = open_set_scores(enroll, probes, embed, enroll_embed)
     genuine = [(ok, s) for g, ok, s in results if g]
     impostor = np.array([s for g, _, s in results if not g])
     if not genuine:
@@ -168,6 +170,7 @@ def evaluate_open_set(enroll: list[tuple[Path, str]], probes: list[tuple[Path, s
             out[f"threshold@fpir={fpir}"] = round(threshold, 4)
         else:
             out[f"tpir@fpir={fpir}"] = None
-    out.update(no_face=embed.no_face_images, genuine_probes=len(genuine), impostor_probes=int(impostor.size),
+    no_face = embed.no_face_images + (enroll_embed.no_face_images if enroll_embed else 0)
+    out.update(no_face=no_face, genuine_probes=len(genuine), impostor_probes=int(impostor.size),
                enrolled=len({i for _, i in enroll}))
     return out

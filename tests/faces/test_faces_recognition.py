@@ -75,3 +75,8 @@ def test_chip_is_dlib_sized(faces_dir, engine):
     assert chip.shape == (CHIP_SIZE, CHIP_SIZE, 3) and chip.dtype == np.uint8
     vector = engine.embed(chip)
     assert vector.shape == (128,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-5
+    mirrored = engine.embed(np.ascontiguousarray(chip[:, ::-1]))
+    averaged = engine.embed(chip, flip=True)
+    assert abs(float(np.linalg.norm(averaged)) - 1) < 1e-5
+    expected = (vector + mirrored) / np.linalg.norm(vector + mirrored)
+    assert float(averaged @ expected) > 0.9999 and float(averaged @ vector) < 0.99999
