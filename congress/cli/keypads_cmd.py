@@ -1,4 +1,5 @@
-"""``congress keypads pair|simulate``: pairing keys and the base-station simulator.
+"""``congress keypads pair|simulate|assign|health``: pairing keys, the base-station simulator, the seat
+plan and keypad health.
 
 ``pair`` creates (or extends with ``--add``) the 0600 key file both the controller's reader and the
 simulator load. ``simulate`` plays a base station with every paired keypad on a new pseudo-terminal
@@ -108,6 +109,68 @@ def simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _controller_db(path: str):
+    from congress.config import load_config
+    from congress.config.controller import ControllerConfig
+    from controller.app import open_database
+
+    cfg = load_config(path, ControllerConfig)
+    return cfg, open_database(cfg)
+
+
+def assign(args: argparse.Namespace) -> int:
+    """Pre-assign keypads from a seat plan CSV (columns ``seat,keypad``); audited, row by row report."""
+    import csv
+
+    from controller.keypads.assignment import Assignments
+
+    cfg, db = _controller_db(args.config)
+    problems, plan = [], {}
+    try:
+        with open(args.seats, newline="", encoding="utf-8-sig") as fh:
+            for line, row in enumerate(csv.DictReader(fh), start=2):
+                seat, kid = (row.get("seat") or "").strip(), (row.get("keypad") or "").strip()
+                if not seat or not kid.isdigit():
+                    problems.append({"row": line, "error": "needs a seat and a numeric keypad id"})
+                elif int(kid) in plan.values():
+                    problems.append({"row": line, "error": f"keypad {kid} appears twice"})
+                else:
+                    plan[seat] = int(kid)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the seat plan {args.seats}: {exc}") from None
+    try:
+        known = None
+        if cfg.keypads is not None:
+            from congress.keypads.keystore import KeyStore
+
+            known = KeyStore.load(cfg.keypads.keys_file).ids()
+        out = Assignments(db, known).assign_by_seat(plan, actor=f"cli:{args.actor}")
+    finally:
+        db.dispose()
+    problems += [r for r in out if "error" in r]
+    bound = sum(1 for r in out if "error" not in r)
+    emit({"bound": bound, "problems": problems}, as_json=args.json,
+         human=f"{bound} keypads bound by seat; {len(problems)} problems"
+         + "".join(f"\n  {p}" for p in problems))
+    return 0 if not problems else 1
+
+
+def health(args: argparse.Namespace) -> int:
+    from controller.keypads.store import KeypadStore
+
+    _, db = _controller_db(args.config)
+    try:
+        rows = KeypadStore(db).health()
+    finally:
+        db.dispose()
+    alarms = [r for r in rows if r["alarm"]]
+    emit({"keypads": rows, "alarms": len(alarms)}, as_json=args.json,
+         human="\n".join(f"keypad {r['keypad_id']}: {r['delegate_id'] or '-'} battery {r['battery_pct']} "
+                         f"signal {r['rssi_dbm']} last seen {r['last_seen'] or 'never'} {r['alarm'] or 'ok'}"
+                         for r in rows) or "no keypads known")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("keypads", help="keypad pairing keys and the base-station simulator")
     s = p.add_subparsers(dest="keypads_command", metavar="ACTION", required=True)
@@ -142,3 +205,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--state", help="keypad counter file")
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.set_defaults(handler=simulate)
+    g = s.add_parser("assign", help="pre-assign keypads by seat from a CSV file (columns seat,keypad)")
+    g.add_argument("--config", required=True, help="controller configuration file")
+    g.add_argument("--seats", required=True, help="CSV with columns seat,keypad")
+    g.add_argument("--actor", default="technician", help="name recorded in the audit log")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.set_defaults(handler=assign)
+    h = s.add_parser("health", help="keypad battery, signal, last contact and alarms")
+    h.add_argument("--config", required=True, help="controller configuration file")
+    h.add_argument("--json", action="store_true", help="print one JSON object")
+    h.set_defaults(handler=health)

@@ -76,3 +76,40 @@ def test_simulate_refuses_bad_arguments(tmp_path, args, capsys):
     main(["keypads", "pair", "--keys", str(keys_path), "--count", "3"])
     assert main(["keypads", "simulate", "--keys", str(keys_path), *args]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_assign_by_seat_plan_and_health(tmp_path, capsys):
+    from controller import audit, migrate
+    from controller.db import Database
+    from controller.models import AuditEntry, Delegate
+
+    data = tmp_path / "data"
+    cfg = tmp_path / "controller.toml"
+    cfg.write_text(f"""data_dir = "{data}"
+[venue]
+id = "test-venue"
+[database]
+url = "sqlite:///{tmp_path}/c.db"
+[broker]
+ca_file = "ca.pem"
+cert_file = "c.pem"
+key_file = "c.key"
+""")
+    db = Database(f"sqlite:///{tmp_path}/c.db", info={audit.INFO_KEY: audit.load_key(data)})
+    migrate.upgrade(db)
+    with db.session() as s:
+        s.add_all([Delegate(id=f"d{i}", name=f"D {i}", seat=f"A{i}") for i in range(1, 4)])
+    seats = tmp_path / "seats.csv"
+    seats.write_text("seat,keypad\nA1,11\nA2,12\nA9,19\nA3,x\nA3,11\n")
+    assert main(["keypads", "assign", "--config", str(cfg), "--seats", str(seats), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["bound"] == 2
+    assert {p["row"] for p in out["problems"] if "row" in p} == {5, 6}
+    assert any(p.get("seat") == "A9" for p in out["problems"])
+    with db.session() as s:
+        assert len(s.query(AuditEntry).filter_by(action="keypad.bind").all()) == 2
+    db.dispose()
+    assert main(["keypads", "health", "--config", str(cfg), "--json"]) == 0
+    health = json.loads(capsys.readouterr().out)
+    assert [k["keypad_id"] for k in health["keypads"]] == [11, 12]
+    assert health["keypads"][0]["alarm"] == "never heard" and health["alarms"] == 2
