@@ -53,6 +53,9 @@ def test_replay_is_rejected_even_after_a_restart(sim, reader, ballots, kdb, keys
     sim.write(frame)
     assert sim.wait_acks(1)
     assert KeypadStore(kdb).counter(4) == ctr  # on disk before the ack went out
+    with reader.db.engine.connect() as c:  # the reader's own engine commits with fsync
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    assert reader.db.engine.hide_parameters
     reader.stop()
     fresh = KeypadReader(sim.port, keys, kdb, ballots, retry_s=0.05).start()
     try:
