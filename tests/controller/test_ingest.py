@@ -39,7 +39,10 @@ def ingest(db, venue_ca, broker):
                             str(venue_ca.controller_key)),
         signing_key=pki.load_signing_key(venue_ca.controller_signing_key),
         client_id="controller-test",
+        on_status=lambda msg, received: ing.seen_status.append((msg, received)),
+        on_live=lambda kind, data: ing.seen_live.append((kind, data)),
     )
+    ing.seen_status, ing.seen_live = [], []
     ing.start()
     yield ing
     ing.stop()
@@ -81,6 +84,21 @@ def test_checkin_stored_once_and_acked_after_commit(db, ingest, door):
         assert (row.unit_id, row.boot_id, row.seq, row.delegate_id) == ("door-1", d.counter.boot, seq, "D001")
         assert s.get(Presence, "D001").inside
     assert ingest.stats.stored == 1 and ingest.stats.acks_sent == 1
+    wait_for(lambda: ingest.seen_live, what="live event")
+    kind, data = ingest.seen_live[0]
+    assert kind == "checkins" and data["checkins"][0]["delegate_id"] == "D001"
+
+
+def test_status_goes_to_the_devices_sink_and_is_not_stored(db, ingest, door, venue_ca):
+    d = door("door-2")
+    key = pki.load_signing_key(venue_ca.unit("door-2").signing_key)
+    st = wire.UnitStatus(venue=venue_ca.venue, unit="door-2", boot="s" * 32, seq=1,
+                         state=wire.UnitState.READY, uptime_s=12, outbox=3, gallery_version=4, software="t")
+    d.publish_raw(st.topic, wire.encode(st, key))
+    wait_for(lambda: ingest.seen_status, what="status handed over")
+    msg, received = ingest.seen_status[0]
+    assert (msg.unit, msg.outbox, msg.gallery_version) == ("door-2", 3, 4) and received.tzinfo is not None
+    assert count(db) == 0 and ingest.stats.statuses == 1
 
 
 def test_duplicate_delivery_stored_once_and_acked_again(db, ingest, door, venue_ca):
