@@ -33,6 +33,7 @@ const Congress = (() => {
   // Live feed: one EventSource per page; the browser reconnects by itself.
   function live(handlers) {
     const badge = document.getElementById("live-state");
+    if (badge) badge.hidden = false; // only pages that follow the feed show its state
     const es = new EventSource("/events");
     es.onopen = () => { if (badge) { badge.classList.remove("off"); badge.classList.add("on"); } };
     es.onerror = () => { if (badge) { badge.classList.remove("on"); badge.classList.add("off"); } };
