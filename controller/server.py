@@ -94,6 +94,7 @@ class ControllerServer:
                 signing_key=pki.load_signing_key(config.ca_dir / "controller-signing.key"),
             )
             svc.extra["commander"] = self.commander
+            svc.extra["ingest"] = self.ingest
         self._server = None
         self._thread: threading.Thread | None = None
 

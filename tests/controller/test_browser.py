@@ -128,6 +128,8 @@ def test_login_and_live_checkin_and_heartbeat(controller, page, venue_ca, broker
         page.wait_for_selector("#units tr[data-unit='door-1']:has-text('edge-test')", timeout=20000)
         assert page.evaluate("window.__sameDocument") is True
         assert "12.5" in page.inner_text("#units tr[data-unit='door-1']")
+        assert page.inner_text("#ingest-connected") == "connected"
+        assert int(page.inner_text("#ingest-stored")) >= 1
     finally:
         door.stop()
     response = page.request.get(base + "/api/summary")

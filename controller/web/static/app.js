@@ -111,8 +111,19 @@ function devicesPage() {
       body.append(tr);
     }
   }
-  const refresh = Congress.debounce(() => Congress.api("/api/devices").then(render).catch(console.error), 250);
-  Congress.live({ device: refresh, resync: refresh });
+  function renderIngest(g) {
+    if (!g || !document.getElementById("ingest")) return;
+    const set = (id, v) => { document.getElementById(id).textContent = String(v); };
+    const conn = document.getElementById("ingest-connected");
+    conn.textContent = g.connected ? "connected" : "DISCONNECTED";
+    conn.className = g.connected ? "ok-msg" : "error";
+    set("ingest-received", g.received); set("ingest-stored", g.stored); set("ingest-duplicates", g.duplicates);
+    set("ingest-rejected", Object.values(g.rejected).reduce((a, b) => a + b, 0));
+    set("ingest-acks", g.acks_sent); set("ingest-db-errors", g.db_errors);
+  }
+  const refresh = Congress.debounce(() => Congress.api("/api/devices")
+    .then((d) => { render(d); renderIngest(d.ingest); }).catch(console.error), 250);
+  Congress.live({ device: refresh, checkins: refresh, resync: refresh });
   setInterval(refresh, 10000); // "seconds ago" keeps counting between heartbeats
 }
 
