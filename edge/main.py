@@ -30,6 +30,8 @@ from edge.publisher import Publisher
 log = logging.getLogger(__name__)
 
 OUTBOX_FILE = "outbox.db"
+#: Exit status after a ``restart`` command: not 0, so systemd's Restart=on-failure starts the unit again.
+RESTART_EXIT = 75
 GALLERY_KEY_FILE = "gallery.key"
 
 
@@ -93,6 +95,8 @@ class Unit:
             notify=self.publisher.notify,
         )
         self.ready_s: float | None = None
+        #: Set by the controller's ``restart`` command; ``run`` then exits with RESTART_EXIT.
+        self.restart_requested = threading.Event()
 
     def start(self) -> Unit:
         self.publisher.start()
@@ -149,13 +153,14 @@ class Unit:
             if value in (d.value for d in wire.Direction):
                 self.door.direction = wire.Direction(value)
         elif cmd.command is wire.Command.RESTART:
-            signal.raise_signal(signal.SIGTERM)
+            self.restart_requested.set()
         elif cmd.command is wire.Command.SYNC_GALLERY:
             self.publisher.notify()
 
 
 def run(cfg: EdgeConfig, *, stop: threading.Event | None = None) -> int:
-    """``congress edge run``: start, notify systemd, keep the watchdog fed, stop on SIGTERM."""
+    """``congress edge run``: start, notify systemd, keep the watchdog fed, stop on SIGTERM (exit 0)
+    or on the controller's ``restart`` command (exit RESTART_EXIT, so systemd starts it again)."""
     import sdnotify
 
     stop = stop or threading.Event()
@@ -169,9 +174,9 @@ def run(cfg: EdgeConfig, *, stop: threading.Event | None = None) -> int:
     notifier = sdnotify.SystemdNotifier()
     unit = Unit(cfg).start()
     notifier.notify(f"READY=1\nSTATUS=door {cfg.door.id} ready in {unit.ready_s:.1f} s")
-    watchdog_s = _watchdog_interval()
+    watchdog_s = min(_watchdog_interval(), 1.0)  # feeding more often than needed is harmless
     try:
-        while not stop.wait(watchdog_s):
+        while not stop.wait(watchdog_s) and not unit.restart_requested.is_set():
             if unit.alive():
                 notifier.notify("WATCHDOG=1")
             else:
@@ -179,6 +184,9 @@ def run(cfg: EdgeConfig, *, stop: threading.Event | None = None) -> int:
     finally:
         notifier.notify("STOPPING=1")
         unit.stop()
+    if unit.restart_requested.is_set():
+        log.info("restarting on the controller's command")
+        return RESTART_EXIT
     return 0
 
 

@@ -132,3 +132,25 @@ def test_systemd_ready_watchdog_and_stopping(tmp_path, venue_ca, broker, analyze
                 proc.kill()
                 proc.wait()
             sock.close()
+
+
+def test_restart_command_exits_for_systemd_to_restart(tmp_path, venue_ca, broker):
+    pl = playlist(tmp_path / "door.txt", [("no_face/coins.jpg", 1)])
+    path = write_config(tmp_path / "door-1.toml", unit_tables(tmp_path, venue_ca, broker, "door-1", pl,
+                                                               camera={"loop": True}))
+    ctl = ControllerStandIn(venue_ca, broker)
+    with open(tmp_path / "unit.log", "wb") as log:
+        proc = start(path, log)
+        try:
+            ready = wire.UnitState.READY
+            assert ctl.wait_for(lambda c: any(s.state is ready for s in c.statuses), timeout=60)
+            boot = next(s.boot for s in ctl.statuses if s.state is ready)
+            ctl.publish(wire.UnitCommand(venue=venue_ca.venue, unit="door-1", boot=ctl.counter.boot,
+                                         seq=ctl.counter.next(), unit_boot=boot,
+                                         command=wire.Command.RESTART))
+            assert proc.wait(30) == 75  # not 0: systemd's Restart=on-failure starts it again
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            ctl.close()

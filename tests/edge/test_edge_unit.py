@@ -87,6 +87,10 @@ def test_replayed_faces_check_in_exactly_the_expected_delegates(tmp_path, venue_
         assert decisions.count(Decision.UNKNOWN) == 4
         assert decisions.count(Decision.DEBOUNCED) == 1
         assert red_lit(factory) and any(s.state for s in factory.pin(GREEN).states)
+        assert unit.alive()  # a finished replay is not a fault...
+        unit.door.error = "camera stopped delivering frames"
+        assert not unit.alive()  # ...a failed camera is: the watchdog is no longer fed
+        unit.door.error = ""
         assert ctl.wait_for(lambda c: any(s.gallery_version == 1 and '"fps"' in s.detail for s in c.statuses))
     finally:
         unit.stop()
