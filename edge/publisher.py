@@ -139,14 +139,17 @@ class Publisher(threading.Thread):
         """A new event is in the outbox: publish it now rather than at the next poll."""
         self.wake.set()
 
-    def _status(self, state: wire.UnitState) -> bytes:
+    def _status(self, state: wire.UnitState, *, will: bool = False) -> bytes:
+        """A signed status. The last will is signed when the connection is made but delivered maybe
+        hours later, after many heartbeats: it gets its own stream (``<boot>-will``, numbered by the
+        monotonic clock) so a controller that ignores older sequence numbers still takes it."""
         h = self.health()
         detail = json.dumps(h.get("detail", {}), sort_keys=True, separators=(",", ":"))[:500]
         msg = wire.UnitStatus(
             venue=self.venue,
             unit=self.unit,
-            boot=self.boot,
-            seq=self.status_counter.next(),
+            boot=f"{self.boot}-will" if will else self.boot,
+            seq=int(time.monotonic() * 1000) if will else self.status_counter.next(),
             state=state,
             uptime_s=int(time.monotonic() - self.started),
             outbox=self.outbox.depth(),
@@ -163,7 +166,7 @@ class Publisher(threading.Thread):
 
         will = (
             wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS),
-            self._status(wire.UnitState.OFFLINE),
+            self._status(wire.UnitState.OFFLINE, will=True),
         )
         client = mqtt.make_client_from_config(self.broker, self.unit, will=will)
         client.on_message = self._on_message
