@@ -136,6 +136,10 @@ class KeypadReader:
             except (serial.SerialException, OSError) as exc:
                 log.warning("keypad base station %s lost (%s); reconnecting", self.port, exc)
                 self.stats["disconnects"] += 1
+            except Exception:  # a bug must not silence the keypads: log it, reopen the line
+                log.exception("keypad reader: unexpected error; reopening %s", self.port)
+                self.stats["errors"] += 1
+                self._stop.wait(self.retry_s)
             finally:
                 self.connected.clear()
                 self._handle(parser.flush(), None)
