@@ -128,6 +128,7 @@ class Unit:
             "temp_mc": health.cpu_temp_mc(),
             "detail": {
                 "fps": round(s.fps(), 1),
+                "latency_ms": s.p50().get("frame_ms"),
                 "ms": s.p50(),
                 "model": getattr(self.analyzer, "version", ""),
                 "clock": "synced" if self.door.clock_synced() else "unsynced",

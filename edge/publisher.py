@@ -144,7 +144,13 @@ class Publisher(threading.Thread):
         hours later, after many heartbeats: it gets its own stream (``<boot>-will``, numbered by the
         monotonic clock) so a controller that ignores older sequence numbers still takes it."""
         h = self.health()
-        detail = json.dumps(h.get("detail", {}), sort_keys=True, separators=(",", ":"))[:500]
+        d = h.get("detail", {})
+        detail = json.dumps(d, sort_keys=True, separators=(",", ":"))
+        if len(detail) > 500:  # the wire's limit; keep it valid JSON by keeping the essentials
+            essentials = ("fps", "latency_ms", "clock", "alarm")
+            detail = json.dumps(
+                {k: d[k] for k in essentials if k in d}, sort_keys=True, separators=(",", ":")
+            )
         msg = wire.UnitStatus(
             venue=self.venue,
             unit=self.unit,
