@@ -249,3 +249,12 @@ def test_body_keys_declared_match_what_is_sent():
     assert {type(m) for m in samples} == {type(m) for m in samples} and len(samples) == len(wire.Kind)
     for m in samples:
         assert set(m.body()) == type(m).body_keys, type(m).__name__
+
+
+def test_wire_bench_runs_and_reports(capsys):
+    from congress.wire import bench
+
+    assert bench.main(["--count", "50"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["count"] == 50 and out["verify_per_s"] > 0 and out["ed25519_verify_per_s"] > 0
+    assert 300 < out["bytes"] < wire.MAX_MESSAGE_BYTES
