@@ -104,7 +104,12 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10})
+        # Web threads, the ingest and the watchers share the pool; SQLite serialises writers itself.
+        memory = make_url(url).database in (None, "", ":memory:")
+        pool = {} if memory else {"pool_size": pool_size, "max_overflow": 2 * pool_size}
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10}, **pool
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(
