@@ -98,6 +98,8 @@ def test_chair_runs_a_keypad_ballot_in_the_browser(venue, page):
     page.click("text=Close ballot")
     page.wait_for_selector("text=ballot closed")
     assert page.locator("svg.bars rect").count() == 3
+    if os.environ.get("CONGRESS_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["CONGRESS_SCREENSHOTS"], "ballot.png"), full_page=True)
     statuses = {a.status.name for a in sim.acks.values()}
     assert statuses == {"ACCEPTED", "NOT_ELIGIBLE"}  # the two delegates not checked in were refused
     page.goto(base + "/ballots/1/projector")
