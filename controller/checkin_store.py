@@ -109,23 +109,53 @@ _LOOKUP = select(CheckInRow.id, CheckInRow.unit_id, CheckInRow.boot_id, CheckInR
                  CheckInRow.digest).where(_KEY.in_(bindparam("keys", expanding=True)))
 
 
+_COLUMNS = ("unit_id", "boot_id", "seq", "delegate_id", "passage", "method", "score", "event_at",
+            "received_at", "stored_at", "digest")
+_PG_INSERT = (
+    f"INSERT INTO checkins ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+    "ON CONFLICT (unit_id, boot_id, seq) DO NOTHING RETURNING id, unit_id, boot_id, seq"
+)
+
+
+def _insert_new(session: Session, rows: list[dict]) -> dict[tuple, int]:
+    """Insert ``rows`` unless their event id exists; ``{(unit, boot, seq): id}`` of those inserted."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # psycopg's pipelined executemany: one short statement (prepared once), every row streamed;
+        # SQLAlchemy would render 1,000-row VALUES lists that psycopg re-parses for every batch.
+        cur = conn.connection.driver_connection.cursor()
+        params = [tuple(r[c].value if c in ("passage", "method") else r[c] for c in _COLUMNS) for r in rows]
+        cur.executemany(_PG_INSERT, params, returning=True)
+        found: dict[tuple, int] = {}
+        while True:
+            for rid, u, b, q in cur.fetchall():
+                found[(u, b, q)] = rid
+            if not cur.nextset():
+                break
+        cur.close()
+        return found
+    stmt = (
+        _insert(session)(CheckInRow)
+        .on_conflict_do_nothing(index_elements=["unit_id", "boot_id", "seq"])
+        .returning(CheckInRow.id, CheckInRow.unit_id, CheckInRow.boot_id, CheckInRow.seq)
+    )
+    return {(u, b, q): rid for rid, u, b, q in conn.execute(stmt, rows)}
+
+
 def store_batch(session: Session, items: list[Verified], *, stored_at: dt.datetime) -> list[Stored]:
     """Store ``items`` (caller's transaction); return one :class:`Stored` per item, in order.
 
-    Three statements per batch whatever its size: look up the event ids already stored, insert the new
-    ones (executemany, ``ON CONFLICT DO NOTHING`` as the last word on uniqueness), read back their ids.
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for the whole batch (executemany, batched into
+    multi-row statements by SQLAlchemy) tells which events are new; only the event ids it did not
+    insert (redeliveries, rare) are looked up to compare their digests.
     """
     first: dict[tuple, Verified] = {}
     for v in items:
         first.setdefault(v.key, v)
-    before = _lookup(session, list(first))
-    fresh = [v for k, v in first.items() if k not in before]
-    if fresh:
-        stmt = _insert(session)(CheckInRow).on_conflict_do_nothing(
-            index_elements=["unit_id", "boot_id", "seq"]
-        )
-        session.execute(stmt, [_row(v, stored_at) for v in fresh])
-    after = _lookup(session, [v.key for v in fresh]) if fresh else {}
+    rows = [_row(v, stored_at) for v in first.values()]
+    new_ids = _insert_new(session, rows) if rows else {}
+    before = _lookup(session, [k for k in first if k not in new_ids])
+    after = {k: (rid, first[k].digest) for k, rid in new_ids.items()}
     out: list[Stored] = []
     claimed: set[tuple] = set()
     for v in items:

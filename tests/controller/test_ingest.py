@@ -252,3 +252,31 @@ def test_verify_pool_gives_the_same_verdicts_as_the_ingest_thread(venue_ca):
     assert [verdict(r) for r in pooled] == [verdict(r) for r in local]
     assert [verdict(r) for r in pooled].count("bad_signature") == 10
     assert verdict(pooled[-1]) == "topic_mismatch"
+
+
+def test_store_batch_dispositions_within_and_across_batches(db, venue_ca):
+    import datetime as dt
+    import hashlib
+
+    from controller.checkin_store import Disposition, Verified, store_batch
+
+    key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
+    now = dt.datetime.now(dt.UTC)
+
+    def item(seq: int, who: str) -> Verified:
+        m = wire.CheckIn(venue=venue_ca.venue, unit="door-1", boot="q" * 32, seq=seq, delegate_id=who,
+                         direction=wire.Direction.IN, method=wire.Method.BADGE, door="n")
+        return Verified(m, hashlib.sha256(wire.encode(m, key)).hexdigest(), now)
+
+    a, b, b_other = item(1, "A"), item(2, "B"), item(2, "B-forged")
+    with db.session() as s:
+        first = store_batch(s, [a, a, b, b_other], stored_at=now)
+    assert [r.disposition for r in first] == [Disposition.STORED, Disposition.DUPLICATE,
+                                              Disposition.STORED, Disposition.CONFLICT]
+    with db.session() as s:
+        second = store_batch(s, [item(1, "A"), item(3, "C"), b_other], stored_at=now)
+    assert [r.disposition for r in second] == [Disposition.DUPLICATE, Disposition.STORED,
+                                               Disposition.CONFLICT]
+    with db.session() as s:
+        assert sorted(s.scalars(select(CheckIn.delegate_id))) == ["A", "B", "C"]
+        assert {p.delegate_id for p in s.scalars(select(Presence))} == {"A", "B", "C"}
