@@ -73,3 +73,26 @@ def test_urls():
         normalise_url("mysql://u@h/db")
     with pytest.raises(ConfigError, match="not a database URL"):
         normalise_url("not a url")
+
+
+def test_upgrade_keeps_existing_rows(storage_url, audit_key):
+    """An older database with data is upgraded in place (0003 -> head adds non-null columns)."""
+    from controller import audit
+
+    d = Database(storage_url, info={audit.INFO_KEY: audit_key})
+    try:
+        assert migrate.upgrade(d, "0003") == {"from": None, "to": "0003"}
+        with d.engine.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO unit_health (unit_id, online, boot_id, outbox_depth, versions, detail, "
+                    "alarm) VALUES ('door-9', true, 'b', 4, '{}', '{}', '')"
+                )
+            )
+        assert migrate.upgrade(d)["to"] == migrate.head()
+        assert migrate.pending_changes(d) == []
+        with d.engine.connect() as c:
+            row = c.execute(text("SELECT state, last_seq, outbox_depth FROM unit_health")).one()
+        assert tuple(row) == ("", 0, 4)
+    finally:
+        d.dispose()
