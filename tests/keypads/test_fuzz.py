@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from congress.keypads import protocol as p
 from congress.keypads.framing import RejectReason
+from congress.keypads.protocol import AckStatus
 from controller.keypads.reader import KeypadReader
 from controller.voting_tables import BallotKind, BallotParticipation, KeypadState
 
@@ -153,3 +154,23 @@ def test_bad_input_over_the_pty(sim, reader, ballots, kdb, keys, caplog):
     assert reader.stats["rejected.bad_crc"] + reader.stats["rejected.truncated"] >= 2
     logged = set(re.findall(r"keypad frame rejected \((\w+)\)", caplog.text))
     assert {"garbage", "replay"} <= logged and logged <= REASONS
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(noise=st.lists(st.binary(min_size=1, max_size=200), min_size=1, max_size=4))
+def test_random_bytes_over_the_pty_then_a_good_vote(sim, reader, ballots, kdb, keys, noise):
+    """Whatever comes down the line, the reader stays up and the next genuine vote is answered."""
+    if ballots.current() is None:
+        ballots.open(ballots.create("Pty fuzz", BallotKind.MOTION, actor="chair"), actor="chair")
+    bid = ballots.current().id
+    before = counted(kdb)
+    for chunk in noise:
+        sim.write(chunk)
+    acks = len(sim.acks)
+    kid = 1 + before % 18  # a keypad that has not voted yet (until all 18 have)
+    ctr = sim.vote(kid, bid, {1})
+    # Noise ending in a start marker and a long length holds the vote back until the line goes
+    # idle; then the parser resynchronises and finds it.
+    assert sim.wait_acks(acks + 1, timeout=15), "the reader stopped answering after random input"
+    assert sim.acks[(kid, ctr)].status == AckStatus.ACCEPTED
+    assert counted(kdb) == min(before + 1, 18)  # the genuine vote, and nothing from the noise
