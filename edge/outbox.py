@@ -6,10 +6,12 @@ the controller's Ack for exactly that key arrives. The per-boot counter lives in
 is advanced in the same transaction that stores the event, so a number is never used twice, even when
 the unit is killed between signing and storing (the signed bytes are then never stored nor published).
 
-The boot id is the kernel's boot id (``/proc/sys/kernel/random/boot_id``) when it exists, so a unit
-restarted after a crash continues its counter; after a reboot, or where the kernel gives none, a new
-random id starts a new counter at 1. When the outbox holds ``capacity`` events, :meth:`Outbox.add`
-raises :class:`OutboxFull`: the caller refuses the check-in visibly; nothing is ever dropped.
+Every start of the unit takes a new random boot id (:func:`congress.wire.new_boot_id`), recorded in
+the database with its counter starting at 1; events of earlier boots stay stored under their own boot
+id until acknowledged. The same boot id names the unit's current run in its status messages, so a
+command the controller addressed to an earlier run (``unit_boot``) is ignored. When the outbox holds
+``capacity`` events, :meth:`Outbox.add` raises :class:`OutboxFull`: the caller refuses the check-in
+visibly; nothing is ever dropped.
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from congress.errors import CongressError
-
-KERNEL_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+from congress.wire import new_boot_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,13 +53,6 @@ class Event:
     payload: bytes
 
 
-def kernel_boot_id() -> str | None:
-    try:
-        return KERNEL_BOOT_ID.read_text().strip().replace("-", "") or None
-    except OSError:
-        return None
-
-
 class Outbox:
     """Thread-safe; the recognition thread adds, the publisher thread reads and deletes."""
 
@@ -72,7 +65,7 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
-        self.boot_id = self._start_boot(boot_id or kernel_boot_id() or uuid.uuid4().hex)
+        self.boot_id = self._start_boot(boot_id or new_boot_id())
         self.path.chmod(0o600)
 
     def _meta(self, key: str) -> str | None:

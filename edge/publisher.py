@@ -73,7 +73,8 @@ class Publisher(threading.Thread):
         self.software = software
         self.stop_event = threading.Event()
         self.wake = threading.Event()
-        self.status_counter = wire.BootCounter()  # status/will stream; check-ins use the outbox's boot
+        # One boot id per run for check-ins (the outbox's) and status; status has its own counter.
+        self.status_counter = wire.BootCounter(outbox.boot_id)
         self.started = time.monotonic()
         self.stats = LinkStats()
         self.state = wire.UnitState.STARTING

@@ -46,7 +46,6 @@ def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path, venue_
     install_gallery(cfg, *enroll(analyzer, {d: [sorted((faces_dir / p).iterdir())[0]]
                                             for d, p in KNOWN.items()}))
     ctl = ControllerStandIn(venue_ca, broker, acking=False)  # acks held back: events stay in the outbox
-    payloads: dict = {}
     log = open(tmp_path / "unit.log", "wb")  # noqa: SIM115
     try:
         proc = start(path, log)
@@ -55,13 +54,12 @@ def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path, venue_
         proc.wait()
         # The broker publishes the unit's last will: a signed, retained "offline" status.
         assert ctl.wait_for(lambda c: any(s.state is wire.UnitState.OFFLINE for s in c.statuses), timeout=30)
-        first_run = dict(ctl.checkins)
-        payloads.update({k: (m.delegate_id, m.mono_ms) for k, m in first_run.items()})
+        received_run1 = set(ctl.checkins)
+        committed = stored_events(cfg.unit.data_dir / "outbox.db")  # what run 1 had committed
         ctl.acking = True
         proc = start(path, log)
-        # Run 2 replays the whole stream again (a restarted unit has forgotten whom it saw): 5 new
-        # check-ins, plus whatever run 1 had stored but not yet delivered or had acknowledged.
-        assert ctl.wait_for(lambda c: len(c.checkins) >= len(first_run) + len(PROBES), timeout=120)
+        # Run 2 (a new boot id) replays the stream again: a restarted unit has forgotten whom it saw.
+        assert ctl.wait_for(lambda c: len(c.checkins) >= len(committed) + len(PROBES), timeout=120)
         time.sleep(2.0)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0  # clean stop on SIGTERM
@@ -71,20 +69,32 @@ def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path, venue_
             proc.wait()
         log.close()
         ctl.close()
-    boots = {k[1] for k in ctl.checkins}
-    assert len(boots) == 1  # same kernel boot: the persisted counter continued
-    seqs = sorted(k[2] for k in ctl.checkins)
-    assert seqs == list(range(1, len(seqs) + 1))  # gapless: nothing lost; no seq used twice
-    for k, (delegate, mono) in payloads.items():  # a re-sent event is the same event
-        assert (ctl.checkins[k].delegate_id, ctl.checkins[k].mono_ms) == (delegate, mono)
-    last = sorted(ctl.checkins)[-len(PROBES):]
-    assert sorted(ctl.checkins[k].delegate_id for k in last) == sorted(KNOWN)
-    assert ctl.deliveries >= len(seqs)
-    db = sqlite3.connect(cfg.unit.data_dir / "outbox.db")
+    (boot1,) = {b for b, _ in committed}
+    assert sorted(s for _, s in committed) == list(range(1, len(committed) + 1))  # gapless, none reused
+    assert received_run1 <= {("door-1", b, s) for b, s in committed}  # published only after commit
+    run1 = {k: m for k, m in ctl.checkins.items() if k[1] == boot1}
+    run2 = {k: m for k, m in ctl.checkins.items() if k[1] != boot1}
+    assert {(k[1], k[2]) for k in run1} == set(committed)  # every committed event arrived: none lost
+    for (b, seq), body in committed.items():  # a re-sent event is the same event
+        assert (run1[("door-1", b, seq)].delegate_id, run1[("door-1", b, seq)].mono_ms) == body
+    assert len({k[1] for k in run2}) == 1 and sorted(k[2] for k in run2) == list(range(1, len(PROBES) + 1))
+    assert sorted(m.delegate_id for m in run2.values()) == sorted(KNOWN)
+    assert ctl.deliveries >= len(ctl.checkins)  # at least once on the wire, once in the store
+    assert stored_events(cfg.unit.data_dir / "outbox.db") == {}  # every event acknowledged
+
+
+def stored_events(db_path) -> dict:
+    """(boot, seq) -> (delegate, mono_ms) of the events in a unit's outbox, read as a bystander."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0  # every event acknowledged
+        rows = db.execute("SELECT boot_id, seq, payload FROM events").fetchall()
     finally:
         db.close()
+    out = {}
+    for boot, seq, payload in rows:
+        body = json.loads(payload)["body"]
+        out[(boot, seq)] = (body["delegate_id"], body["mono_ms"])
+    return out
 
 
 def test_selftest_reports_each_part(tmp_path, venue_ca, broker, capsys):
