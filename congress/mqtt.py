@@ -15,6 +15,7 @@ import contextlib
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -71,15 +72,28 @@ def make_client(
     cert_file: str | Path | None,
     key_file: str | Path | None,
     will: tuple[str, bytes] | None = None,
+    will_factory: Callable[[], tuple[str, bytes]] | None = None,
     will_retain: bool = True,
     userdata=None,
 ) -> mqtt.Client:
-    """A paho client (callback API 2, MQTT 5) with TLS to the venue broker and an optional last will."""
+    """A paho client (callback API 2, MQTT 5) with TLS to the venue broker and an optional last will.
+
+    ``will`` is fixed; ``will_factory`` is called before every (re)connection, so a signed will can
+    carry a fresh sequence number each time (the same signed will delivered twice is a replay).
+    """
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv5, userdata=userdata)
     client.tls_set_context(tls_context(ca_file, cert_file, key_file))
+    if will is not None and will_factory is not None:
+        raise ValueError("give will or will_factory, not both")
     if will is not None:
         client.will_set(will[0], will[1], qos=1, retain=will_retain)
+    if will_factory is not None:
+        def fresh_will(c: mqtt.Client, _userdata) -> None:
+            topic, payload = will_factory()
+            c.will_set(topic, payload, qos=1, retain=will_retain)
+
+        client.on_pre_connect = fresh_will
     client.reconnect_delay_set(min_delay=1, max_delay=10)
     return client
 

@@ -237,3 +237,46 @@ def test_last_will_cannot_speak_for_another_unit_and_controller_cannot_forge_che
     honest.socket().close()
     own_status = wire.unit_topic(venue_ca.venue, "door-1", "status")
     assert inbox.until(b"honest will") == [(own_status, b"honest will")]
+
+
+def test_will_factory_signs_a_fresh_will_for_every_connection(venue_ca, broker, mqtt_client):
+    import socket as socketlib
+
+    ctl = mqtt_client("controller")
+    inbox = Inbox(ctl)
+    subscribe(ctl, wire.subscription(venue_ca.venue, "status"))
+    creds = venue_ca.unit("door-2")
+    key = pki.load_signing_key(creds.signing_key)
+    counter = wire.BootCounter()
+
+    def offline() -> tuple[str, bytes]:
+        msg = wire.UnitStatus(venue=venue_ca.venue, unit="door-2", boot=counter.boot, seq=counter.next(),
+                              state=wire.UnitState.OFFLINE)
+        return msg.topic, wire.encode(msg, key)
+
+    door = mqtt.make_client(client_id="door-2", ca_file=creds.ca_cert, cert_file=creds.cert,
+                            key_file=creds.key, will_factory=offline, will_retain=False)
+    mqtt.connect(door, "localhost", broker.port)
+    guard = wire.ReplayGuard()
+    keys = pki.unit_signing_keys(venue_ca.dir)
+    seqs = []
+    try:
+        for _ in range(2):  # the link dies twice; paho reconnects in between with a new will
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:  # wait for a live connection, then cut it
+                sock = door.socket()
+                if sock is not None and door.is_connected():
+                    try:
+                        sock.shutdown(socketlib.SHUT_RDWR)
+                        break
+                    except OSError:
+                        pass  # paho was replacing the socket at that moment
+                time.sleep(0.05)
+            topic, payload = inbox.q.get(timeout=WAIT)
+            msg = wire.verify(payload, topic=topic, unit_keys=keys, replay=guard)
+            assert msg.state is wire.UnitState.OFFLINE
+            seqs.append(msg.seq)
+    finally:
+        door.disconnect()
+        door.loop_stop()
+    assert seqs[0] < seqs[1]
