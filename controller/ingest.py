@@ -199,6 +199,15 @@ class Ingest:
                     self._stop.wait(1.0)
                 self.stats.busy_s += time.perf_counter() - t0
             inflight = nxt
+            if not batch and inflight is None and self.rejects.due():
+                self._flush_rejects()  # a flood that stopped still gets its summary row
+
+    def _flush_rejects(self) -> None:
+        try:
+            with self.db.session() as s:
+                self.rejects.flush(s)
+        except Exception:
+            log.exception("could not write refused-message audit rows")
 
     def _reason(self, reason: str, unit: str) -> str:
         if reason == wire.Reason.UNKNOWN_UNIT and self.registry.trust(unit) is UnitTrust.REVOKED:

@@ -99,3 +99,10 @@ class RejectAudit:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    def due(self) -> bool:
+        """True when :meth:`flush` would write something now (pending rows or a window to summarise)."""
+        now = self._clock()
+        return bool(self._pending) or any(
+            w.suppressed and now - w.start >= self.window_s for w in self._windows.values()
+        )

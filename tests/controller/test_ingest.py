@@ -219,9 +219,12 @@ def test_reject_audit_summarises_what_it_held_back(db):
     assert written.count(True) == 2
     with db.session() as s:
         assert ra.flush(s) == 2
+    assert not ra.due()
     now[0] = 61.0
+    assert ra.due()
     with db.session() as s:
         assert ra.flush(s) == 1
+    assert not ra.due()
     rows = rejections(db)
     assert [r["action"] for r in rows] == ["ingest.rejected"] * 2 + ["ingest.rejected.suppressed"]
     assert rows[-1]["count"] == 48 and rows[-1]["last"] == "forged 49"
