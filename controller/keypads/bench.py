@@ -21,11 +21,13 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from congress.errors import ConfigError, DeviceError
 from congress.keypads.keystore import KeyStore
 from controller import audit, migrate
 from controller.attendance import Passing, QuorumPolicy, apply_checkins
@@ -48,6 +50,11 @@ def _venue(db: Database, n: int) -> None:
 
 def run_bench(keypads: int, baud: int, *, secret: bool = False, pace: bool = True,
               workdir: str | None = None) -> dict:
+    if not hasattr(termios, f"B{baud}"):
+        raise ConfigError(f"--baud {baud} is not a standard serial rate",
+                          hint="e.g. 9600, 57600, 115200, 230400")
+    if not 1 <= keypads <= 100_000:
+        raise ConfigError(f"--keypads {keypads}: give between 1 and 100000 keypads")
     with tempfile.TemporaryDirectory(prefix="congress-kbench-", dir=workdir) as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db", info={audit.INFO_KEY: secrets.token_bytes(32)})
         try:
@@ -105,5 +112,5 @@ def _run(tmp, keys, keys_path, db, ballots, bid, baud, pace, plan_args, keypads)
         if reader is not None:
             reader.stop()
     if proc.returncode not in (0, 1):
-        raise RuntimeError(f"the base-station simulator failed: {err.strip()[-2000:]}")
+        raise DeviceError(f"the base-station simulator failed: {err.strip()[-2000:]}")
     return json.loads(out.strip().splitlines()[-1]), dict(reader.stats)
