@@ -107,7 +107,7 @@ class BadgeGate:
         verdict = None
         if self.rec.liveness is not None:
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            verdict = self.rec.liveness.update(c.liveness_state, gray, face.keypoints, t)
+            verdict = self.rec.liveness.update(c.liveness_state, gray, face.keypoints, t, face.ear)
         c.hits = c.hits + 1 if score >= self.rec.s.min_score else 0
         if c.hits < self.rec.s.confirm_frames or (verdict is not None and verdict.value != "pass"):
             return []

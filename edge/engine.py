@@ -10,13 +10,18 @@ two doors on one machine) serialises its calls with a lock.
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from congress.errors import ModelError
 from edge.tracking import Face
+
+log = logging.getLogger(__name__)
 
 #: Faces a door camera can sensibly handle in one frame; the largest are kept.
 MAX_FACES = 3
@@ -29,6 +34,7 @@ class EngineAnalyzer:
         self.engine = engine
         self.max_faces = max_faces
         self._lock = threading.Lock()
+        self._no_mesh = False
         self._local = threading.local()
         self.version = self._version()
 
@@ -53,6 +59,18 @@ class EngineAnalyzer:
             files = sorted(entries)
         return ",".join(f"{f.rsplit('.', 1)[0]}:{entries[f].sha256[:8]}" for f in files if f in entries)
 
+    def _ear(self, image: np.ndarray, det) -> float | None:
+        """Eye aspect ratio of ``det`` from the face-mesh model; None when the model is not there."""
+        if self._no_mesh:
+            return None
+        try:
+            with self._lock:
+                return float(self.engine.landmarks(image, det).eye_aspect_ratio())
+        except (ModelError, AttributeError) as exc:
+            self._no_mesh = True
+            log.warning("no face-mesh model (%s): blink detection uses the eye patches only", exc)
+            return None
+
     @property
     def last_timings(self) -> dict[str, float]:
         return getattr(self._local, "timings", {})
@@ -70,7 +88,8 @@ class EngineAnalyzer:
         for d in dets:
             emb = self.engine.embed(self.engine.align(image, d))
             box = tuple(float(v) for v in d.box)
-            faces.append(Face(box, float(d.score), np.asarray(d.keypoints, dtype=np.float32), emb))
+            kp = np.asarray(d.keypoints, dtype=np.float32)
+            faces.append(Face(box, float(d.score), kp, emb, ear=functools.partial(self._ear, image, d)))
         t2 = time.perf_counter()
         self._local.timings = {"detect_ms": (t1 - t0) * 1000, "embed_ms": (t2 - t1) * 1000}
         return faces

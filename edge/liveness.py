@@ -6,10 +6,11 @@ Works from the detector's keypoints (right eye, left eye, nose, ...), which ever
   divided by the eye distance, changes as the head turns (yaw) or nods (pitch). Moving, tilting or
   zooming a photograph does not change it; a real head turning does. Pass when its range within the
   window reaches ``min_pose_change``.
-* **blink**: small patches around the eyes are compared with the first patches of the track by
-  normalised correlation; a blink changes the eye patches while the rest of the face (nose and mouth
-  patch) stays the same. Pass when some frame's eye change reaches ``min_eye_change`` while the face
-  change stays below ``max_face_change``.
+* **blink**, two cues: (1) the eye aspect ratio from the face engine's face-mesh model, when it is
+  available, drops from open (>= ``ear_open``) to closed (<= ``ear_closed``); (2) small patches around
+  the eyes are compared with the first patches of the track by normalised correlation: a blink changes
+  the eye patches while the rest of the face (nose and mouth patch) stays the same — pass when some
+  frame's eye change reaches ``min_eye_change`` while the face change stays below ``max_face_change``.
 
 A still photo or a screen held still gives the same picture frame after frame: no measure changes and
 the window runs out (``FAIL``). The check is per track (one person in front of the door).
@@ -17,6 +18,7 @@ the window runs out (``FAIL``). The check is per track (one person in front of t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -39,6 +41,7 @@ class _State:
     eyes0: np.ndarray | None = None
     face0: np.ndarray | None = None
     max_eye_change: float = 0.0
+    ears: list[float] = field(default_factory=list)
     verdict: LivenessVerdict = LivenessVerdict.PENDING
     how: str = ""
 
@@ -68,19 +71,33 @@ class LivenessChecker:
         min_pose_change: float = 0.12,
         min_eye_change: float = 0.25,
         max_face_change: float = 0.12,
+        ear_open: float = 0.24,
+        ear_closed: float = 0.17,
     ) -> None:
+        self.ear_open, self.ear_closed = ear_open, ear_closed
         self.window_s = window_s
         self.min_pose_change = min_pose_change
         self.min_eye_change = min_eye_change
         self.max_face_change = max_face_change
 
     def update(
-        self, state: dict, gray: np.ndarray, keypoints: np.ndarray | None, t: float
+        self,
+        state: dict,
+        gray: np.ndarray,
+        keypoints: np.ndarray | None,
+        t: float,
+        ear: Callable[[], float | None] | None = None,
     ) -> LivenessVerdict:
-        """``state`` is the track's own dict; ``gray`` the frame in grey; ``t`` the frame time."""
+        """``state`` is the track's own dict; ``gray`` the frame in grey; ``t`` the frame time;
+        ``ear`` returns the eye aspect ratio (called only while the verdict is pending)."""
         st: _State = state.setdefault("liveness", _State(first_t=t))
         if st.verdict is not LivenessVerdict.PENDING:
             return st.verdict
+        if ear is not None and (value := ear()) is not None:
+            st.ears.append(value)
+            if max(st.ears) >= self.ear_open and min(st.ears) <= self.ear_closed:
+                st.verdict, st.how = LivenessVerdict.PASS, "blink"
+                return st.verdict
         if keypoints is not None and len(keypoints) >= 3:
             self._measure(st, gray, np.asarray(keypoints, dtype=np.float32))
         if st.verdict is LivenessVerdict.PENDING and t - st.first_t > self.window_s:

@@ -91,7 +91,7 @@ class Recognizer:
             tr.data.clear()  # a different, confidently known person took the spot: decide again
         verdict = None
         if self.liveness is not None:
-            verdict = self.liveness.update(tr.data, gray, face.keypoints, t)
+            verdict = self.liveness.update(tr.data, gray, face.keypoints, t, face.ear)
         m = gallery.search(face.embedding)
         votes: deque[Vote] = tr.data.setdefault("votes", deque(maxlen=self.s.confirm_frames))
         votes.append(Vote(m.identity, m.score, m.margin))

@@ -9,6 +9,7 @@ even where the boxes overlap: the next person stepping into the same spot is som
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +23,8 @@ class Face:
     score: float = 1.0
     keypoints: np.ndarray | None = None
     embedding: np.ndarray | None = None
+    #: Eye aspect ratio from the face-mesh model, computed only when called (liveness asks for it).
+    ear: Callable[[], float | None] | None = None
 
 
 @dataclass

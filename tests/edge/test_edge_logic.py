@@ -103,3 +103,18 @@ def test_liveness_blink_changes_the_eyes_only():
     seq = [open_, open_, closed, open_]
     v = [chk.update(st, g, kp(), t / 10) for t, g in enumerate(seq)]
     assert v[-1] is LivenessVerdict.PASS and LivenessChecker.explain(st) == "blink"
+
+
+def test_liveness_eye_aspect_ratio_blink_and_steady_eyes():
+    gray = np.zeros((160, 160), np.uint8)
+    chk = LivenessChecker(window_s=1.0)
+    blink: dict = {}
+    ears = iter([0.31, 0.30, 0.12, 0.29])
+    v = [chk.update(blink, gray, kp(), t / 10, lambda: next(ears)) for t in range(4)]
+    assert v[2] is LivenessVerdict.PASS and LivenessChecker.explain(blink) == "blink"
+    steady: dict = {}
+    v = [chk.update(steady, gray, kp(), t / 10, lambda: 0.30) for t in range(12)]
+    assert v[-1] is LivenessVerdict.FAIL
+    calls = []
+    chk.update(steady, gray, kp(), 2.0, lambda: calls.append(1) or 0.1)
+    assert calls == []  # decided: the face-mesh model is not run again
