@@ -1,0 +1,61 @@
+"""Key files: private keys written 0600 before any key byte, public files 0644, Ed25519 loaders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from congress.errors import PKIError
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _key_pem(key) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _pub_pem(key) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_signing_key(path: str | os.PathLike) -> ed25519.Ed25519PrivateKey:
+    """Read an Ed25519 private key (PEM) written by this module."""
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise PKIError(f"cannot read signing key {path}: {exc}") from None
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise PKIError(f"{path} is not an Ed25519 signing key")
+    return key
+
+
+def load_public_key(path: str | os.PathLike) -> ed25519.Ed25519PublicKey:
+    """Read an Ed25519 public key (PEM) written by this module."""
+    try:
+        key = serialization.load_pem_public_key(Path(path).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PKIError(f"cannot read public key {path}: {exc}") from None
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise PKIError(f"{path} is not an Ed25519 public key")
+    return key
