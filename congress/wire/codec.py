@@ -31,7 +31,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from congress.errors import ProtocolError
-from congress.wire.messages import _ID, MAX_INT, MESSAGE_TYPES, Message, get_int, get_str
+from congress.wire.fields import _ID, MAX_INT, get_int, get_str
+from congress.wire.messages import MESSAGE_TYPES, Message
 from congress.wire.topics import CONTROLLER_WRITES, Kind, parse_topic
 
 PROTOCOL_VERSION = 1
