@@ -129,6 +129,10 @@ class Door(threading.Thread):
             self.error = str(exc)
             log.error("door loop stopped: %s", exc)
             self.feedback.alarm(True)
+        except Exception as exc:  # a bug must not leave a dead door that looks healthy
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.exception("door loop crashed")
+            self.feedback.alarm(True)
         finally:
             self.finished.set()
 
