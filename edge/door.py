@@ -40,6 +40,8 @@ from edge.recognition import Decision, Outcome, Recognizer
 
 log = logging.getLogger(__name__)
 
+RECORD_KEPT = 100_000
+
 _METHOD = {
     DoorMode.FACE: wire.Method.FACE,
     DoorMode.BADGE: wire.Method.BADGE,
@@ -106,8 +108,9 @@ class Door(threading.Thread):
         self.direction = wire.Direction.OUT if cfg.door.direction is Direction.OUT else wire.Direction.IN
         self.stop_event = threading.Event()
         self.finished = threading.Event()
-        self.outcomes: list[Outcome] = []
-        self.published: list[tuple[str, int, str]] = []  # (boot, seq, delegate) of stored check-ins
+        # Instruments, bounded so a unit running for days does not grow: the newest RECORD_KEPT.
+        self.outcomes: deque[Outcome] = deque(maxlen=RECORD_KEPT)
+        self.published: deque[tuple[str, int, str]] = deque(maxlen=RECORD_KEPT)  # (boot, seq, delegate)
         self.stats = StageStats()
         self.error: str = ""
         self._clock = clock_state()
