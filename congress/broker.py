@@ -151,12 +151,15 @@ class Mosquitto:
         self.acl_path.write_text(render_acl(venue_id, controllers))
         crl = Path(crlfile) if crlfile is not None and Path(crlfile).is_file() else None
         run_as = pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None
-        self.conf_path.write_text(
-            render_conf(port=self.port, bind_address=host, cafile=Path(cafile), certfile=Path(certfile),
-                        keyfile=Path(keyfile), aclfile=self.acl_path, crlfile=crl, persistence_dir=data,
-                        run_as=run_as)
-        )
+        self._conf = dict(bind_address=host, cafile=Path(cafile), certfile=Path(certfile),
+                          keyfile=Path(keyfile), aclfile=self.acl_path, crlfile=crl, persistence_dir=data,
+                          run_as=run_as)
+        self._auto_port = port is None
+        self._write_conf()
         self._proc: subprocess.Popen | None = None
+
+    def _write_conf(self) -> None:
+        self.conf_path.write_text(render_conf(port=self.port, **self._conf))
 
     @classmethod
     def from_ca(cls, ca_dir: str | os.PathLike, **kwargs) -> Mosquitto:
@@ -179,25 +182,44 @@ class Mosquitto:
         return self._proc.pid if self.running else None
 
     def start(self, timeout: float = 15.0) -> Mosquitto:
-        """Start the broker and wait until it accepts connections on its port."""
+        """Start the broker and wait until it accepts connections on its port.
+
+        If the port was chosen automatically and another program took it in the meantime, a new free
+        port is chosen (only before the first successful start: afterwards clients know the port).
+        """
+        for _attempt in range(3):
+            try:
+                return self._start_once(timeout)
+            except BrokerError:
+                if not (self._auto_port and "Address already in use" in self.log_tail(5)):
+                    raise
+                self.port = free_port(self.host)
+                self._write_conf()
+        return self._start_once(timeout)
+
+    def _start_once(self, timeout: float) -> Mosquitto:
         if self.running:
             return self
         if not Path(self.binary).is_file():
             raise BrokerError(f"{self.binary} not found",
                               hint="install the Debian package: apt-get install mosquitto")
         with open(self.log_path, "ab") as log:
+            offset = log.tell()
             self._proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)], stdout=log,
                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # Ready once it logs "... running" (after opening the listener); probing the port with a bare
+        # TCP connection instead would leave a TLS error in the broker log at every start.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise BrokerError(f"mosquitto exited with status {self._proc.returncode} at start-up:\n"
                                   + self.log_tail())
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
+            with open(self.log_path, "rb") as log:
+                log.seek(offset)
+                if b" running" in log.read():
+                    self._auto_port = False  # clients now know this port: keep it across restarts
                     return self
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         self.kill()
         raise BrokerError(f"mosquitto did not open port {self.port} within {timeout:.0f} s:\n"
                           + self.log_tail())

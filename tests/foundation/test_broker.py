@@ -280,3 +280,23 @@ def test_will_factory_signs_a_fresh_will_for_every_connection(venue_ca, broker, 
         door.disconnect()
         door.loop_stop()
     assert seqs[0] < seqs[1]
+
+
+def test_port_taken_before_first_start_moves_to_a_free_one(venue_ca, tmp_path):
+    import socket as socketlib
+
+    b = Mosquitto.from_ca(venue_ca.dir, work_dir=tmp_path / "b")
+    taken = b.port
+    with socketlib.socket() as squatter:
+        squatter.setsockopt(socketlib.SOL_SOCKET, socketlib.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        try:
+            b.start()
+            assert b.running and b.port != taken
+            assert "Address already in use" in b.log_text()
+            fixed = Mosquitto.from_ca(venue_ca.dir, work_dir=tmp_path / "c", port=taken)
+            with pytest.raises(BrokerError, match="exited"):
+                fixed.start()  # an explicit port is never changed behind the caller's back
+        finally:
+            b.close()
