@@ -220,7 +220,7 @@ class Publisher(threading.Thread):
                     log.error("controller refused event %s/%d for good: %s", ev.boot, ev.seq, ev.reason)
         elif isinstance(msg, wire.GalleryUpdate):
             if self.on_gallery is not None:
-                self.on_gallery(msg)
+                self._safely(self.on_gallery, msg)
         elif isinstance(msg, wire.UnitCommand):
             if msg.unit_boot != self.boot:
                 log.warning("ignored command %s for an earlier run of this unit", msg.command)
@@ -231,7 +231,16 @@ class Publisher(threading.Thread):
                 log.warning("ignored command: %s", exc)
                 return
             if self.on_command is not None:
-                self.on_command(msg)
+                self._safely(self.on_command, msg)
+
+    def _safely(self, handler: Callable, msg: wire.Message) -> None:
+        """A message the unit cannot apply is logged and skipped; it must not stop the link (a
+        retained gallery would otherwise stop it again after every restart)."""
+        try:
+            handler(msg)
+        except Exception:
+            self.stats.rejected_messages += 1
+            log.exception("could not apply %s message %s/%d", msg.kind, msg.boot, msg.seq)
 
     def _publish_pending(self) -> None:
         now = time.monotonic()

@@ -89,11 +89,18 @@ def test_gallery_parts_install_atomically_sealed_and_survive_restart(venue_ca, b
         assert wait(lambda: pub.stats.rejected_messages == 1)
         time.sleep(0.3)
         assert store.version == 5 and "X" not in store.index.names and "Old" not in store.index.names
+        # A delta the unit cannot apply (64-d templates into a 128-d gallery) is skipped; the link lives.
+        bad = wire.GalleryUpdate(venue=venue_ca.venue, unit="door-2", boot="ctl", seq=99, version=6,
+                                 full=False, dim=64, entries=(wire.GalleryEntry("D-3", bytes(256)),))
+        ctl.publish(bad)
+        assert wait(lambda: pub.stats.rejected_messages == 2)
+        ctl.publish(update(venue_ca.venue, "door-2", 7, 0, 1, [("D-1", a), ("D-2", c)]))
+        assert wait(lambda: store.version == 7) and pub.is_alive()
     finally:
         ctl.close()
     # Offline after a restart: the last gallery is loaded from disk with the unit's key only.
     again = GalleryStore(data, key, venue_ca.venue, "door-2")
-    assert again.version == 5 and again.index.names == ["D-1", "D-2"]
+    assert again.version == 7 and again.index.names == ["D-1", "D-2"]
     other = gallery_crypto.derive_unit_key(VENUE_KEY, venue_ca.venue, "door-1")
     with pytest.raises(ProtocolError):
         gallery_crypto.open_sealed(other, venue_ca.venue, "door-1", (data / FILE).read_bytes())
