@@ -142,7 +142,8 @@ def _gpio(cfg: EdgeConfig, ctx: dict) -> Check:
 
 HINTS = {
     "keys": "copy the unit's signing.key and controller-signing.pub from `congress ca issue-unit`",
-    "camera": "check the camera cable/source and [camera] in the configuration",
+    "camera": "check the camera cable/source and [camera]; a running congress-edge service holds the "
+    "camera: systemctl stop congress-edge first",
     "models": "restore models/ from the release (sha256 must match models/manifest.json)",
     "gallery": "provision the unit's gallery key (secret gallery-key or <data_dir>/gallery.key)",
     "outbox": "check that the data directory is writable",
