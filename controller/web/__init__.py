@@ -18,6 +18,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.views_delegates",
     "controller.web.views_audit",
     "controller.web.views_users",
+    "controller.web.views_account",
     "controller.web.ballots_views",
     "controller.web.ballots_keypads",
 )

@@ -149,3 +149,19 @@ def test_admin_manages_accounts(client, login_as, sqlite_db):
     assert {"user.add", "user.role", "user.disable"} <= set(actions(sqlite_db))
     with sqlite_db.session() as s:
         assert audit.verify(s).ok
+
+
+def test_everyone_changes_their_own_password(app, client, login_as, sqlite_db):
+    token = login_as("observer")
+    form = {"csrf_token": token, "current": "wrong wrong wrong", "new": "a new long password", "repeat": "x"}
+    assert client.post("/account/password", data=form).status_code == 400  # repeat differs
+    form["repeat"] = form["new"]
+    r = client.post("/account/password", data=form)
+    assert r.status_code == 400 and b"current password is wrong" in r.data
+    form["current"] = PASSWORD
+    r = client.post("/account/password", data=form)
+    assert r.status_code == 302 and r.headers["Location"] == "/login"
+    assert client.get("/api/summary").status_code == 401, "the change ends the session"
+    assert login(client, "observer", PASSWORD).status_code == 401
+    assert login(client, "observer", "a new long password").status_code == 302
+    assert "user.password" in actions(sqlite_db)
