@@ -86,8 +86,10 @@ def test_scenario_runs_a_congress_and_loses_nothing(tmp_path):
 @pytest.mark.slow
 def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
     work = tmp_path / "venue"
+    log = (tmp_path / "demo.log").open("w")
+    # Its own session, so that Ctrl-C can be imitated as a terminal sends it: to the whole group.
     proc = subprocess.Popen([*CONGRESS, "demo", "--delegates", "10", "--arrivals", "10", "--dir", str(work)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
     try:
         lines = []
         deadline = time.monotonic() + 180
@@ -129,11 +131,13 @@ def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
             ballot = json.loads(r.read())
         assert ballot["status"] == "closed" and ballot["result"]["cast"] == summary["quorum"]["present"]
         assert _processes_mentioning(str(work / "venue" / "broker")), "mosquitto is not running"
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(60) == 0
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
         proc.stdout.close()
+        log.close()
     assert _processes_mentioning(str(work)) == []
+    assert "Traceback" not in (tmp_path / "demo.log").read_text()
