@@ -5,7 +5,8 @@ client certificate (:mod:`congress.mqtt`, durable session, last will = a signed 
 status), and loops until its stop event is set:
 
 * every outbox event not yet sent on this connection is published QoS 1 (at most ``window`` in
-  flight); an event still unacknowledged after ``resend_s`` is sent again;
+  flight); an event still unacknowledged after ``resend_s`` is sent again, then after twice as long,
+  up to ``MAX_RESEND_S``;
 * incoming messages are put on a queue by paho's callback and handled here: each is verified
   (controller signature, venue, topic, :mod:`congress.wire`); an Ack deletes exactly the events it names;
   gallery parts go to ``on_gallery``, commands to ``on_command``;
@@ -32,6 +33,9 @@ from congress.errors import BrokerError, ProtocolError
 from edge.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+#: Longest wait before an unacknowledged event is sent again on the same connection.
+MAX_RESEND_S = 300.0
 
 
 @dataclass
@@ -79,7 +83,8 @@ class Publisher(threading.Thread):
         self.stats = LinkStats()
         self.state = wire.UnitState.STARTING
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._sent: dict[tuple[str, int], float] = {}
+        self._sent: dict[tuple[str, int], float] = {}  # event -> when to send it again
+        self._tries: dict[tuple[str, int], int] = {}
         self._client = None
         self._next_beat = 0.0
         self._replay = wire.ReplayGuard()
@@ -216,6 +221,7 @@ class Publisher(threading.Thread):
                 if self.outbox.ack(ev.boot, ev.seq):
                     self.stats.acked += 1
                 self._sent.pop((ev.boot, ev.seq), None)
+                self._tries.pop((ev.boot, ev.seq), None)
                 if ev.outcome is wire.AckOutcome.REJECTED:
                     log.error("controller refused event %s/%d for good: %s", ev.boot, ev.seq, ev.reason)
         elif isinstance(msg, wire.GalleryUpdate):
@@ -244,7 +250,7 @@ class Publisher(threading.Thread):
 
     def _publish_pending(self) -> None:
         now = time.monotonic()
-        for key in [k for k, t in self._sent.items() if now - t > self.resend_s]:
+        for key in [k for k, due in self._sent.items() if now >= due]:
             del self._sent[key]
         room = self.window - len(self._sent)
         if room <= 0:
@@ -257,7 +263,12 @@ class Publisher(threading.Thread):
             if info.rc != 0:  # not connected any more: paho would only queue it in memory
                 self.stats.connected = False
                 return
-            self._sent[(ev.boot_id, ev.seq)] = now
+            key = (ev.boot_id, ev.seq)
+            tries = self._tries.get(key, 0)
+            self._tries[key] = tries + 1
+            # No ack yet (controller down?): send again later and later, so the broker's queue for
+            # the controller does not fill with copies; a reconnection sends everything at once.
+            self._sent[key] = now + min(self.resend_s * 2**tries, MAX_RESEND_S)
             self.stats.published += 1
 
     def _heartbeat(self) -> None:
