@@ -97,6 +97,8 @@ def record_status(
         row.fps = _number(detail, "fps")
         row.latency_ms = _number(detail, "latency_ms", "p50_ms", "decision_ms")
         row.versions = {"software": status.software, "gallery": status.gallery_version}
+        if isinstance(detail.get("model"), str) and detail["model"]:
+            row.versions["model"] = detail["model"][:64]
         row.detail = detail
     session.flush()
     return row

@@ -45,6 +45,9 @@ def test_heartbeat_is_recorded(db):
     assert u["fps"] == 14.5 and u["latency_ms"] == 21.0 and u["temperature_c"] == 51.5
     assert u["outbox"] == 0 and u["rss_mb"] == round(150_000 / 1024, 1)
     assert u["versions"] == {"software": "edge 0.1.0", "gallery": 3}
+    with db.session() as s:
+        devices.record_status(s, status(2, detail={"fps": 9.0, "model": "dlib-int8 1.0"}), received_at=T0)
+    assert units(db, T0)["door-1"]["versions"]["model"] == "dlib-int8 1.0"
     assert u["seconds_since_seen"] == 5.0
 
 

@@ -106,7 +106,8 @@ function devicesPage() {
       const tr = Congress.el("tr", { "data-unit": u.unit_id, class: u.alarm ? "alarm" : "" });
       const cells = [u.unit_id, u.online ? u.state : "offline", dash(u.seconds_since_seen) + " s ago",
         dash(u.fps), dash(u.latency_ms), dash(u.outbox), dash(u.temperature_c), dash(u.rss_mb),
-        dash(u.versions.software), dash(u.versions.gallery), u.alarm || "ok"];
+        dash(u.versions.software) + (u.versions.model ? " · " + u.versions.model : ""),
+        dash(u.versions.gallery), u.alarm || "ok"];
       for (const c of cells) tr.append(Congress.el("td", {}, c));
       body.append(tr);
     }
