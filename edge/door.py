@@ -148,14 +148,13 @@ class Door(threading.Thread):
         """Process one frame (``captured``: monotonic time it left the camera; default now)."""
         self._captured = time.monotonic() if captured is None else captured
         t0 = time.perf_counter()
-        faces = self.analyzer.analyze(image)
-        timings = dict(getattr(self.analyzer, "last_timings", {}))
+        badge_only = self.cfg.door.mode is DoorMode.BADGE
+        faces = [] if badge_only else self.analyzer.analyze(image)  # a badge door needs no faces
+        timings = {} if badge_only else dict(getattr(self.analyzer, "last_timings", {}))
         index = self.gallery.index
         t1 = time.perf_counter()
         if self.badges is not None:
             outcomes = self.badges.process(image, faces, t, index)
-            if self.cfg.door.mode is DoorMode.BADGE_FACE:
-                self.recognizer.tracker.update(faces, t)
         else:
             outcomes = self.recognizer.process(image, faces, t, index)
         timings["decide_ms"] = (time.perf_counter() - t1) * 1000
