@@ -50,7 +50,7 @@ def test_keypoints_sit_on_the_face(faces_dir, engine):
     assert points[Keypoint.MOUTH, 1] > points[Keypoint.RIGHT_EYE, 1]
 
 
-def test_any_frame_size(faces_dir, engine):
+def test_any_frame_size(faces_dir, engine, group_engine):
     image = decode_image(faces_dir / "single" / "obama_240p.jpg")
     (reference,) = engine.detect(image)
     # A portrait (tall) frame made by padding: the same face at the same place.
@@ -59,6 +59,7 @@ def test_any_frame_size(faces_dir, engine):
     (det,) = engine.detect(tall)
     assert np.allclose(det.box, reference.box, atol=0.1 * reference.width)
     assert engine.detect(np.zeros((1, 1, 3), dtype=np.uint8)) == []
+    assert group_engine.detect(np.zeros((40, 3000, 3), dtype=np.uint8)) == []
 
 
 def test_blink_landmarks(faces_dir, engine):
