@@ -63,6 +63,8 @@ class Detection:
     box: np.ndarray
     score: float
     keypoints: np.ndarray = field(repr=False)
+    #: The face mesh of this detection once ``FaceEngine.align`` or ``landmarks`` computed it.
+    mesh: object | None = field(default=None, repr=False, compare=False)
 
     @property
     def width(self) -> float:

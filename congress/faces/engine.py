@@ -130,11 +130,17 @@ class FaceEngine:
         return Face(det, self.embed(self.align(img, det), flip=flip))
 
     def landmarks(self, img: np.ndarray, det: Detection):
-        """468-point face mesh (``congress.faces.landmarks.FaceMesh``) for blink liveness."""
+        """468-point face mesh (``congress.faces.landmarks.FaceMesh``) for blink liveness.
+
+        Computed once per detection: mesh alignment already ran it, so liveness gets it for free.
+        """
         from congress.faces.landmarks import FaceLandmarker
 
+        if det.mesh is not None:
+            return det.mesh
         self._check(img)
         if self._landmarker is None:
             content = self.manifest.read("face_landmark.tflite")
             self._landmarker = FaceLandmarker(content, threads=self.threads)
-        return self._landmarker(img, det)
+        det.mesh = self._landmarker(img, det)
+        return det.mesh
