@@ -113,7 +113,9 @@ def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int
         # Replayed still photos cannot blink or turn their head: liveness is off for the demo doors
         # only (a real door keeps it on). Everything else is the door unit's normal configuration.
         "door": {"id": door, "liveness": False},
-        "camera": {"type": "replay", "path": str(playlist), "hold_frames": 4, "loop": False, "fps": 10.0},
+        # Upright (portrait) frames, as a camera at a door frames a standing person.
+        "camera": {"type": "replay", "path": str(playlist), "hold_frames": 4, "loop": False, "fps": 10.0,
+                   "width": 480, "height": 640},
         "feedback": {"pin_factory": "mock"},
     })
 
