@@ -124,6 +124,7 @@ class Unit:
         s = self.door.stats
         return {
             "gallery_version": self.gallery.version,
+            "degraded": bool(self.door.error) or self.feedback.alarm_on,
             "rss_kb": health.rss_kb(),
             "temp_mc": health.cpu_temp_mc(),
             "detail": {

@@ -81,7 +81,6 @@ class Publisher(threading.Thread):
         self.status_counter = wire.BootCounter(outbox.boot_id)
         self.started = time.monotonic()
         self.stats = LinkStats()
-        self.state = wire.UnitState.STARTING
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._sent: dict[tuple[str, int], float] = {}  # event -> when to send it again
         self._tries: dict[tuple[str, int], int] = {}
@@ -272,8 +271,9 @@ class Publisher(threading.Thread):
             self.stats.published += 1
 
     def _heartbeat(self) -> None:
+        """Retained status: ``degraded`` while ``health()`` reports a fault (alarm, failed camera)."""
         self._next_beat = time.monotonic() + self.heartbeat_s
-        state = self.state if self.state is not wire.UnitState.STARTING else wire.UnitState.READY
+        state = wire.UnitState.DEGRADED if self.health().get("degraded") else wire.UnitState.READY
         topic = wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS)
         self._client.publish(topic, self._status(state), qos=1, retain=True)
 

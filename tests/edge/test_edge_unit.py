@@ -156,5 +156,12 @@ def test_outbox_full_refuses_visibly(tmp_path, venue_ca, broker, analyzer, celeb
         refused = [o for o in unit.door.outcomes if o.decision is Decision.REFUSED]
         assert [(o.delegate_id, o.reason) for o in refused] == [("D-05", "outbox full")]
         assert unit.feedback.alarm_on and factory.pin(RED).state is True  # red steady, alarm beeping
+        broker.start()
+        ctl = ControllerStandIn(venue_ca, broker, acking=False)
+        try:  # the controller's devices page learns of it from the heartbeat
+            assert ctl.wait_for(lambda c: any(s.state is wire.UnitState.DEGRADED and s.outbox == 2
+                                              for s in c.statuses))
+        finally:
+            ctl.close()
     finally:
         unit.stop()
