@@ -97,7 +97,7 @@ def stored_events(db_path) -> dict:
     return out
 
 
-def test_selftest_reports_each_part(tmp_path, venue_ca, broker, capsys):
+def test_selftest_reports_each_part(tmp_path, venue_ca, broker, capsys, faces_dir):
     pl = playlist(tmp_path / "door.txt", [("single/obama_240p.jpg", 1)])
     path = write_config(tmp_path / "door-1.toml", unit_tables(tmp_path, venue_ca, broker, "door-1", pl))
     assert main(["edge", "selftest", "--config", str(path), "--json"]) == 0
@@ -144,7 +144,7 @@ def test_systemd_ready_watchdog_and_stopping(tmp_path, venue_ca, broker, analyze
             sock.close()
 
 
-def test_restart_command_exits_for_systemd_to_restart(tmp_path, venue_ca, broker):
+def test_restart_command_exits_for_systemd_to_restart(tmp_path, venue_ca, broker, faces_dir):
     pl = playlist(tmp_path / "door.txt", [("no_face/coins.jpg", 1)])
     path = write_config(tmp_path / "door-1.toml", unit_tables(tmp_path, venue_ca, broker, "door-1", pl,
                                                                camera={"loop": True}))
