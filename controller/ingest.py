@@ -137,10 +137,17 @@ class Ingest:
         client = mqtt.make_client(client_id=self.client_id, ca_file=b.ca_file, cert_file=b.cert_file,
                                   key_file=b.key_file)
         client.on_connect, client.on_message = self._on_connect, self._on_message
+        self._client = client  # before connecting: the queued backlog arrives at once and needs acks
+        try:
+            mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s, durable=True)
+        except Exception:
+            self._client = None
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+            raise
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._thread.start()
-        mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s, durable=True)
-        self._client = client
         return self
 
     @property
