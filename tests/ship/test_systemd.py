@@ -71,6 +71,22 @@ def test_units_exposure_is_low(tmp_path, name):
 
 
 @needs_analyze
+def test_mosquitto_drop_in_waits_for_time_sync(tmp_path):
+    # verify the drop-in together with a minimal broker unit of the same name (as Debian ships one).
+    unit_dir = tmp_path / "mosquitto.service.d"
+    unit_dir.mkdir()
+    drop_in = SYSTEMD / "mosquitto/mosquitto.service.d/congress.conf"
+    (unit_dir / "congress.conf").write_text(drop_in.read_text())
+    (tmp_path / "mosquitto.service").write_text("[Service]\nExecStart=/usr/sbin/mosquitto -c /dev/null\n")
+    proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "mosquitto.service")],
+                          capture_output=True, text=True, timeout=60)
+    # verify reads drop-ins beside the unit; a bad key there is only a warning naming the file.
+    assert proc.returncode == 0 and "congress.conf" not in proc.stderr, proc.stderr
+    text = (unit_dir / "congress.conf").read_text()
+    assert "After=network-online.target time-sync.target" in text and "Restart=on-failure" in text
+
+
+@needs_analyze
 def test_verify_fails_for_a_missing_program(tmp_path):
     # Why the tests verify a copy: on a machine without /opt/congress, verify refuses the unit.
     unit = local_copy(tmp_path, UNITS[0], tmp_path / "no-such-program")
