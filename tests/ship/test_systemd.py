@@ -121,6 +121,7 @@ def test_edge_unit_reaches_camera_gpio_and_its_data():
     for dev in ("char-video4linux", "char-media", "char-dma_heap", "char-vchiq", "char-gpiochip"):
         assert dev in allowed
     assert set(o["Service.SupplementaryGroups"][0].split()) >= {"video", "gpio"}
+    assert o["Service.MemoryDenyWriteExecute"] == ["yes"]
     assert o["Service.StateDirectory"] == ["congress-edge"]
     # The keys the first-boot script installs live in the state directory the service may write.
     assert any("/var/lib/congress-edge/keys/" in v for v in o["Service.LoadCredential"])
