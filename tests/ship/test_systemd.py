@@ -102,7 +102,7 @@ def test_units_are_hardened_and_supervised(name):
         "Service.Restart": "on-failure", "Service.NoNewPrivileges": "yes",
         "Service.ProtectSystem": "strict", "Service.ProtectHome": "yes", "Service.PrivateTmp": "yes",
         "Service.DevicePolicy": "closed", "Service.CapabilityBoundingSet": "",
-        "Service.RestrictSUIDSGID": "yes", "Service.UMask": "0077",
+        "Service.RestrictSUIDSGID": "yes", "Service.UMask": "0077", "Service.MemoryDenyWriteExecute": "yes",
     }.items():
         assert o.get(key) == [value], key
     if name == "congress-edge.service":  # the door unit pings the watchdog (edge.main.run)
@@ -121,7 +121,6 @@ def test_edge_unit_reaches_camera_gpio_and_its_data():
     for dev in ("char-video4linux", "char-media", "char-dma_heap", "char-vchiq", "char-gpiochip"):
         assert dev in allowed
     assert set(o["Service.SupplementaryGroups"][0].split()) >= {"video", "gpio"}
-    assert o["Service.MemoryDenyWriteExecute"] == ["yes"]
     assert o["Service.StateDirectory"] == ["congress-edge"]
     # The keys the first-boot script installs live in the state directory the service may write.
     assert any("/var/lib/congress-edge/keys/" in v for v in o["Service.LoadCredential"])
