@@ -222,9 +222,21 @@ def test_bad_host_settings(
     private.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n-----END OPENSSH PRIVATE KEY-----\n")
     code, _, err = flash(capsys, *args, "--ssh-key", str(private))
     assert code == 1 and "private SSH key" in err
-    code, _, err = flash(capsys, "--image", str(image), "--unit", "door-1", "--config", str(unit_config),
-                         "--ca-dir", str(issued_ca))
-    assert code == 1 and "--gallery-key-file" in err
+    code, _, err = flash(capsys, *args, "--gallery-master-key-file", str(gallery_key_file))
+    assert code == 1 and "at most one" in err
+
+
+def test_gallery_key_is_fresh_and_random_by_default(tmp_path, capsys, issued_ca, unit_config):
+    keys = []
+    for n in range(2):
+        image = build_image(tmp_path / f"trixie{n}.img", TRIXIE_BOOT)
+        code, summary, err = flash(capsys, "--image", str(image), "--unit", "door-1", "--config",
+                                   str(unit_config), "--ca-dir", str(issued_ca))
+        assert code == 0, err
+        assert summary["gallery_key"] == "generated"
+        keys.append(mread(image, "congress/keys/gallery-key"))
+    assert all(len(bytes.fromhex(k.decode().strip())) == 32 for k in keys)
+    assert keys[0] != keys[1]
 
 
 def test_gallery_key_derived_from_master(tmp_path, capsys, issued_ca, unit_config):
