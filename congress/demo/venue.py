@@ -96,14 +96,12 @@ def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int, ke
     })
 
 
-def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int, playlist: Path,
-                 master_key: bytes) -> Path:
-    from congress.gallery_crypto import derive_unit_key
-
+def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int, playlist: Path) -> Path:
     creds = pki.issue_unit(ca, unit_id)
     data = root / unit_id
     data.mkdir(parents=True, exist_ok=True)
-    _write_secret(data / "gallery.key", derive_unit_key(master_key, VENUE_ID, unit_id).hex() + "\n")
+    # The key sealing the gallery on this unit's disk, fresh per unit as `congress flash` makes it.
+    _write_secret(data / "gallery.key", secrets.token_bytes(32).hex() + "\n")
     return _write_toml(root / f"{unit_id}.toml", {
         "venue": {"id": VENUE_ID},
         "unit": {"id": unit_id, "data_dir": str(data), "signing_key_file": str(creds.signing_key),
@@ -155,13 +153,9 @@ def prepare(root: Path, people: list[Person], *, arriving: int, keypads: int = 2
     ca = root / "ca"
     pki.init_ca(ca, VENUE_ID)
     broker_port = free_port()
-    master = secrets.token_bytes(32)
     cfg = _controller_config(root, ca, broker_port, free_port(), keypads)
-    data_dir = root / "controller-data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    _write_secret(data_dir / "gallery-master.key", master.hex() + "\n")
     playlists, arrivals = _playlists(root, people, arriving, hold)
-    doors = {u: _door_config(root, ca, u, f"entrance-{n}", broker_port, playlists[u], master)
+    doors = {u: _door_config(root, ca, u, f"entrance-{n}", broker_port, playlists[u])
              for n, u in enumerate(DOORS, 1)}
     venue = Venue(root, ca, cfg, doors, _roster(root, people), people, keypads, broker_port, arrivals)
     venue.controller()  # validate now: a bad file is the demo's bug, not the user's
