@@ -5,7 +5,7 @@
 2. Parses dlib's ResNet from ``face_recognition_models`` (CC0), rebuilds it in TensorFlow and writes
    a float (float16 weights) and a full-integer int8 TFLite model. The int8 activations are calibrated
    on real face chips cut by dlib's own pipeline from the face photo folder (``celebs``, ``single``,
-   ``multi``, ``spoof``, ``eyes``, plus mirror images; the LFW evaluation set is left out on purpose).
+   ``multi``, ``spoof``, ``eyes``; see ``variants``; the LFW evaluation set is left out on purpose).
 3. Writes ``manifest.json`` with sha256, source, licence, tensors and quantization of every file.
 
 Needs the ``build-models`` extra. Deterministic apart from TensorFlow's converter version.
@@ -76,6 +76,16 @@ def tensor_spec(path: Path) -> dict:
     }
 
 
+def variants(chip: np.ndarray) -> list[np.ndarray]:
+    """A chip, its mirror image, darker and brighter copies and a 2-pixel shift (door lighting and
+    alignment vary more than these portraits do)."""
+    mirror = np.ascontiguousarray(chip[:, ::-1])
+    darker = np.clip(chip.astype(np.float32) * 0.6, 0, 255).astype(np.uint8)
+    brighter = np.clip((chip.astype(np.float32) / 255) ** 0.7 * 255, 0, 255).astype(np.uint8)
+    shifted = np.roll(mirror, (2, -2), axis=(0, 1))
+    return [chip, mirror, darker, brighter, shifted]
+
+
 def calibration_chips(faces_dir: Path) -> list[np.ndarray]:
     """dlib-aligned RGB chips of every face dlib finds in the calibration folders, and mirrors."""
     import cv2
@@ -94,8 +104,7 @@ def calibration_chips(faces_dir: Path) -> list[np.ndarray]:
                 image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             _, found = pipeline.shapes(image)
             for _, shape in found:
-                chip = pipeline.chip(image, shape)
-                chips += [chip, np.ascontiguousarray(chip[:, ::-1])]
+                chips += variants(pipeline.chip(image, shape))
     if len(chips) < 100:
         raise SystemExit(f"only {len(chips)} calibration chips found under {faces_dir}; need at least 100")
     return chips
