@@ -94,6 +94,53 @@ def test_first_boot_moves_keys_and_enables_the_service(
 
 
 @needs_root
+def test_installed_unit_identity_works_against_the_venue_broker(
+    tmp_path, capsys, boot_dir, issued_ca, unit_config, monkeypatch
+):
+    """Issue -> card -> first boot -> the installed files: the unit connects and its keys are its own."""
+    import tomllib
+
+    from congress import mqtt, pki
+    from congress.broker import Mosquitto
+    from congress.config import parse_config
+    from congress.config.edge import EdgeConfig
+    from edge.main import gallery_key
+
+    code = main(["flash", "--boot-dir", str(boot_dir), "--unit", "door-1", "--config", str(unit_config),
+                 "--ca-dir", str(issued_ca), "--json"])
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    root = tmp_path / "pi-root"
+    (root / "etc").mkdir(parents=True)
+    proc = subprocess.run(["sh", str(boot_dir / "congress" / "firstboot.sh")], capture_output=True, text=True,
+                          env={**os.environ, "CONGRESS_FIRSTBOOT_ROOT": str(root)}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+    def inroot(p) -> str:
+        return str(root / str(p).lstrip("/"))
+
+    cfg = parse_config(tomllib.loads((root / "etc/congress/edge.toml").read_text()), EdgeConfig)
+    signer = pki.load_signing_key(inroot(cfg.unit.signing_key_file))
+    issued = pki.load_public_key(issued_ca / "units/door-1/signing.pub")
+    assert signer.public_key().public_bytes_raw() == issued.public_bytes_raw()
+    # The service gets its secrets from LoadCredential=; the keys folder is that source.
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", inroot(cfg.unit.data_dir / "keys"))
+    assert gallery_key(cfg) == bytes.fromhex((root / "var/lib/congress-edge/keys/gallery-key").read_text())
+    with Mosquitto.from_ca(issued_ca) as broker:
+        b = cfg.broker
+        client = mqtt.make_client(client_id="door-1", ca_file=inroot(b.ca_file),
+                                  cert_file=inroot(b.cert_file), key_file=inroot(b.key_file))
+        mqtt.connect(client, "localhost", broker.port)
+        try:
+            info = client.publish("congress/congress-2026/unit/door-1/status", b"{}", qos=1)
+            info.wait_for_publish(10)
+            assert info.is_published()
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+
+@needs_root
 def test_first_boot_refuses_a_damaged_card(
     tmp_path, capsys, boot_dir, issued_ca, unit_config, gallery_key_file
 ):
