@@ -100,9 +100,10 @@ def import_roster(
 def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> None:
     images = []
     if r.consent and r.photos:
-        images = [(p.name, p.read_bytes()) for p in r.photos]
-        for name, data in images:
-            enroller.check_readable(data, name)  # raises PhotoUnreadable: the row is not imported
+        for p in r.photos:
+            data = p.read_bytes()
+            # PhotoUnreadable propagates: the row is refused before anything of it is stored.
+            images.append((p.name, data, enroller.check_readable(data, p.name)))
     with db.session() as s:
         if r.seat is not None:
             holder = s.scalar(select(Delegate.id).where(Delegate.seat == r.seat, Delegate.id != r.id))
@@ -125,8 +126,8 @@ def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> N
             if r.photos:
                 report.warnings.append(RowProblem(r.row, r.id, "photo", "ignored: no consent (badge-only)"))
             return
-        for name, data in images:
-            result = enroller.add_photo(s, r.id, data, name)
+        for name, data, image in images:
+            result = enroller.add_photo(s, r.id, data, name, image)
             if result.ok:
                 report.photos_enrolled += int(result.new)
             else:

@@ -131,9 +131,9 @@ class Enroller:
         except ImageError as exc:
             raise PhotoUnreadable(f"{source}: {exc.message}") from None
 
-    def check_readable(self, data: bytes, source: str) -> None:
-        """Raise :class:`PhotoUnreadable` unless ``data`` decodes as an image."""
-        self.decode(data, source)
+    def check_readable(self, data: bytes, source: str) -> np.ndarray:
+        """The decoded image; :class:`PhotoUnreadable` unless ``data`` decodes as an image."""
+        return self.decode(data, source)
 
     def assess(self, image: np.ndarray):
         """(quality, the face detection or None, face width in pixels)."""
@@ -148,15 +148,17 @@ class Enroller:
             return Quality.TOO_SMALL, None, int(width)
         return Quality.OK, faces[0], int(width)
 
-    def add_photo(self, session: Session, delegate_id: str, data: bytes, source: str) -> PhotoResult:
-        """Enroll one photo of ``delegate_id`` (in the caller's transaction)."""
+    def add_photo(self, session: Session, delegate_id: str, data: bytes, source: str,
+                  image: np.ndarray | None = None) -> PhotoResult:
+        """Enroll one photo of ``delegate_id`` (in the caller's transaction); ``image`` is ``data``
+        already decoded, if the caller has it."""
         digest = hashlib.sha256(data).hexdigest()
         existing = session.scalar(
             select(FacePhoto).where(FacePhoto.delegate_id == delegate_id, FacePhoto.sha256 == digest)
         )
         if existing is not None and existing.status is EnrollStatus.ENROLLED:
             return PhotoResult(source, Quality.OK, face_px=existing.face_px, new=False)
-        image = self.decode(data, source)
+        image = self.decode(data, source) if image is None else image
         quality, det, px = self.assess(image)
         row = existing or FacePhoto(delegate_id=delegate_id, sha256=digest)
         row.source, row.face_px, row.created_at = source[:255], px, utcnow()
