@@ -11,20 +11,26 @@ only add latency. Results come back in input order: the verified message, or ``(
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from congress import wire
 from congress.errors import ProtocolError
 from controller.unit_registry import UnitRegistry
 
+log = logging.getLogger(__name__)
+
 #: Batches smaller than this are verified in the calling thread.
 MIN_PARALLEL = 64
+#: After the workers failed, wait this long before starting new ones.
+RESTART_AFTER_S = 60.0
 
 _worker: dict = {}
 
@@ -59,34 +65,67 @@ def _verify_chunk(items: list[tuple[str, bytes]]) -> list:
 
 
 class VerifyPool:
-    """``workers`` processes verifying messages; :meth:`close` when done."""
+    """``workers`` processes verifying messages; :meth:`close` when done.
+
+    If a worker dies (killed, out of memory), the batch is verified in the calling thread instead and
+    a fresh set of workers is started for the next batches (at most once a minute).
+    """
 
     def __init__(self, ca_dir: Path, venue_id: str, workers: int) -> None:
-        self.workers = workers
+        self.workers, self._args = workers, (str(ca_dir), venue_id)
+        self._ex: ProcessPoolExecutor | None = None
+        self._broken_at = 0.0
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
         self._ex = ProcessPoolExecutor(
-            max_workers=workers,
+            max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init,
-            initargs=(str(ca_dir), venue_id),
+            initargs=self._args,
         )
         # Start the workers now (imports take a second), not on the first busy batch.
-        list(self._ex.map(_verify_chunk, [[] for _ in range(workers)]))
+        list(self._ex.map(_verify_chunk, [[] for _ in range(self.workers)]))
+
+    def _broken(self, exc: BaseException) -> None:
+        log.error("signature workers failed (%s); verifying in the ingest thread", exc)
+        self._broken_at = time.monotonic()
+        if self._ex is not None:
+            self._ex.shutdown(wait=False, cancel_futures=True)
+            self._ex = None
+
+    def _executor(self) -> ProcessPoolExecutor | None:
+        if self._ex is None and time.monotonic() - self._broken_at >= RESTART_AFTER_S:
+            try:
+                self._start()
+                self.restarts += 1
+            except (BrokenProcessPool, OSError) as exc:
+                self._broken(exc)
+        return self._ex
 
     def submit(
         self, items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry
     ) -> Callable[[], list]:
         """Start verifying ``items``; the returned function waits for and returns the results."""
-        if len(items) < MIN_PARALLEL:
+        ex = self._executor() if len(items) >= MIN_PARALLEL else None
+        if ex is None:
             done = verify_all(items, venue_id, registry)
             return lambda: done
         size = -(-len(items) // self.workers)
-        futures = [self._ex.submit(_verify_chunk, items[i : i + size]) for i in range(0, len(items), size)]
+        try:
+            futures = [ex.submit(_verify_chunk, items[i : i + size]) for i in range(0, len(items), size)]
+        except BrokenProcessPool as exc:
+            self._broken(exc)
+            done = verify_all(items, venue_id, registry)
+            return lambda: done
 
         def results() -> list:
-            out: list = []
-            for f in futures:
-                out.extend(f.result())
-            return out
+            try:
+                return [r for f in futures for r in f.result()]
+            except BrokenProcessPool as exc:
+                self._broken(exc)
+                return verify_all(items, venue_id, registry)
 
         return results
 
@@ -94,4 +133,6 @@ class VerifyPool:
         return self.submit(items, venue_id, registry)()
 
     def close(self) -> None:
-        self._ex.shutdown(wait=True, cancel_futures=True)
+        if self._ex is not None:
+            self._ex.shutdown(wait=True, cancel_futures=True)
+            self._ex = None

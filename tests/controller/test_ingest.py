@@ -283,3 +283,30 @@ def test_store_batch_dispositions_within_and_across_batches(db, venue_ca):
     with db.session() as s:
         assert sorted(s.scalars(select(CheckIn.delegate_id))) == ["A", "B", "C"]
         assert {p.delegate_id for p in s.scalars(select(Presence))} == {"A", "B", "C"}
+
+
+def test_verify_pool_survives_a_killed_worker(venue_ca, monkeypatch):
+    import os
+    import signal
+
+    from controller import verify_pool
+
+    key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
+    items = []
+    for i in range(80):
+        m = wire.CheckIn(venue=venue_ca.venue, unit="door-1", boot="k" * 32, seq=i + 1, delegate_id="D",
+                         direction=wire.Direction.IN, method=wire.Method.BADGE, door="n")
+        items.append((m.topic, wire.encode(m, key)))
+    registry = UnitRegistry(venue_ca.dir)
+    pool = verify_pool.VerifyPool(venue_ca.dir, venue_ca.venue, 2)
+    try:
+        victim = next(iter(pool._ex._processes))
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(0.5)
+        got = pool.verify(items, venue_ca.venue, registry)  # falls back to the calling thread
+        assert [m.seq for m in got] == list(range(1, 81))
+        monkeypatch.setattr(verify_pool, "RESTART_AFTER_S", 0.0)
+        got = pool.verify(items, venue_ca.venue, registry)  # new workers
+        assert pool.restarts == 1 and len(got) == 80 and pool._ex is not None
+    finally:
+        pool.close()
