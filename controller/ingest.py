@@ -195,7 +195,12 @@ class Ingest:
         inflight = None
         while not self._stop.is_set() or inflight is not None:
             batch = [] if self._stop.is_set() else self._take(0.0 if inflight else 0.2)
-            nxt = (batch, self._submit(batch)) if batch else None
+            try:
+                nxt = (batch, self._submit(batch)) if batch else None
+            except Exception:  # e.g. the CA index unreadable: nothing acknowledged, the units resend
+                log.exception("could not verify a batch of %d messages", len(batch))
+                self.stats.db_errors += 1
+                nxt = None
             if inflight is not None:
                 t0 = time.perf_counter()
                 try:
