@@ -47,14 +47,14 @@ def test_demo_without_any_photos_says_what_to_do(monkeypatch, tmp_path):
         photos.demo_candidates()
 
 
-@pytest.mark.parametrize("present", range(2, 121))
-def test_scripted_election_has_clear_winners(present):
-    plan = {i: election_choice(i) for i in range(present)}
-    expected = _expected_counts(plan, ["A", "B", "C", "D"], 2)
-    counts = expected["counts"]
-    assert counts["A"] >= counts["C"] > counts["B"] >= counts["D"] == 0  # no tie for the second seat
-    assert _elected(expected, 2) == ["A", "C"]
-    assert expected["valid"] + expected["invalid"] == present
+def test_scripted_election_has_clear_winners():
+    for present in range(2, 121):
+        plan = {i: election_choice(i) for i in range(present)}
+        expected = _expected_counts(plan, ["A", "B", "C", "D"], 2)
+        counts = expected["counts"]
+        assert counts["A"] >= counts["C"] > counts["B"] >= counts["D"] == 0, present  # no tie for seat 2
+        assert _elected(expected, 2) == ["A", "C"]
+        assert expected["valid"] + expected["invalid"] == present
 
 
 def test_scripted_motion_passes():
