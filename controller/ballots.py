@@ -106,6 +106,8 @@ class Ballots:
     def open(self, ballot_id: int, *, actor: str, duration_s: int | None = None,
              allow_without_quorum: bool = False) -> dict:
         """Open a draft ballot; refuses without quorum unless the chair overrides (audited)."""
+        if duration_s is not None and not 0 < duration_s <= 7 * 86400:
+            raise BallotError("the voting time must be positive (and under a week)")
         with self.db.session() as s:
             b = self._get(s, ballot_id, lock=True)
             if b.status != BallotStatus.DRAFT:
@@ -131,6 +133,8 @@ class Ballots:
         return info
 
     def extend(self, ballot_id: int, seconds: int, *, actor: str) -> dt.datetime:
+        if not 0 < seconds <= 86400:
+            raise BallotError("extend by a positive time of at most a day")
         with self.db.session() as s:
             b = self._get(s, ballot_id, lock=True)
             if b.status != BallotStatus.OPEN:

@@ -106,7 +106,7 @@ def _act(bid: int, action: str):
     try:
         if action == "open":
             minutes = request.form.get("minutes", type=float)
-            ballots.open(bid, actor=_actor(), duration_s=int(minutes * 60) if minutes else None,
+            ballots.open(bid, actor=_actor(), duration_s=round(minutes * 60) if minutes is not None else None,
                          allow_without_quorum=request.form.get("without_quorum") == "on")
             return _back(bid, "ballot open")
         if action == "extend":

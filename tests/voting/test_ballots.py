@@ -113,7 +113,11 @@ def test_election_extend_close_and_named_rows(db, hall):
     ballots = Ballots(db, QuorumPolicy.parse("majority"))
     bid = ballots.create("Board", BallotKind.ELECTION, options=["A", "B", "C", "D"], seats=2,
                          rule=MajorityRule.SIMPLE, actor="chair")
+    with pytest.raises(BallotError, match="positive"):
+        ballots.open(bid, actor="chair", duration_s=-5)
     ballots.open(bid, actor="chair", duration_s=60)
+    with pytest.raises(BallotError, match="positive"):
+        ballots.extend(bid, -30, actor="chair")
     before = ballots.progress(bid)["closes_at"]
     ballots.extend(bid, 120, actor="chair")
     assert ballots.progress(bid)["closes_at"] > before
