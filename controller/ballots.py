@@ -92,8 +92,10 @@ class Ballots:
             options, seats = list(MOTION_OPTIONS), 1
         elif not options or len(options) > 64 or not 1 <= seats <= len(options):
             raise BallotError("an election needs 1-64 candidates and 1 to (number of candidates) seats")
-        if not title.strip():
-            raise BallotError("a ballot needs a title")
+        if not title.strip() or len(title.strip()) > 300:
+            raise BallotError("a ballot needs a title of at most 300 characters")
+        if len(set(options)) != len(options) or any(not o.strip() or len(o) > 200 for o in options):
+            raise BallotError("candidate names must be distinct, not empty, at most 200 characters")
         with self.db.session() as s:
             b = Ballot(title=title.strip(), kind=kind, options=list(options), seats=seats, secret=secret,
                        allow_change=allow_change and not secret, rule=rule, base=base)

@@ -133,6 +133,19 @@ def test_election_extend_close_and_named_rows(db, hall):
     assert ballots.recount(bid) == {1: 2, 2: 2, 4: 1, 0: 4, -1: 1, -2: 1}  # counters == individual votes
 
 
+@pytest.mark.parametrize(("title", "options", "seats", "match"), [
+    ("", None, 1, "title"),
+    ("x" * 301, None, 1, "title"),
+    ("Board", ["A", "A"], 1, "distinct"),
+    ("Board", ["A", "B"], 3, "seats"),
+    ("Board", [], 1, "candidates"),
+])
+def test_bad_ballots_are_refused(db, title, options, seats, match):
+    kind = BallotKind.MOTION if options is None else BallotKind.ELECTION
+    with pytest.raises(BallotError, match=match):
+        Ballots(db).create(title, kind, options=options, seats=seats, actor="chair")
+
+
 def test_expired_ballot_refuses_votes_and_closes(db, hall):
     ballots = Ballots(db, QuorumPolicy.parse("majority"))
     bid = ballots.create("Short", BallotKind.MOTION, actor="chair")
