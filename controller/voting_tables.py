@@ -16,10 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db import Base, UTCDateTime, utcnow
+
+#: Keypad ids and counters are unsigned 32-bit on the wire: more than PostgreSQL's INTEGER holds.
+_U32 = BigInteger().with_variant(Integer, "sqlite")
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -65,8 +68,8 @@ class KeypadState(Base):
 
     __tablename__ = "keypad_state"
 
-    keypad_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    last_counter: Mapped[int] = mapped_column(Integer, default=0)
+    keypad_id: Mapped[int] = mapped_column(_U32, primary_key=True, autoincrement=False)
+    last_counter: Mapped[int] = mapped_column(_U32, default=0)
     battery_pct: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rssi_dbm: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -78,7 +81,7 @@ class KeypadAssignment(Base):
 
     __tablename__ = "keypad_assignments"
 
-    keypad_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    keypad_id: Mapped[int] = mapped_column(_U32, primary_key=True, autoincrement=False)
     delegate_id: Mapped[str | None] = mapped_column(
         ForeignKey("delegates.id", ondelete="SET NULL"), nullable=True, unique=True
     )

@@ -157,3 +157,24 @@ def test_expired_ballot_refuses_votes_and_closes(db, hall):
     assert vote(ballots, db, 101, bid, 1) == AckStatus.NO_BALLOT
     assert ballots.expire_due() == [bid]
     assert ballots.get(bid).status.value == "closed"
+
+
+def test_full_32_bit_keypad_ids_and_counters(db, hall):
+    from congress.keypads import protocol as p
+    from congress.keypads.keystore import KeyStore
+    from controller.keypads.reader import KeypadReader
+    from controller.keypads.store import KeypadStore
+
+    big = 2**32 - 1
+    keys = KeyStore.generate([big])
+    Assignments(db).bind(big, "d0001", actor="tech")
+    ballots = Ballots(db, QuorumPolicy.parse("majority"))
+    bid = ballots.create("Big ids", BallotKind.MOTION, actor="chair")
+    ballots.open(bid, actor="chair")
+    reader = KeypadReader("/dev/null", keys, db, ballots)
+    try:
+        reader.ingest(p.encode_vote(keys.sealer(big), big, big - 1, bid, {1}))
+    finally:
+        reader.db.dispose()
+    assert KeypadStore(db).counter(big) == big - 1
+    assert ballots.progress(bid)["received"] == 1 and reader.stats["vote.accepted"] == 1
