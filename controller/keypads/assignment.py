@@ -18,6 +18,8 @@ from controller.db import Database, utcnow
 from controller.models import Delegate, Presence
 from controller.voting_tables import AssignMode, KeypadAssignment
 
+MAX_KEYPAD_ID = 2**32 - 1  # ids are unsigned 32-bit on the wire
+
 
 class AssignmentError(CongressError):
     """A keypad cannot be bound or released as asked."""
@@ -29,6 +31,8 @@ class Assignments:
         self.known = set(known_keypads) if known_keypads is not None else None
 
     def _check_keypad(self, keypad_id: int) -> None:
+        if not 1 <= keypad_id <= MAX_KEYPAD_ID:
+            raise AssignmentError(f"keypad {keypad_id} is not a keypad id (1 to {MAX_KEYPAD_ID})")
         if self.known is not None and keypad_id not in self.known:
             raise AssignmentError(f"keypad {keypad_id} is not paired",
                                   hint="pair it first with 'congress keypads pair --add'")

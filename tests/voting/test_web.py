@@ -134,6 +134,9 @@ def test_keypad_assignment_pages_are_audited(web):
     r = tech.post("/keypads/bind", data={"csrf_token": token, "keypad": "41", "delegate": "d0006",
                                          "mode": "door"}, follow_redirects=True)
     assert "not checked in" in r.get_data(as_text=True)
+    r = tech.post("/keypads/bind", data={"csrf_token": token, "keypad": str(2**40), "delegate": "d0002"},
+                  follow_redirects=True)
+    assert "is not a keypad id" in r.get_data(as_text=True)
     assert tech.post("/keypads/40/lost", data={"csrf_token": token}).status_code == 302
     assert tech.post("/keypads/2/lost", data={}).status_code == 400
     tech.post("/keypads/swap", data={"csrf_token": token, "a": "2", "b": "3"})
