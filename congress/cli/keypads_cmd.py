@@ -31,6 +31,9 @@ def pair(args: argparse.Namespace) -> int:
     from congress.keypads.keystore import KeyStore
 
     path = Path(args.keys)
+    wanted = args.add or [args.first, args.first + args.count - 1]
+    if args.count < 1 or not all(1 <= k <= 2**32 - 1 for k in wanted):
+        raise ConfigError("keypad ids run from 1 to 4294967295 and --count must be at least 1")
     if args.add:
         store = KeyStore.load(path)
         for kid in args.add:

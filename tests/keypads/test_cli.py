@@ -26,6 +26,7 @@ def test_pair_writes_a_private_key_file_and_adds(tmp_path, capsys):
     before = KeyStore.load(path).key(3)
     assert main(["keypads", "pair", "--keys", str(path), "--count", "5"]) == 2  # refuses to overwrite
     assert "exists" in capsys.readouterr().err
+    assert main(["keypads", "pair", "--keys", str(path), "--add", "0", "--json"]) == 2
     assert main(["keypads", "pair", "--keys", str(path), "--add", "3", "21", "--json"]) == 0
     after = KeyStore.load(path)
     assert len(after) == 21 and after.key(3) != before
