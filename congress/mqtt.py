@@ -181,7 +181,7 @@ def _close_sockets_of(exc: BaseException) -> None:
 def _explain_socket_error(exc: BaseException, host: str, port: int) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return (f"nothing accepts connections at {host}:{port}: is the broker running and is the port "
-                "right? (systemctl status congress-broker)")
+                "right? (on the controller: systemctl status mosquitto)")
     if isinstance(exc, socket.gaierror):
         return f"the broker host name {host!r} cannot be resolved: check broker.host and DNS"
     if isinstance(exc, TimeoutError | socket.timeout):
@@ -190,9 +190,14 @@ def _explain_socket_error(exc: BaseException, host: str, port: int) -> str:
     for alert, words in _ALERTS.items():
         if alert in text:
             return words
-    if isinstance(exc, ssl.SSLError | ConnectionResetError | BrokenPipeError):
-        return (f"the TLS connection to {host}:{port} failed ({exc}); the broker refused this device's "
-                "certificate")
+    if "wrong version number" in text or "packet length too long" in text or "record layer" in text:
+        return (f"the service at {host}:{port} does not speak TLS: is this the broker's MQTT-over-TLS "
+                "port (8883 at a venue)? check broker.port")
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ssl.SSLEOFError):
+        return (f"{host}:{port} closed the connection during the TLS handshake: the broker refused this "
+                "device's certificate, or the port is not the broker's TLS port (see the broker's log)")
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS handshake with {host}:{port} failed: {exc.reason or exc}"
     return f"cannot connect to {host}:{port}: {exc}"
 
 

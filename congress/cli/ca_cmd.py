@@ -68,7 +68,8 @@ def _revoke(args: argparse.Namespace) -> int:
     emit({"ok": True, "kind": kind, "name": args.unit_id, "serials": serials, "crl": crl},
          as_json=args.json,
          human=f"revoked {kind} {args.unit_id} ({', '.join(serials)}); {crl} updated: restart or "
-         "reload the broker (systemctl reload congress-broker) so it refuses the certificate")
+         "reload the broker so it refuses the certificate (venue broker: copy crl.pem to "
+         "/etc/mosquitto/congress/ and systemctl reload mosquitto)")
     return 0
 
 

@@ -300,3 +300,29 @@ def test_port_taken_before_first_start_moves_to_a_free_one(venue_ca, tmp_path):
                 fixed.start()  # an explicit port is never changed behind the caller's back
         finally:
             b.close()
+
+
+def test_a_port_that_does_not_speak_tls_is_named(venue_ca):
+    import socket as socketlib
+    import threading
+
+    server = socketlib.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer_in_plain_text():
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(1024)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    t = threading.Thread(target=answer_in_plain_text, name="plain-server", daemon=True)
+    t.start()
+    creds = venue_ca.unit("door-1")
+    c = mqtt.make_client(client_id="door-1", ca_file=creds.ca_cert, cert_file=creds.cert, key_file=creds.key)
+    try:
+        with pytest.raises(BrokerError, match="does not speak TLS"):
+            mqtt.connect(c, "localhost", server.getsockname()[1], timeout=WAIT)
+    finally:
+        t.join(WAIT)
+        server.close()
