@@ -146,9 +146,12 @@ def connect(
                 _close_sockets_of(exc)
                 raise
         except ssl.SSLCertVerificationError as exc:
-            raise BrokerError(f"the broker at {host}:{port} is not trusted: {exc.verify_message}",
-                              hint="its certificate must be issued by this venue's CA for this host name "
-                              "(`congress ca issue-broker HOST`); broker.ca_file must be that CA") from None
+            why = str(exc.verify_message)
+            hint = ("this device's clock is probably wrong: check `timedatectl` (a Pi has no real-time "
+                    "clock and needs NTP)" if "not yet valid" in why or "expired" in why else
+                    "its certificate must be issued by this venue's CA for this host name "
+                    "(`congress ca issue-broker HOST`); broker.ca_file must be that CA")
+            raise BrokerError(f"the broker at {host}:{port} is not trusted: {why}", hint=hint) from None
         except (OSError, ssl.SSLError) as exc:
             raise BrokerError(_explain_socket_error(exc, host, port)) from None
         client.loop_start()

@@ -326,3 +326,39 @@ def test_a_port_that_does_not_speak_tls_is_named(venue_ca):
     finally:
         t.join(WAIT)
         server.close()
+
+
+def test_wrong_clock_on_the_device_is_named(venue_ca, tmp_path):
+    """A broker certificate that is not valid yet (as seen by a device whose clock is behind)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca_key = serialization.load_pem_private_key((venue_ca.dir / "ca.key").read_bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate(venue_ca.ca_cert.read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    cert = (x509.CertificateBuilder().subject_name(name)
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(later).not_valid_after(later + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (tmp_path / "future.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "future.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                            serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()))
+    b = Mosquitto(venue_id=venue_ca.venue, cafile=venue_ca.ca_cert, certfile=tmp_path / "future.pem",
+                  keyfile=tmp_path / "future.key", work_dir=tmp_path / "b").start()
+    try:
+        creds = venue_ca.unit("door-1")
+        c = mqtt.make_client(client_id="door-1", ca_file=creds.ca_cert, cert_file=creds.cert,
+                             key_file=creds.key)
+        with pytest.raises(BrokerError, match="not yet valid") as err:
+            mqtt.connect(c, "localhost", b.port, timeout=WAIT)
+        assert "timedatectl" in str(err.value)
+    finally:
+        b.close()
