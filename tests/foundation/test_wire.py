@@ -258,3 +258,22 @@ def test_wire_bench_runs_and_reports(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["count"] == 50 and out["verify_per_s"] > 0 and out["ed25519_verify_per_s"] > 0
     assert 300 < out["bytes"] < wire.MAX_MESSAGE_BYTES
+
+
+@settings(max_examples=200, deadline=None)
+@given(seqs=st.lists(st.integers(0, 200), max_size=120), window=st.integers(1, 64))
+def test_replay_guard_matches_a_plain_model(seqs, window):
+    """Accept a seq iff it was never accepted and is within ``window`` of the highest accepted."""
+    guard = wire.ReplayGuard(window=window)
+    seen: set[int] = set()
+    for s in seqs:
+        expected = s not in seen and (not seen or s > max(seen) - window)
+        try:
+            guard.check("u", "b", s)
+            accepted = True
+        except ProtocolError as exc:
+            assert exc.reason == "replay"
+            accepted = False
+        assert accepted == expected, (s, sorted(seen))
+        if accepted:
+            seen.add(s)
