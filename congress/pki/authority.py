@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from congress.config.common import check_identifier
 from congress.errors import PKIError
-from congress.pki.keys import _key_pem, _pub_pem, _write_private, _write_public
+from congress.pki.keys import key_pem, pub_pem, write_private, write_public
 
 CA_DAYS = 5 * 365
 LEAF_DAYS = 2 * 365
@@ -80,7 +80,7 @@ def read_index(ca_dir: str | os.PathLike) -> dict:
 
 
 def _write_index(ca_dir: Path, index: dict) -> None:
-    _write_public(ca_dir / "index.json", json.dumps(index, indent=1, sort_keys=True).encode())
+    write_public(ca_dir / "index.json", json.dumps(index, indent=1, sort_keys=True).encode())
 
 
 def venue_of(ca_dir: str | os.PathLike) -> str:
@@ -125,11 +125,11 @@ def init_ca(ca_dir: str | os.PathLike, venue_id: str) -> Path:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_private(ca_dir / "ca.key", _key_pem(key))
-    _write_public(ca_dir / "ca.pem", cert.public_bytes(serialization.Encoding.PEM))
+    write_private(ca_dir / "ca.key", key_pem(key))
+    write_public(ca_dir / "ca.pem", cert.public_bytes(serialization.Encoding.PEM))
     signer = ed25519.Ed25519PrivateKey.generate()
-    _write_private(ca_dir / "controller-signing.key", _key_pem(signer))
-    _write_public(ca_dir / "controller-signing.pub", _pub_pem(signer.public_key()))
+    write_private(ca_dir / "controller-signing.key", key_pem(signer))
+    write_public(ca_dir / "controller-signing.pub", pub_pem(signer.public_key()))
     _write_index(ca_dir, {"venue": venue_id, "crl_number": 0, "certs": []})
     with _locked(ca_dir):
         _write_crl(ca_dir)
@@ -195,5 +195,5 @@ def _write_crl(ca_dir: Path) -> None:
                 .build()
             )
     crl = builder.sign(ca_key, hashes.SHA256())
-    _write_public(ca_dir / "crl.pem", crl.public_bytes(serialization.Encoding.PEM))
+    write_public(ca_dir / "crl.pem", crl.public_bytes(serialization.Encoding.PEM))
     _write_index(ca_dir, index)

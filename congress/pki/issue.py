@@ -31,7 +31,7 @@ from congress.pki.authority import (
     read_index,
     venue_of,
 )
-from congress.pki.keys import _key_pem, _pub_pem, _write_private, _write_public, load_public_key
+from congress.pki.keys import key_pem, load_public_key, pub_pem, write_private, write_public
 
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
 
@@ -87,8 +87,8 @@ def _issue(ca_dir: Path, kind: str, name: str, sub: Path, *, server: bool, sans:
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     cert = builder.sign(ca_key, hashes.SHA256())
-    _write_private(sub / "key.pem", _key_pem(key))
-    _write_public(sub / "cert.pem", cert.public_bytes(serialization.Encoding.PEM))
+    write_private(sub / "key.pem", key_pem(key))
+    write_public(sub / "cert.pem", cert.public_bytes(serialization.Encoding.PEM))
     index = read_index(ca_dir)
     index["certs"].append(
         {
@@ -157,8 +157,8 @@ def issue_unit(ca_dir: str | os.PathLike, unit_id: str, *, reissue: bool = False
         _check_new_name(ca_dir, "unit", unit_id, reissue)
         _issue(ca_dir, "unit", unit_id, sub, server=False, sans=[])
         signer = ed25519.Ed25519PrivateKey.generate()
-        _write_private(sub / "signing.key", _key_pem(signer))
-        _write_public(sub / "signing.pub", _pub_pem(signer.public_key()))
+        write_private(sub / "signing.key", key_pem(signer))
+        write_public(sub / "signing.pub", pub_pem(signer.public_key()))
     return unit_credentials(ca_dir, unit_id)
 
 
