@@ -70,8 +70,11 @@ def read_index(ca_dir: str | os.PathLike) -> dict:
     CA directory without the CA's private key."""
     ca_dir = Path(ca_dir)
     if not (ca_dir / "index.json").is_file():
-        _require_ca(ca_dir)  # says how to create a CA when there is none
-        raise PKIError(f"{ca_dir}/index.json is missing", hint="restore it from the CA backup")
+        if not (ca_dir / "ca.pem").is_file():
+            _require_ca(ca_dir)  # no CA at all: say how to create one
+        raise PKIError(f"{ca_dir}/index.json is missing",
+                       hint="copy the whole CA directory (index.json, units/, crl.pem), or restore it from "
+                       "the CA backup")
     try:
         return json.loads((ca_dir / "index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

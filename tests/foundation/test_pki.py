@@ -152,3 +152,19 @@ def test_cli_round_trip_with_json(tmp_path, capsys, monkeypatch):
     assert "already has a valid certificate" in capsys.readouterr().err
     assert main(["ca", "list", "--dir", str(tmp_path / "none")]) == 1
     assert "no venue CA" in capsys.readouterr().err
+
+
+def test_a_copy_without_the_ca_key_still_lists_unit_keys(ca_dir, tmp_path):
+    """The controller may hold a copy of the CA directory without ca.key."""
+    import shutil
+
+    pki.issue_unit(ca_dir, "door-4")
+    copy = tmp_path / "copy"
+    shutil.copytree(ca_dir, copy, ignore=shutil.ignore_patterns("ca.key"))
+    assert set(pki.unit_signing_keys(copy)) == {"door-4"}
+    assert pki.venue_of(copy) == "venue-a"
+    with pytest.raises(PKIError, match="no venue CA"):
+        pki.issue_unit(copy, "door-5")  # issuing needs the key
+    (copy / "index.json").unlink()
+    with pytest.raises(PKIError, match=r"index\.json is missing"):
+        pki.unit_signing_keys(copy)
