@@ -69,6 +69,15 @@ MESH_TEMPLATE = np.array(
 BLAZEFACE_POINTS = (0, 1, 2, 3)
 
 
+def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to ``width``×``height`` without aliasing: halve with bilinear sampling (an exact 2×2
+    average) while the image is at least twice the target, then one bilinear step — an image
+    pyramid like dlib's. (OpenCV's INTER_AREA does the same job several times slower.)"""
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 def dlib_template(size: int = CHIP_SIZE, padding: float = CHIP_PADDING) -> np.ndarray:
     """dlib's 5-point template in chip pixels."""
     return (padding + DLIB_5_TEMPLATE) / (2 * padding + 1) * size
@@ -92,7 +101,7 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def warp_chip(bgr: np.ndarray, transform: np.ndarray, size: int = CHIP_SIZE) -> np.ndarray:
     """Cut the chip ``transform`` maps the image onto, RGB uint8 ``size``×``size``.
 
-    When the face is much larger than the chip, the region is first shrunk with area averaging (as
+    When the face is much larger than the chip, the region is first shrunk by ``shrink`` (as
     dlib's image pyramid does) so the bilinear sampling does not alias.
     """
     scale = float(np.hypot(transform[0, 0], transform[1, 0]))
@@ -108,7 +117,7 @@ def warp_chip(bgr: np.ndarray, transform: np.ndarray, size: int = CHIP_SIZE) -> 
             crop = bgr[y0:y1, x0:x1]
             factor = min(1.0, scale * 1.25)
             new_w, new_h = max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor))
-            small = cv2.resize(crop, (new_w, new_h), interpolation=cv2.INTER_AREA)
+            small = shrink(crop, new_w, new_h)
             fx, fy = new_w / crop.shape[1], new_h / crop.shape[0]
             # image -> small: x_s = (x - x0 + 0.5) * fx - 0.5
             to_small = np.array([[fx, 0, (0.5 - x0) * fx - 0.5], [0, fy, (0.5 - y0) * fy - 0.5], [0, 0, 1]])

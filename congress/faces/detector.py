@@ -14,9 +14,9 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from congress.faces.align import shrink
 from congress.faces.runtime import load_interpreter
 
 
@@ -143,8 +143,7 @@ class BlazeFace:
         height, width = bgr.shape[:2]
         scale = size / max(height, width)
         new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        resized = cv2.resize(bgr, (new_w, new_h), interpolation=interpolation)
+        resized = shrink(bgr, new_w, new_h)
         pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
         canvas = np.zeros((size, size, 3), dtype=np.uint8)
         canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized[:, :, ::-1]
