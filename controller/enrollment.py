@@ -169,6 +169,8 @@ class Enroller:
             session.flush()
             return PhotoResult(source, quality, row.problem, px)
         row.status, row.problem = EnrollStatus.ENROLLED, ""
+        if self.vault.purged:  # a purge ran since this enroller was made: never seal with the old key
+            self.vault = FaceVault.load(self.photo_dir.parent)
         session.add(row)
         session.flush()  # the row id is part of the sealed data's associated data
         row.embedding = self.vault.seal_embedding(
@@ -211,8 +213,14 @@ class Enroller:
         return len(ids)
 
 
-def enrolled_embeddings(session: Session, vault: FaceVault) -> tuple[list[str], np.ndarray]:
-    """Every enrolled embedding, decrypted, ordered by delegate (for the gallery builder)."""
+def enrolled_embeddings(
+    session: Session, vault: FaceVault | Callable[[], FaceVault]
+) -> tuple[list[str], np.ndarray]:
+    """Every enrolled embedding, decrypted, ordered by delegate (for the gallery builder).
+
+    ``vault`` may be a function giving it: it is then called only when there is something to decrypt,
+    so an empty gallery (after the purge) does not create a new face key.
+    """
     from controller.models import Delegate
 
     rows = session.execute(
@@ -222,6 +230,8 @@ def enrolled_embeddings(session: Session, vault: FaceVault) -> tuple[list[str], 
         .order_by(FacePhoto.delegate_id, FacePhoto.id)
     ).all()
     ids = [r[0] for r in rows]
+    if rows and not isinstance(vault, FaceVault):
+        vault = vault()
     embs = [vault.open_embedding(r[2], embedding_aad(r[0], r[1])) for r in rows]
     dim = embs[0].shape[0] if embs else 128
     return ids, (np.stack(embs).astype(np.float32) if embs else np.zeros((0, dim), np.float32))

@@ -67,6 +67,7 @@ class FaceVault:
             raise ConfigError("the face key must be 32 bytes")
         self._aead = AESGCM(key)
         self.key_id = hashlib.sha256(b"congress-face-key" + key).hexdigest()[:16]
+        self.path: Path | None = None  # the key file, when the key came from one
 
     @classmethod
     def load(cls, data_dir: Path, *, create: bool = True) -> FaceVault:
@@ -91,7 +92,14 @@ class FaceVault:
             raise ConfigError(
                 f"{path} is readable by other users (mode {mode:o})", hint=f"run: chmod 600 {path}"
             )
-        return cls(_decode_key(path.read_text(encoding="ascii"), str(path)))
+        vault = cls(_decode_key(path.read_text(encoding="ascii"), str(path)))
+        vault.path = path
+        return vault
+
+    @property
+    def purged(self) -> bool:
+        """True when this vault's key file has been deleted (``purge-biometrics`` in another process)."""
+        return self.path is not None and not self.path.exists()
 
     def seal(self, plaintext: bytes, aad: str) -> bytes:
         """Encrypt ``plaintext``; the result is ``version | nonce | ciphertext+tag``."""

@@ -81,7 +81,7 @@ class GalleryPublisher:
     def __init__(
         self,
         db: Database,
-        vault: FaceVault,
+        vault: FaceVault | Callable[[], FaceVault],
         *,
         venue_id: str,
         units: Callable[[], list[str]],
@@ -162,7 +162,7 @@ def build_gallery_publisher(cfg, db: Database, client, registry) -> GalleryPubli
     from congress import pki
 
     return GalleryPublisher(
-        db, FaceVault.load(cfg.data_dir), venue_id=cfg.venue.id, units=registry.known_units,
+        db, lambda: FaceVault.load(cfg.data_dir), venue_id=cfg.venue.id, units=registry.known_units,
         signing_key=pki.load_signing_key(cfg.ca_dir / "controller-signing.key"),
         publish=mqtt_publisher(client),
     )

@@ -7,8 +7,9 @@ Registered through ``congress.cli.controller_cmd.EXTENSIONS``:
 * ``delegates list --config CFG [--json]``; ``delegates summoned ID yes|no --config CFG``.
 * ``badges --config CFG --out FILE.html [--delegation NAME]``: the printable badge sheet.
 * ``attendance --config CFG [--json]``: quorum under the configured rule and roll call by delegation.
-* ``purge-biometrics --config CFG --yes``: delete all face data (audited), then send every unit an
-  empty gallery if the broker is reachable (otherwise the running controller does it).
+* ``purge-biometrics --config CFG``: delete all face data (audited), then send every unit an empty
+  gallery if the broker is reachable (otherwise the running controller does it). At a terminal it
+  asks for confirmation unless ``--yes`` is given.
 """
 
 from __future__ import annotations
@@ -135,9 +136,10 @@ def attendance_cmd(args: argparse.Namespace) -> int:
 def purge_cmd(args: argparse.Namespace) -> int:
     from controller.enrollment import purge_biometrics
 
-    if not args.yes:
-        raise CongressError("purge-biometrics deletes every face template and photo for good",
-                            hint="add --yes to confirm")
+    if not args.yes and sys.stdin.isatty():
+        answer = input("This deletes every face template and photo for good. Type PURGE to go on: ")
+        if answer.strip() != "PURGE":
+            raise CongressError("purge-biometrics cancelled; nothing was deleted")
     cfg, db = _open(args.config)
     try:
         result = purge_biometrics(db, cfg.data_dir, actor=args.actor)
@@ -204,7 +206,7 @@ def register(actions: argparse._SubParsersAction) -> None:
     a.set_defaults(handler=attendance_cmd)
 
     p = actions.add_parser("purge-biometrics", help="delete all face data at the end of the congress")
-    p.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
+    p.add_argument("--yes", action="store_true", help="do not ask at the terminal (this cannot be undone)")
     p.add_argument("--actor", default="cli", help="name recorded in the audit trail")
     common(p)
     p.set_defaults(handler=purge_cmd)

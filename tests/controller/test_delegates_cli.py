@@ -98,11 +98,25 @@ def test_import_list_badges_attendance_purge(config, roster, capsys, tmp_path, v
     assert main(["controller", "delegates", "summoned", "X-9", "yes", "--config", str(config)]) == 1
     assert [g["delegation"] for g in att["roll_call"]] == ["North", "South"]
 
-    assert main(["controller", "purge-biometrics", "--config", str(config)]) != 0  # needs --yes
-    capsys.readouterr()
-    code, purged = run_json(capsys, "controller", "purge-biometrics", "--config", str(config), "--yes")
+    code, purged = run_json(capsys, "controller", "purge-biometrics", "--config", str(config))
     assert code == 0 and purged["embeddings"] == 2
     assert set(purged["units_cleared"]) >= {"door-1", "door-2"}
     assert not (tmp_path / "data" / "faces").exists()
     code, listed = run_json(capsys, "controller", "delegates", "list", "--config", str(config))
     assert all(d["photos"] == 0 for d in listed["delegates"])
+
+
+def test_purge_at_a_terminal_asks_first(config, roster, capsys, monkeypatch, tmp_path):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    main(["controller", "delegates", "import", str(roster), "--config", str(config), "--json"])
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", Terminal("no thanks\n"))
+    assert main(["controller", "purge-biometrics", "--config", str(config)]) == 1
+    assert "cancelled" in capsys.readouterr().err
+    assert (tmp_path / "data" / "face.key").exists()
+    monkeypatch.setattr("sys.stdin", Terminal("PURGE\n"))
+    assert main(["controller", "purge-biometrics", "--config", str(config)]) == 0
+    assert not (tmp_path / "data" / "face.key").exists()

@@ -153,14 +153,19 @@ def test_purge_removes_all_face_data_and_is_audited(db, roster, enroller, tmp_pa
     jpg = enroller.kept_photo(photo.delegate_id, photo.id)
     assert jpg[:2] == b"\xff\xd8"  # the sealed copy opens to a JPEG
     assert b"\xff\xd8" not in kept[0].read_bytes()[:64]
+    old_key = enroller.vault.key_id
     result = purge_biometrics(db, data, actor="admin")
     assert result["embeddings"] == 3 and result["files"] == 3 and result["key_file_removed"]
+    assert enroller.vault.purged
     assert not (data / "faces").exists() and not (data / "face.key").exists()
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(FacePhoto)) == 0
         assert s.scalar(select(func.count()).select_from(Delegate)) == 6  # the roster stays
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "biometrics.purge")).one()
         assert entry.actor == "admin" and json.loads(entry.detail)["embeddings"] == 3
+    # The same (long-lived) enroller enrolls again after the purge: under a new key, never the old one.
+    import_roster(db, roster, enroller=enroller)
+    assert (data / "face.key").exists() and enroller.vault.key_id != old_key
 
 
 def test_roster_file_level_errors(tmp_path):
