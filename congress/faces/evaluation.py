@@ -64,9 +64,13 @@ def read_pairs(pairs_file: Path, images: Path, folds: int) -> list[Pair]:
         return images / name / f"{name}_{int(number):04d}.jpg"
 
     try:
-        lines = [ln.split() for ln in pairs_file.read_text().splitlines() if ln.strip()]
+        text = pairs_file.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read pairs file {pairs_file}: {exc.strerror or exc}") from exc
+    try:
+        lines = [ln.split() for ln in text.splitlines() if ln.strip()]
         sets, per_set = int(lines[0][0]), int(lines[0][1])
-    except (OSError, ValueError, IndexError) as exc:
+    except (ValueError, IndexError) as exc:
         raise ConfigError(f"cannot read pairs file {pairs_file}: {exc}",
                           hint="the first line must be 'sets<TAB>pairs per set'") from exc
     pairs, rows = [], lines[1:]
