@@ -84,3 +84,16 @@ def test_check_models_and_bad_arguments(capsys):
     assert run_json(capsys, "check-models")["ok"] is True
     assert main(["faces", "eval", "--pairs", "x.txt"]) == 2
     assert "needs --images" in capsys.readouterr().err
+
+
+def test_bad_lists_are_refused_clearly(tmp_path, capsys):
+    bad = tmp_path / "pairs.txt"
+    bad.write_text("1\t2\nAlice 1 2\n")
+    assert main(["faces", "eval", "--pairs", str(bad), "--images", str(tmp_path)]) == 2
+    assert "expected 4 pairs, found 1" in capsys.readouterr().err
+    assert main(["faces", "eval", "--pairs", str(tmp_path / "none.txt"), "--images", str(tmp_path)]) == 2
+    assert "cannot read pairs file" in capsys.readouterr().err
+    csv_file = tmp_path / "enroll.csv"
+    csv_file.write_text("file,name\na.jpg,x\n")
+    assert main(["faces", "eval", "--enroll", str(csv_file), "--probes", str(csv_file)]) == 2
+    assert "columns must be path,identity" in capsys.readouterr().err
