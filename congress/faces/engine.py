@@ -114,12 +114,16 @@ class FaceEngine:
             vector /= max(float(np.linalg.norm(vector)), 1e-12)
         return vector
 
-    def faces(self, img: np.ndarray, *, limit: int | None = None) -> list[Face]:
-        """Detect, align and embed every face (or the ``limit`` largest) in a BGR frame."""
+    def faces(self, img: np.ndarray, *, limit: int | None = None, flip: bool | None = None) -> list[Face]:
+        """Detect, align and embed every face (or the ``limit`` largest) in a BGR frame.
+
+        Enrollment should pass ``flip=True`` (see ``embed``): the gallery then matches door-unit
+        probes better at no cost to the door unit.
+        """
         detections = self.detect(img)
         if limit is not None:
             detections = sorted(detections, key=lambda d: -d.width)[:limit]
-        return [Face(d, self.embed(self.align(img, d))) for d in detections]
+        return [Face(d, self.embed(self.align(img, d), flip=flip)) for d in detections]
 
     def central_face(self, img: np.ndarray, *, flip: bool | None = None) -> Face | None:
         """The face nearest the image centre (a cropped portrait, an enrollment photo), or None."""
