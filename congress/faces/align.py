@@ -8,7 +8,7 @@ to a fixed template. We have two sources of landmarks:
   263, 362, 33, 133 and nose base 2), fitted to ``MESH_TEMPLATE``;
 * ``AlignMode.KEYPOINTS``: BlazeFace's own keypoints (eye centres, nose tip, mouth centre; the ear
   points are unreliable once the head turns), fitted to ``BLAZEFACE_TEMPLATE``. No extra model runs,
-  but the chips agree less with dlib's (LFW-dev: mean cosine to dlib's descriptor 0.989 vs 0.994).
+  but the chips agree less with dlib's (LFW-dev: mean cosine to dlib's descriptor 0.990 vs 0.995).
 
 Both templates are the median chip position of those points in dlib's own chips of real faces,
 measured by ``python -m models.builder.template`` (the five mesh points sit within ~2 px of dlib's
