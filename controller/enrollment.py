@@ -137,7 +137,9 @@ class Enroller:
 
     def assess(self, image: np.ndarray):
         """(quality, the face detection or None, face width in pixels)."""
-        faces = list(self.engine.faces(image))
+        # Enrollment photos are flip-averaged (photo and mirror image): the gallery then matches the
+        # door's single-pass embeddings better, at no cost at the door (docs/benchmarks.md, Face engine).
+        faces = list(self.engine.faces(image, flip=True))
         if not faces:
             return Quality.NO_FACE, None, None
         faces.sort(key=_box_width, reverse=True)

@@ -32,7 +32,8 @@ def _engine(args: argparse.Namespace):
 def _pipelines(args: argparse.Namespace) -> dict:
     """name → (probe function, enrollment function): bgr → embedding of the central face or None."""
     engine = _engine(args)
-    enroll_flip = True if getattr(args, "enroll_flip", False) else None
+    # Enrollment photos are flip-averaged as the controller enrolls them, unless --no-enroll-flip.
+    enroll_flip = None if getattr(args, "no_enroll_flip", False) else True
 
     def ours(bgr):
         face = engine.central_face(bgr)
@@ -200,8 +201,8 @@ def _engine_options(parser: argparse.ArgumentParser, reference: bool = True) -> 
     parser.add_argument("--align", default="mesh", choices=["mesh", "keypoints"])
     parser.add_argument("--threads", type=int, help="CPU threads per model (default: up to 4)")
     parser.add_argument("--flip", action="store_true", help="average each chip with its mirror image")
-    parser.add_argument("--enroll-flip", action="store_true",
-                        help="flip-average enrollment photos only (free at the door; open-set and calibrate)")
+    parser.add_argument("--no-enroll-flip", action="store_true",
+                        help="do not flip-average enrollment photos (the controller's enrollment does)")
     if reference:
         parser.add_argument("--reference", choices=["dlib"], help="also run the dlib pipeline, same data")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -137,17 +137,18 @@ class RecognitionSection(Section):
         3, ge=1, le=60, title="Frames to confirm", description="Frames that must agree on the same delegate"
     )
     min_score: float = Field(
-        0.80,
+        0.93,
         ge=-1,
         le=1,
         title="Minimum score",
-        description="Cosine similarity to the best gallery match (the face engine's calibrated 0.80)",
+        description="Cosine similarity to the best gallery match (0.93: 5 % false identifications on "
+        "LFW for one frame; calibrate with `congress faces calibrate`)",
     )
     min_margin: float = Field(
         0.03, ge=0, le=2, title="Minimum margin", description="Best score minus the second-best identity"
     )
     attendant_score: float = Field(
-        0.72, ge=-1, le=1, title="Attendant score", description="Below min_score but above this: ask staff"
+        0.88, ge=-1, le=1, title="Attendant score", description="Below min_score but above this: ask staff"
     )
     debounce_s: float = Field(
         30.0, ge=0, le=86_400, title="Debounce", description="Seconds before the same delegate counts again"
