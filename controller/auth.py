@@ -38,6 +38,7 @@ class Perm(StrEnum):
     ATTEND_LANE = "attend_lane"
     VIEW_DELEGATES = "view_delegates"
     MANAGE_DELEGATES = "manage_delegates"
+    PRINT_BADGES = "print_badges"
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     VIEW_BALLOTS = "view_ballots"
@@ -52,6 +53,7 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.ATTEND_LANE: frozenset({Role.ADMIN, Role.TECHNICIAN}),
     Perm.VIEW_DELEGATES: frozenset({Role.ADMIN, Role.TECHNICIAN, Role.CHAIR}),
     Perm.MANAGE_DELEGATES: frozenset({Role.ADMIN, Role.TECHNICIAN}),
+    Perm.PRINT_BADGES: frozenset({Role.ADMIN, Role.TECHNICIAN}),  # badges are entry credentials
     Perm.VIEW_AUDIT: frozenset({Role.ADMIN, Role.CHAIR, Role.OBSERVER}),
     Perm.MANAGE_USERS: frozenset({Role.ADMIN}),
     Perm.VIEW_BALLOTS: _ALL,

@@ -6,8 +6,8 @@ with ``segno`` (error correction M) and inlined into one self-contained HTML pag
 venues are often offline), laid out as 85 x 54 mm cards on A4 with cutting margins. Delegates who opted
 out of face recognition need their badge most; every delegate gets one.
 
-Used by ``congress controller badges`` (writes the page to a file) and the controller page's print
-view (:func:`render_sheet` returns the HTML).
+Used by ``congress controller badges`` (writes the page to a file) and the controller page's
+``/delegates/badges`` print view (:func:`render_sheet` returns the HTML, :func:`sheet_csp` its policy).
 """
 
 from __future__ import annotations
@@ -74,6 +74,16 @@ h1 { font-size: 14pt; margin: 0 0 4mm; }
 .badge-only { font-size: 7pt; border: 0.2mm solid #444; padding: 0.5mm 1mm; align-self: flex-start; }
 @media screen { body { margin: 8mm; } }
 """
+
+
+def sheet_csp() -> str:
+    """Content-Security-Policy for the sheet: no script at all, only its own inline style (by hash)."""
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+    return (f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'")
 
 
 def render_sheet(items: list[Badge], *, venue_name: str) -> str:

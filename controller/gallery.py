@@ -1,18 +1,19 @@
-"""Gallery publishing: the enrolled face templates to every door unit, whenever enrollment changes.
+"""Gallery publishing: the enrolled face templates to every door unit, sealed for that unit alone.
 
 The enrollment code bumps ``gallery_state.revision`` on every change of face data (a photo enrolled, a
 delegate opting out, the purge). :class:`GalleryPublisher` (thread ``gallery``) notices within
 ``interval_s``, decrypts the embeddings of consenting delegates (:func:`controller.enrollment.
-enrolled_embeddings`), and sends each known unit a full :class:`congress.wire.GalleryUpdate` whose
-``version`` is the revision: addressed to that unit alone, signed with the controller key, QoS 1 and
-*retained* on the unit's own gallery topic (the broker's ACL lets only that unit read it), so a unit
-that was off gets it on connecting. A gallery bigger than the wire's part limit is split into parts.
-Which version each unit was sent is kept in ``gallery_publications``; a unit issued later gets the
-current gallery on the next pass. The unit seals what it receives under its own gallery key
-(:mod:`congress.gallery_crypto`) before writing it to disk.
+enrolled_embeddings`) and, for each known unit, seals them to that unit's X25519 gallery key
+(:mod:`controller.gallery_parts`, :mod:`congress.gallery_crypto`): the sealed parts go retained (QoS 1)
+to ``.../unit/<id>/gallery/<part>``, then the signed manifest to ``.../unit/<id>/gallery``; part topics
+left over from a bigger earlier gallery are cleared. The broker (and its persistence file) therefore
+holds only ciphertext, and the ACL lets only that unit read its topics. ``gallery_publications``
+records version, part count and key fingerprint per unit: a unit issued later, or re-issued with a new
+key, gets the current gallery on the next pass. A revoked unit gets nothing more, and its retained
+gallery topics are cleared.
 
 After ``congress controller purge-biometrics`` the revision is new and the gallery empty: every unit is
-sent an empty gallery, which replaces the retained message and the unit's stored gallery.
+sent an empty gallery, which replaces the retained parts and the unit's stored gallery.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,46 +31,21 @@ from congress import wire
 from controller.db import Database, utcnow
 from controller.enrollment import enrolled_embeddings
 from controller.face_vault import FaceVault
+from controller.gallery_parts import PART_TEMPLATES, key_id, plain_parts, unit_messages
 from controller.models import GalleryPublication, GalleryState
 
 log = logging.getLogger(__name__)
 
-#: Templates per GalleryUpdate part: about 0.75 KiB each in base64, far below the 8 MiB part limit.
-PART_TEMPLATES = 4000
+__all__ = ["PART_TEMPLATES", "GalleryPublisher", "GalleryService", "build_gallery_publisher",
+           "mqtt_publisher"]
 
 
-def gallery_messages(
-    venue_id: str, unit_id: str, version: int, ids: list[str], emb: np.ndarray,
-    key: Ed25519PrivateKey, counter: wire.BootCounter,
-) -> list[bytes]:
-    """The signed payloads of one full gallery for one unit (``ids`` sorted, rows grouped by id)."""
-    groups: list[wire.GalleryEntry] = []
-    i = 0
-    while i < len(ids):
-        j = i
-        while j < len(ids) and ids[j] == ids[i]:
-            j += 1
-        groups.append(wire.GalleryEntry(ids[i], np.ascontiguousarray(emb[i:j], dtype="<f4").tobytes()))
-        i = j
-    parts: list[list[wire.GalleryEntry]] = [[]]
-    rows = 0
-    for g in groups:
-        n = len(g.embeddings) // (emb.shape[1] * 4)
-        if parts[-1] and rows + n > PART_TEMPLATES:
-            parts.append([])
-            rows = 0
-        parts[-1].append(g)
-        rows += n
-    dim = int(emb.shape[1]) if emb.ndim == 2 and emb.shape[1] else 128
-    return [
-        wire.encode(
-            wire.GalleryUpdate(venue=venue_id, unit=unit_id, boot=counter.boot, seq=counter.next(),
-                               version=version, full=True, part=n, parts=len(parts), dim=dim, dtype="f4",
-                               entries=tuple(p)),
-            key,
-        )
-        for n, p in enumerate(parts)
-    ]
+class Units(Protocol):
+    """What the publisher needs from :class:`controller.unit_registry.UnitRegistry`."""
+
+    def known_units(self) -> list[str]: ...
+    def gallery_key(self, unit_id: str) -> bytes | None: ...
+    def revoked_units(self) -> list[str]: ...
 
 
 class GalleryPublisher:
@@ -84,7 +61,7 @@ class GalleryPublisher:
         vault: FaceVault | Callable[[], FaceVault],
         *,
         venue_id: str,
-        units: Callable[[], list[str]],
+        units: Units,
         signing_key: Ed25519PrivateKey,
         publish: Callable[[str, bytes], None],
         interval_s: float = 2.0,
@@ -95,34 +72,63 @@ class GalleryPublisher:
         self._counter = wire.BootCounter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._built: tuple[int, list[str], np.ndarray] | None = None
+        self._built: tuple[int, int, list[bytes]] | None = None  # revision, templates, part plaintexts
+        self._missing_key: set[str] = set()
 
-    def _current(self) -> tuple[int, list[str], np.ndarray]:
+    def _current(self) -> tuple[int, int, list[bytes]]:
         with self.db.session() as s:
             state = s.get(GalleryState, 1)
             revision = state.revision if state else 0
             if self._built is None or self._built[0] != revision:
                 ids, emb = enrolled_embeddings(s, self.vault)
-                self._built = (revision, ids, emb)
+                self._built = (revision, len(ids), plain_parts(ids, np.asarray(emb)))
         return self._built
+
+    def _clear(self, unit: str, first_part: int, parts: int) -> None:
+        """Delete retained part topics ``first_part..parts-1`` of ``unit`` (an empty retained message)."""
+        for n in range(first_part, parts):
+            self._publish(wire.gallery_part_topic(self.venue_id, unit, n), b"")
 
     def run_once(self) -> dict[str, int]:
         """Publish the current gallery to every unit that does not have it; ``{unit: templates}``."""
-        version, ids, emb = self._current()
+        version, templates, plaintexts = self._current()
         with self.db.session() as s:
-            sent = dict(s.execute(select(GalleryPublication.unit_id, GalleryPublication.version)).all())
+            sent = {r.unit_id: (r.version, r.key_id, r.parts) for r in s.scalars(select(GalleryPublication))}
         done: dict[str, int] = {}
-        for unit in self.units():
-            if sent.get(unit) == version:
+        for unit in self.units.known_units():
+            pub = self.units.gallery_key(unit)
+            if pub is None:
+                if unit not in self._missing_key:
+                    log.error("unit %s has no gallery key in the CA folder: no gallery sent to it", unit)
+                    self._missing_key.add(unit)
                 continue
-            for payload in gallery_messages(self.venue_id, unit, version, ids, emb, self._key, self._counter):
-                self._publish(wire.unit_topic(self.venue_id, unit, wire.Kind.GALLERY), payload)
+            kid = key_id(pub)
+            before = sent.get(unit)
+            if before is not None and before[:2] == (version, kid):
+                continue
+            parts, manifest = unit_messages(self.venue_id, unit, pub, version, plaintexts, self._key,
+                                            self._counter)
+            for topic, payload in parts:
+                self._publish(topic, payload)
+            self._publish(*manifest)
+            if before is not None and before[2] > len(parts):
+                self._clear(unit, len(parts), before[2])
             with self.db.session() as s:
                 row = s.get(GalleryPublication, unit) or GalleryPublication(unit_id=unit)
-                row.version, row.entries, row.published_at = version, len(ids), utcnow()
+                row.version, row.entries, row.parts, row.key_id = version, templates, len(parts), kid
+                row.published_at = utcnow()
                 s.add(row)
-            done[unit] = len(ids)
-            log.info("gallery version %d (%d templates) published to %s", version, len(ids), unit)
+            done[unit] = templates
+            log.info("gallery version %d (%d templates, %d sealed parts) published to %s",
+                     version, templates, len(parts), unit)
+        for unit in set(self.units.revoked_units()) & set(sent):
+            self._publish(wire.unit_topic(self.venue_id, unit, wire.Kind.GALLERY), b"")
+            self._clear(unit, 0, sent[unit][2])
+            with self.db.session() as s:
+                row = s.get(GalleryPublication, unit)
+                if row is not None:
+                    s.delete(row)
+            log.warning("unit %s is revoked: its retained gallery was removed from the broker", unit)
         return done
 
     def start(self) -> GalleryPublisher:
@@ -162,7 +168,7 @@ def build_gallery_publisher(cfg, db: Database, client, registry) -> GalleryPubli
     from congress import pki
 
     return GalleryPublisher(
-        db, lambda: FaceVault.load(cfg.data_dir), venue_id=cfg.venue.id, units=registry.known_units,
+        db, lambda: FaceVault.load(cfg.data_dir), venue_id=cfg.venue.id, units=registry,
         signing_key=pki.load_signing_key(cfg.ca_dir / "controller-signing.key"),
         publish=mqtt_publisher(client),
     )

@@ -203,13 +203,17 @@ class GalleryState(Base):
 
 
 class GalleryPublication(Base):
-    """Which gallery version each door unit was last sent (retained on its gallery topic)."""
+    """Which gallery version each door unit was last sent (retained on its gallery topics), in how
+    many parts, and the fingerprint of the unit's gallery key it was sealed to (a re-issued unit has a
+    new key and gets the gallery again)."""
 
     __tablename__ = "gallery_publications"
 
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     entries: Mapped[int] = mapped_column(Integer)
+    parts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    key_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

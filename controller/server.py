@@ -5,11 +5,13 @@ to ``create_app``, to the ingest (:func:`controller.ingest_service.build_ingest`
 :class:`StatusSink` for unit heartbeats and ``bus.publish`` for stored check-ins) and to the
 :class:`controller.devices.DeviceWatch` thread; the page's attendant lane gets a
 :class:`controller.lane.UnitCommander` to answer door units, and the voting side
-(:func:`controller.keypads.service.attach`: ballots, keypad reader, ballot timer) is attached too.
+(:func:`controller.keypads.service.attach`: ballots, keypad reader, ballot timer) is attached too,
+and the :class:`controller.gallery.GalleryService` (thread ``gallery``, its own MQTT connection) keeps
+every door unit's sealed gallery current.
 The page is served by cheroot, a production thread-pool WSGI server with built-in TLS that streams
 each server-sent event as it is yielded; its pool has ``[web] threads`` threads and at most
 ``[web] max_live_clients`` of them follow live feeds. Stopping ends the live streams first, then the
-server, the watch, the voting side and the ingest.
+server, the watch, the voting side, the gallery publisher and the ingest.
 """
 
 from __future__ import annotations
@@ -66,16 +68,13 @@ class ControllerServer:
         self.bus = LiveBus(max_clients=config.web.max_live_clients)
         self.app = create_app(config, db=self.db, bus=self.bus)
         svc = self.app.extensions["congress"]
-        from controller.keypads.service import attach as attach_voting
-
-        self.voting = attach_voting(svc, config)  # ballots; keypad reader when [keypads] is set
         self.watch = devices.DeviceWatch(
             self.db, svc.policy, self.bus.publish, interval=config.devices.check_interval_s
         )
         from controller.keypads.service import attach
 
         self.voting = attach(svc, config)  # ballots, and the keypad reader when [keypads] is configured
-        self.ingest = self.commander = None
+        self.ingest = self.commander = self.gallery = None
         if with_ingest:
             from congress import pki
             from controller.ingest_service import build_ingest
@@ -95,6 +94,9 @@ class ControllerServer:
             )
             svc.extra["commander"] = self.commander
             svc.extra["ingest"] = self.ingest
+            from controller.gallery import GalleryService
+
+            self.gallery = GalleryService(config, self.db)
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -131,6 +133,7 @@ class ControllerServer:
         if self.ingest is not None:
             self.ingest.start()
             self.commander.start()
+            self.gallery.start()
         self.watch.start()
         self.voting.start()
         self._server = self._make_server()
@@ -152,6 +155,7 @@ class ControllerServer:
         self.watch.stop()
         self.voting.stop()
         if self.ingest is not None:
+            self.gallery.stop()
             self.commander.stop()
             self.ingest.stop()
         self.db.dispose()

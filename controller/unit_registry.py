@@ -1,7 +1,8 @@
 """Which door units the controller trusts: their Ed25519 signing keys and who has been revoked.
 
 The source of truth is the venue CA directory written by :mod:`congress.pki` (``index.json`` and
-``units/<unit_id>/signing.pub``; the controller needs the public parts only, never ``ca.key``). A unit is
+``units/<unit_id>/signing.pub`` and ``gallery.pub``; the controller needs the public parts only, never
+``ca.key``). A unit is
 *known* while it holds a valid certificate, *revoked* when every certificate issued to it has been
 revoked. The index is re-read when its modification time changes, so ``congress ca revoke`` takes effect
 in a running controller within :attr:`UnitRegistry.recheck_s` seconds, without a restart.
@@ -20,8 +21,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from congress import pki
-from congress.errors import PKIError
+from congress import gallery_keys, pki
+from congress.errors import ConfigError, PKIError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class UnitRegistry:
         self.recheck_s = recheck_s
         self._lock = threading.Lock()
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._gallery: dict[str, bytes] = {}
         self._revoked: frozenset[str] = frozenset()
         self._mtime: float | None = None
         self._checked = 0.0
@@ -65,6 +67,7 @@ class UnitRegistry:
         except (OSError, ValueError) as exc:
             raise PKIError(f"{index_path} cannot be read: {exc}") from None
         keys: dict[str, Ed25519PublicKey] = {}
+        gallery: dict[str, bytes] = {}
         seen: set[str] = set()
         for c in index["certs"]:
             if c["kind"] != "unit":
@@ -75,7 +78,15 @@ class UnitRegistry:
                     keys[c["name"]] = pki.load_public_key(self.ca_dir / "units" / c["name"] / "signing.pub")
                 except PKIError as exc:
                     log.error("unit %s: %s", c["name"], exc)
+                    continue
+                try:
+                    gallery[c["name"]] = gallery_keys.read_public(
+                        self.ca_dir / "units" / c["name"] / gallery_keys.PUBLIC_FILE)
+                except (OSError, ConfigError) as exc:
+                    log.error("unit %s has no usable gallery key (%s): it gets no gallery until it is "
+                              "re-issued (congress ca issue-unit %s --reissue)", c["name"], exc, c["name"])
         self._keys, self._revoked, self._mtime = keys, frozenset(seen - set(keys)), mtime
+        self._gallery = gallery
         log.info("unit registry: %d units known, %d revoked", len(keys), len(self._revoked))
 
     def key(self, unit_id: str) -> Ed25519PublicKey | None:
@@ -95,3 +106,14 @@ class UnitRegistry:
         with self._lock:
             self._refresh()
             return sorted(self._keys)
+
+    def gallery_key(self, unit_id: str) -> bytes | None:
+        """The X25519 public key a known unit's gallery is sealed to (``gallery.pub``), else None."""
+        with self._lock:
+            self._refresh()
+            return self._gallery.get(unit_id)
+
+    def revoked_units(self) -> list[str]:
+        with self._lock:
+            self._refresh()
+            return sorted(self._revoked)

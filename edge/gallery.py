@@ -1,11 +1,13 @@
-"""The unit's gallery: the sealed blob from the controller on disk, the opened matrix in memory.
+"""The unit's gallery: the sealed parts from the controller on disk, the opened matrix in memory.
 
-``<data_dir>/gallery.sealed`` holds the blob exactly as the controller sealed it for this unit
-(:mod:`congress.gallery_crypto`: AES-256-GCM under the unit's own key), so face templates are encrypted
-at rest. :meth:`GalleryStore.install` checks that a new blob opens with this unit's key before it
-replaces the file (write to a temporary file, fsync, rename, fsync the folder) and then swaps the
-in-memory index under a lock, so the recogniser sees either the old or the new gallery, never a mix.
-Offline, the unit keeps using the last gallery it installed.
+``<data_dir>/gallery.sealed`` holds the parts of one gallery version exactly as the controller sealed
+them for this unit (:mod:`congress.gallery_crypto`: X25519 to the unit's gallery key, AES-256-GCM per
+part), so face templates are encrypted at rest with a key only this unit holds.
+:meth:`GalleryStore.install` opens every part with the unit's private key before anything replaces the
+file (write to a temporary file, fsync, rename, fsync the folder) and then swaps the in-memory index
+under a lock, so the recogniser sees either the old or the new gallery, never a mix. A gallery that
+does not open is refused with the reason and the last good one stays. Offline, the unit keeps using
+the last gallery it installed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from congress import gallery_crypto
+from congress import gallery_crypto, gallery_keys
 from congress.errors import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,8 @@ class GalleryIndex:
 
 
 class GalleryStore:
-    """The current :class:`GalleryIndex`, persisted sealed in ``data_dir``."""
+    """The current :class:`GalleryIndex`, persisted sealed in ``data_dir``; ``key`` is the unit's
+    32-byte X25519 gallery private key."""
 
     def __init__(self, data_dir: Path, key: bytes, venue_id: str, unit_id: str) -> None:
         self.path = Path(data_dir) / FILE
@@ -86,8 +89,11 @@ class GalleryStore:
             except ProtocolError as exc:
                 log.error("stored gallery %s cannot be used: %s; waiting for a new one", self.path, exc)
 
-    def _open(self, blob: bytes) -> GalleryIndex:
-        g = gallery_crypto.open_sealed(self._key, self._venue, self._unit, blob)
+    def _open(self, data: bytes) -> GalleryIndex:
+        return self._index_of(gallery_crypto.unpack(data))
+
+    def _index_of(self, parts: list[bytes]) -> GalleryIndex:
+        g = gallery_crypto.open_gallery(self._key, self._venue, self._unit, parts)
         return GalleryIndex(g.version, g.ids, g.embeddings)
 
     @property
@@ -100,15 +106,19 @@ class GalleryStore:
         return self.index.version
 
     def install_plain(self, version: int, ids: list[str], embeddings: np.ndarray) -> bool:
-        """Seal a gallery received in the clear (over TLS) with this unit's key and install it."""
+        """Seal a gallery to this unit's own public key and install it (benchmarks, tests, offline
+        set-up); the controller's galleries arrive sealed and go through :meth:`install`."""
         plain = gallery_crypto.encode(ids, embeddings)
-        return self.install(gallery_crypto.seal(self._key, self._venue, self._unit, version, plain))
+        pub = gallery_keys.public_of(self._key)
+        return self.install(gallery_crypto.seal_parts(pub, self._venue, self._unit, version, [plain]))
 
-    def install(self, blob: bytes) -> bool:
-        """Open, persist and swap in a sealed gallery; False when it is not newer than the current one."""
-        index = self._open(blob)
+    def install(self, parts: list[bytes]) -> bool:
+        """Open, persist and swap in the sealed parts of one gallery version (in part order); False
+        when it is not newer than the current one; ``ProtocolError`` when a part does not open."""
+        index = self._index_of(parts)
         if index.version <= self.version and self.path.exists():
             return False
+        blob = gallery_crypto.pack(parts)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:

@@ -1,62 +1,77 @@
-"""Applies the controller's GalleryUpdate messages to the unit's :class:`~edge.gallery.GalleryStore`.
+"""Assembles the controller's sealed gallery parts and installs a version once all of it is there.
 
-A full gallery may arrive in several parts (``part`` of ``parts``, same ``version``); it is installed
-only when every part is there, so a half-received gallery never replaces a working one. A delta
-(``full = false``) removes and replaces delegates in the current gallery and installs the result under
-its version. Called in the publisher thread after the controller's signature was verified.
+The controller publishes, per gallery version, the sealed parts on ``.../gallery/<part>`` and then a
+signed manifest (:class:`congress.wire.GalleryUpdate`: version, part count, SHA-256 of each sealed
+part) on ``.../gallery``, all retained; after a reconnection they arrive in any order. The publisher
+thread verifies each message's controller signature and calls this object with it. The newest part
+per position is kept; when the manifest's version is newer than the installed one and every part of
+it is present with the digest the manifest names, the parts are opened with the unit's key and
+installed together (:meth:`edge.gallery.GalleryStore.install`). A part whose digest does not match is
+refused and dropped; a version that does not decrypt is refused as a whole: both logged with the
+reason, and the last good gallery stays in use.
 """
 
 from __future__ import annotations
 
 import logging
 
-import numpy as np
-
-from congress import wire
+from congress import gallery_crypto, wire
+from congress.errors import ProtocolError
 from edge.gallery import GalleryStore
 
 log = logging.getLogger(__name__)
 
 
-def _rows(msg: wire.GalleryUpdate, entry: wire.GalleryEntry) -> np.ndarray:
-    dt = np.dtype("<f4") if msg.dtype == "f4" else np.dtype("i1")
-    arr = np.frombuffer(entry.embeddings, dtype=dt).reshape(-1, msg.dim).astype(np.float32)
-    return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
-
-
 class GallerySync:
-    """Collects the parts of a gallery update and installs it atomically."""
+    """Collects sealed parts and manifests; ``__call__`` returns True when a new gallery was installed."""
 
     def __init__(self, store: GalleryStore) -> None:
         self.store = store
-        self._parts: dict[int, wire.GalleryUpdate] = {}
-        self._version = -1
+        self._parts: dict[int, wire.GalleryPart] = {}
+        self._manifest: wire.GalleryUpdate | None = None
+        self.refused = 0
 
-    def __call__(self, msg: wire.GalleryUpdate) -> bool:
-        """Handle one message; True when a new gallery was installed."""
-        if msg.version <= self.store.version and self.store.path.exists():
+    def _newer(self, version: int) -> bool:
+        return version > self.store.version or not self.store.path.exists()
+
+    def __call__(self, msg: wire.GalleryUpdate | wire.GalleryPart) -> bool:
+        if isinstance(msg, wire.GalleryPart):
+            if not self._newer(msg.version):
+                return False
+            self._parts[msg.part] = msg
+        elif isinstance(msg, wire.GalleryUpdate):
+            if not self._newer(msg.version):
+                log.debug("gallery version %d is not newer than %d", msg.version, self.store.version)
+                return False
+            self._manifest = msg
+        return self._try_install()
+
+    def _try_install(self) -> bool:
+        m = self._manifest
+        if m is None:
             return False
-        if msg.version != self._version:
-            self._parts, self._version = {}, msg.version
-        self._parts[msg.part] = msg
-        if len(self._parts) < msg.parts:
+        blobs = []
+        for n in range(m.parts):
+            p = self._parts.get(n)
+            if p is None or p.version != m.version:
+                return False  # still waiting for this part of this version
+            if p.parts != m.parts or gallery_crypto.digest(p.sealed) != m.digests[n]:
+                self.refused += 1
+                del self._parts[n]
+                log.error("gallery version %d: part %d does not match the signed manifest (digest or "
+                          "part count differs); refused, waiting for the right one", m.version, n)
+                return False
+            blobs.append(p.sealed)
+        self._manifest = None
+        self._parts = {k: v for k, v in self._parts.items() if v.version > m.version}
+        try:
+            done = self.store.install(blobs)
+        except ProtocolError as exc:
+            self.refused += 1
+            log.error("gallery version %d refused: %s (%s); keeping version %d", m.version, exc,
+                      exc.reason, self.store.version)
             return False
-        parts = [self._parts[i] for i in range(msg.parts)]
-        self._parts, self._version = {}, -1
-        ids: list[str] = []
-        rows: list[np.ndarray] = []
-        if not msg.full:
-            cur = self.store.index
-            drop = set(msg.removed) | {e.delegate_id for p in parts for e in p.entries}
-            keep = [i for i, d in enumerate(cur.ids) if d not in drop]
-            ids += [cur.ids[i] for i in keep]
-            rows.append(cur.emb[keep])
-        for p in parts:
-            for e in p.entries:
-                r = _rows(p, e)
-                ids += [e.delegate_id] * len(r)
-                rows.append(r)
-        emb = np.concatenate(rows) if rows else np.zeros((0, msg.dim), np.float32)
-        done = self.store.install_plain(msg.version, ids, emb)
-        log.info("gallery version %d received (%d templates)", msg.version, len(ids))
+        if done:
+            log.info("gallery version %d received (%d parts, %d delegates)", m.version, m.parts,
+                     len(self.store.index))
         return done

@@ -17,7 +17,7 @@ from congress import __version__, pki, wire
 from congress.config import read_secret
 from congress.config.edge import EdgeConfig
 from congress.errors import ConfigError
-from congress.gallery_crypto import parse_key
+from congress.gallery_keys import parse_key
 from edge import health
 from edge.camera import open_camera
 from edge.door import Door
@@ -36,7 +36,8 @@ GALLERY_KEY_FILE = "gallery.key"
 
 
 def gallery_key(cfg: EdgeConfig) -> bytes:
-    """The unit's gallery key: the configured secret, else ``<data_dir>/gallery.key``."""
+    """The unit's gallery private key (X25519, 64 hex digits, from ``congress ca issue-unit``): the
+    configured secret, else ``<data_dir>/gallery.key``."""
     secret = read_secret(cfg.gallery.key_name, required=False)
     if secret:
         return parse_key(secret, f"secret {cfg.gallery.key_name}")
@@ -46,7 +47,8 @@ def gallery_key(cfg: EdgeConfig) -> bytes:
     env = "CONGRESS_" + cfg.gallery.key_name.upper().replace("-", "_")
     raise ConfigError(
         f"no gallery key: secret {cfg.gallery.key_name!r} is not set and {path} does not exist",
-        hint=f"provision the unit (the controller gives each unit its key) or set {env}",
+        hint=f"provision the unit with congress flash (it copies units/<unit>/gallery.key from the venue "
+        f"CA folder), or set {env}",
     )
 
 

@@ -9,7 +9,8 @@ status), and loops until its stop event is set:
   up to ``MAX_RESEND_S``;
 * incoming messages are put on a queue by paho's callback and handled here: each is verified
   (controller signature, venue, topic, :mod:`congress.wire`); an Ack deletes exactly the events it names;
-  gallery parts go to ``on_gallery``, commands to ``on_command``;
+  sealed gallery parts and manifests go to ``on_gallery`` (an empty retained message is a cleared
+  topic and is skipped), commands to ``on_command``;
 * every ``heartbeat_s`` a retained signed status carries outbox depth, gallery version and ``health()``.
 
 After a disconnect paho reconnects by itself (or this thread reconnects with backoff when the first
@@ -61,7 +62,7 @@ class Publisher(threading.Thread):
         controller_key,
         outbox: Outbox,
         health: Callable[[], dict],
-        on_gallery: Callable[[wire.GalleryUpdate], None] | None = None,
+        on_gallery: Callable[[wire.GalleryUpdate | wire.GalleryPart], None] | None = None,
         on_command: Callable[[wire.UnitCommand], None] | None = None,
         heartbeat_s: float = 10.0,
         resend_s: float = 30.0,
@@ -96,7 +97,7 @@ class Publisher(threading.Thread):
     # -- paho callbacks: no work here, only hand-over to the thread ------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
-            for kind in (wire.Kind.ACK, wire.Kind.GALLERY, wire.Kind.CMD):
+            for kind in (wire.Kind.ACK, wire.Kind.GALLERY, wire.Kind.GALLERY_PART, wire.Kind.CMD):
                 client.subscribe(wire.unit_topic(self.venue, self.unit, kind), qos=1)
             self._inbox.put(("connected", None))
         self.wake.set()
@@ -209,6 +210,9 @@ class Publisher(threading.Thread):
                 self._handle(topic, payload)
 
     def _handle(self, topic: str, payload: bytes) -> None:
+        if not payload:  # the controller cleared a retained topic (smaller gallery, revocation)
+            log.debug("retained message on %s cleared", topic)
+            return
         try:
             msg = wire.verify(payload, topic=topic, venue=self.venue, controller_key=self.controller_key)
         except ProtocolError as exc:
@@ -223,7 +227,7 @@ class Publisher(threading.Thread):
                 self._tries.pop((ev.boot, ev.seq), None)
                 if ev.outcome is wire.AckOutcome.REJECTED:
                     log.error("controller refused event %s/%d for good: %s", ev.boot, ev.seq, ev.reason)
-        elif isinstance(msg, wire.GalleryUpdate):
+        elif isinstance(msg, wire.GalleryUpdate | wire.GalleryPart):
             if self.on_gallery is not None:
                 self._safely(self.on_gallery, msg)
         elif isinstance(msg, wire.UnitCommand):

@@ -30,7 +30,8 @@ SYSTEMD_DIR = _REPO / "systemd"
 KEYS_NOTE = """\
 Digital Congress door unit - private keys on this card
 =======================================================
-The keys/ folder holds the unit's private TLS key and its event-signing key. A FAT file system has no
+The keys/ folder holds the unit's private TLS key, its event-signing key and its gallery key (the only
+key that opens the face gallery the controller seals for this unit). A FAT file system has no
 file permissions: until the unit's first boot, anyone who reads this card can copy them. Keep the card
 with you. On first boot congress/firstboot.sh moves them to /var/lib/congress-edge/keys (mode 0600,
 owner congress-edge) and deletes them from this card. If a card with keys is lost, revoke the unit:
@@ -65,6 +66,7 @@ def read_unit_files(ca_dir: Path, unit_id: str, *, issue: bool) -> UnitFiles:
         "controller-signing.pub": creds.controller_pub,
         "keys/tls.key": creds.key,
         "keys/signing.key": creds.signing_key,
+        "keys/gallery-key": creds.gallery_key,  # X25519: opens this unit's sealed gallery
     }
     files = {}
     for name, src in sources.items():
@@ -167,9 +169,7 @@ def _model_files() -> dict[str, bytes]:
     return files
 
 
-def build_payload(
-    unit: UnitFiles, config: bytes, *, gallery_key: bytes | None = None, wheel: Path | None = None
-) -> dict[str, bytes]:
+def build_payload(unit: UnitFiles, config: bytes, *, wheel: Path | None = None) -> dict[str, bytes]:
     """Every file of the ``congress/`` folder, keyed by its path on the boot partition."""
     files = dict(unit.files)
     files["edge.toml"] = config
@@ -177,8 +177,6 @@ def build_payload(
     files["firstboot.sh"] = (Path(__file__).parent / "firstboot.sh").read_bytes()
     files.update(_systemd_files())
     files.update(_model_files())
-    if gallery_key is not None:
-        files["keys/gallery-key"] = gallery_key
     if wheel is not None:
         try:
             files[f"dist/{wheel.name}"] = wheel.read_bytes()

@@ -50,7 +50,6 @@ class Request:
     ca_dir: Path
     host: HostSettings
     issue: bool = False
-    gallery_key: bytes | None = None
     wheel: Path | None = None
 
 
@@ -91,7 +90,7 @@ def provision(target: Target, req: Request) -> dict:
     mount = fb.boot_mount(listing, fmt)
     config, notes = payload.unit_config(req.config_file, req.unit_id)
     unit = payload.read_unit_files(req.ca_dir, req.unit_id, issue=req.issue)
-    files = payload.build_payload(unit, config, gallery_key=req.gallery_key, wheel=req.wheel)
+    files = payload.build_payload(unit, config, wheel=req.wheel)
     files.update(_first_boot_files(fs, fmt, mount, req, files[f"{payload.FOLDER}/manifest.sha256"]))
     log.info("writing %d files to %s (%s first boot)", len(files), fs.description, fmt.value)
     fs.write_many(files)

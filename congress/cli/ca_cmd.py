@@ -43,10 +43,11 @@ def _unit(args: argparse.Namespace) -> int:
 
     c = pki.issue_unit(_dir(args), args.unit_id, reissue=args.reissue)
     paths = {k: str(getattr(c, k)) for k in ("cert", "key", "signing_key", "signing_pub", "ca_cert",
-                                               "controller_pub")}
+                                               "controller_pub", "gallery_key", "gallery_pub")}
     emit({"ok": True, "unit_id": args.unit_id, **paths}, as_json=args.json,
          human=f"unit {args.unit_id}: certificate {c.cert}, signing key {c.signing_key}; copy "
-         f"cert.pem, key.pem, signing.key, ca.pem and controller-signing.pub to the unit")
+         f"cert.pem, key.pem, signing.key, gallery.key, ca.pem and controller-signing.pub to the unit "
+         "(congress flash does it)")
     return 0
 
 

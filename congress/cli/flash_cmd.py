@@ -9,49 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from pathlib import Path
 
 from congress.cli import emit
 from congress.errors import FlashError
-
-
-def _read_hex_key(path: str, what: str) -> bytes:
-    try:
-        text = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise FlashError(f"cannot read the {what} {path}: {exc.strerror}") from None
-    if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
-        raise FlashError(f"{path}: the {what} must be 64 hex digits (an AES-256 key)")
-    return bytes.fromhex(text)
-
-
-def _gallery_key(args: argparse.Namespace) -> tuple[bytes, str]:
-    """The unit's gallery key and where it came from.
-
-    The key only seals the gallery on the unit's own disk (the controller sends galleries signed, over
-    TLS, to that unit alone), so by default each card gets a fresh random key that exists nowhere else.
-    ``--gallery-key-file`` gives it explicitly; ``--gallery-master-key-file`` derives it (HKDF) from a
-    venue master key, for venues that want to be able to recompute it.
-    """
-    import secrets
-
-    from congress.config import parse_config, read_toml
-    from congress.config.edge import EdgeConfig
-    from congress.gallery_crypto import derive_unit_key
-
-    if args.gallery_key_file and args.gallery_master_key_file:
-        raise FlashError("give at most one of --gallery-key-file and --gallery-master-key-file")
-    if args.gallery_key_file:
-        key, source = _read_hex_key(args.gallery_key_file, "gallery key"), "file"
-    elif args.gallery_master_key_file:
-        venue = parse_config(read_toml(args.config), EdgeConfig, source=args.config).venue.id
-        key = derive_unit_key(_read_hex_key(args.gallery_master_key_file, "gallery master key"),
-                              venue, args.unit)
-        source = "derived"
-    else:
-        key, source = secrets.token_bytes(32), "generated"
-    return (key.hex() + "\n").encode(), source
 
 
 def _flash(args: argparse.Namespace) -> int:
@@ -71,18 +32,16 @@ def _flash(args: argparse.Namespace) -> int:
     )
     target = open_target(Path(args.image) if args.image else None,
                          Path(args.boot_dir) if args.boot_dir else None)
-    gallery_key, gallery_source = _gallery_key(args)
     req = Request(
         unit_id=args.unit,
         config_file=Path(args.config),
         ca_dir=Path(args.ca_dir or os.environ.get("CONGRESS_CA_DIR") or "ca"),
         host=host,
         issue=args.issue,
-        gallery_key=gallery_key,
         wheel=Path(args.wheel) if args.wheel else None,
     )
     summary = provision(target, req)
-    summary["gallery_key"] = gallery_source
+    summary["gallery_key"] = "issued"  # units/<unit>/gallery.key from the venue CA
     where = summary.get("image") or summary.get("boot_dir")
     emit(summary, as_json=args.json, human=(
         f"unit {args.unit}: {summary['written']} files written to {where} and verified "
@@ -107,10 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ssh-key", metavar="FILE", help="SSH public key(s) for the technician account")
     p.add_argument("--admin-user", default="technician", help="technician account name (default %(default)s)")
     p.add_argument("--hostname", help="host name (default: the unit id)")
-    p.add_argument("--gallery-key-file", metavar="FILE",
-                   help="this unit's gallery key (64 hex digits); default: a fresh random key")
-    p.add_argument("--gallery-master-key-file", metavar="FILE",
-                   help="the controller's gallery master key (64 hex digits); the unit's key is derived")
     p.add_argument("--wheel", metavar="FILE.whl", help="project wheel that first boot installs")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.set_defaults(handler=_flash)

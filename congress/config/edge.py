@@ -206,12 +206,13 @@ class OutboxSection(Section):
 
 
 class GallerySection(Section):
-    """The encrypted gallery of enrolled delegates pushed by the controller."""
+    """The gallery of enrolled delegates, sealed by the controller for this unit alone."""
 
     key_name: str = Field(
         "gallery-key",
         title="Key credential",
-        description="Secret with the unit's gallery key (64 hex digits): $CREDENTIALS_DIRECTORY/<name> or "
+        description="Secret with the unit's X25519 gallery private key (64 hex digits, "
+        "units/<id>/gallery.key from congress ca issue-unit): $CREDENTIALS_DIRECTORY/<name> or "
         "CONGRESS_GALLERY_KEY; else the file <data_dir>/gallery.key",
     )
 

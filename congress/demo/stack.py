@@ -153,25 +153,8 @@ class Stack:
         Assignments(self.controller.db).assign_by_seat({seat(i): i + 1 for i in range(n)}, actor="demo")
 
     def _start_gallery(self) -> None:
-        """The controller's gallery publisher on its own MQTT connection with the controller identity."""
-        from congress import mqtt
-        from controller.gallery import build_gallery_publisher
-        from controller.unit_registry import UnitRegistry
-
-        cfg = self.controller.config
-        b = cfg.broker
-        client = mqtt.make_client(client_id="controller-gallery", ca_file=b.ca_file, cert_file=b.cert_file,
-                                  key_file=b.key_file)
-        mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s)
-
-        def close() -> None:
-            client.disconnect()
-            client.loop_stop()
-
-        self._started("gallery connection", close)
-        self.gallery = build_gallery_publisher(cfg, self.controller.db, client, UnitRegistry(cfg.ca_dir))
-        self.gallery.start()
-        self._started("gallery publisher", self.gallery.stop)
+        """The controller's gallery service, started with the controller, seals the gallery for each door."""
+        self.gallery = self.controller.gallery.publisher
 
     def start_doors(self, *, gallery_timeout: float = 60.0, realtime: bool = False) -> None:
         """Start both door units; their cameras start once each unit holds the controller's gallery."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,8 +99,8 @@ def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int
     creds = pki.issue_unit(ca, unit_id)
     data = root / unit_id
     data.mkdir(parents=True, exist_ok=True)
-    # The key sealing the gallery on this unit's disk, fresh per unit as `congress flash` makes it.
-    _write_secret(data / "gallery.key", secrets.token_bytes(32).hex() + "\n")
+    # The unit's issued gallery key (the controller seals its gallery to gallery.pub), as on a flashed card.
+    _write_secret(data / "gallery.key", creds.gallery_key.read_text())
     return _write_toml(root / f"{unit_id}.toml", {
         "venue": {"id": VENUE_ID},
         "unit": {"id": unit_id, "data_dir": str(data), "signing_key_file": str(creds.signing_key),

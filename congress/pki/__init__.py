@@ -10,6 +10,8 @@ One directory holds everything (``congress ca init --dir DIR``)::
     units/<unit_id>/cert.pem key.pem signing.key signing.pub
                                      door unit: TLS client certificate (CN = unit id) and its Ed25519
                                      event-signing key pair
+                                     gallery.key (0600) gallery.pub: X25519 pair the controller
+                                     seals this unit's gallery to (congress.gallery_crypto)
     clients/<name>/cert.pem key.pem  other MQTT clients (the controller, tools); CN = name
 
 TLS keys are EC P-256 (what Mosquitto/OpenSSL and every client accept); event signatures are Ed25519.

@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from congress.config.common import check_identifier
 from congress.errors import PKIError
+from congress.gallery_keys import write_unit_keys
 from congress.pki.authority import (
     BACKDATE,
     LEAF_DAYS,
@@ -47,6 +48,8 @@ class UnitCredentials:
     signing_pub: Path
     ca_cert: Path
     controller_pub: Path
+    gallery_key: Path  # X25519 private key sealing this unit's gallery (congress.gallery_keys)
+    gallery_pub: Path
 
 
 def _issue(ca_dir: Path, kind: str, name: str, sub: Path, *, server: bool, sans: list) -> x509.Certificate:
@@ -159,6 +162,7 @@ def issue_unit(ca_dir: str | os.PathLike, unit_id: str, *, reissue: bool = False
         signer = ed25519.Ed25519PrivateKey.generate()
         write_private(sub / "signing.key", key_pem(signer))
         write_public(sub / "signing.pub", pub_pem(signer.public_key()))
+        write_unit_keys(sub)
     return unit_credentials(ca_dir, unit_id)
 
 
@@ -170,7 +174,8 @@ def unit_credentials(ca_dir: str | os.PathLike, unit_id: str) -> UnitCredentials
         raise PKIError(f"unit {unit_id!r} has no certificate in {ca_dir}",
                        hint=f"issue one with `congress ca issue-unit {unit_id}`")
     return UnitCredentials(unit_id, sub / "cert.pem", sub / "key.pem", sub / "signing.key",
-                           sub / "signing.pub", ca_dir / "ca.pem", ca_dir / "controller-signing.pub")
+                           sub / "signing.pub", ca_dir / "ca.pem", ca_dir / "controller-signing.pub",
+                           sub / "gallery.key", sub / "gallery.pub")
 
 
 def issue_client(ca_dir: str | os.PathLike, name: str, *, reissue: bool = False) -> tuple[Path, Path]:

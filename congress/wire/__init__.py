@@ -26,7 +26,7 @@ from congress.wire.messages import (
     CheckIn,
     Command,
     Direction,
-    GalleryEntry,
+    GalleryPart,
     GalleryUpdate,
     Liveness,
     Message,
@@ -35,11 +35,21 @@ from congress.wire.messages import (
     UnitState,
     UnitStatus,
 )
-from congress.wire.topics import CONTROLLER_WRITES, UNIT_WRITES, Kind, parse_topic, subscription, unit_topic
+from congress.wire.topics import (
+    CONTROLLER_WRITES,
+    MAX_GALLERY_PARTS,
+    UNIT_WRITES,
+    Kind,
+    gallery_part_topic,
+    parse_topic,
+    subscription,
+    unit_topic,
+)
 
 __all__ = [
     "CONTROLLER_WRITES",
     "MAX_GALLERY_BYTES",
+    "MAX_GALLERY_PARTS",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
     "UNIT_WRITES",
@@ -50,7 +60,7 @@ __all__ = [
     "CheckIn",
     "Command",
     "Direction",
-    "GalleryEntry",
+    "GalleryPart",
     "GalleryUpdate",
     "Kind",
     "Liveness",
@@ -63,6 +73,7 @@ __all__ = [
     "UnitStatus",
     "canonical",
     "encode",
+    "gallery_part_topic",
     "new_boot_id",
     "parse_topic",
     "sign",

@@ -40,6 +40,8 @@ PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 16 * 1024
 #: Largest gallery update part; bigger galleries are split into parts.
 MAX_GALLERY_BYTES = 8 * 1024 * 1024
+#: Gallery manifests and parts may be up to MAX_GALLERY_BYTES.
+GALLERY_KINDS = frozenset({Kind.GALLERY, Kind.GALLERY_PART})
 _ENVELOPE = {"v", "type", "venue", "unit", "boot", "seq", "body", "sig"}
 
 
@@ -91,10 +93,10 @@ def encode(msg: Message, key: Ed25519PrivateKey) -> bytes:
     sig = key.sign(canonical(obj))
     obj["sig"] = base64.urlsafe_b64encode(sig).rstrip(b"=").decode("ascii")
     payload = canonical(obj)
-    limit = MAX_GALLERY_BYTES if msg.kind is Kind.GALLERY else MAX_MESSAGE_BYTES
+    limit = MAX_GALLERY_BYTES if msg.kind in GALLERY_KINDS else MAX_MESSAGE_BYTES
     if len(payload) > limit:
         raise ProtocolError(Reason.OVERSIZED, f"{msg.kind} message of {len(payload)} bytes exceeds {limit}",
-                            hint="split the gallery into more parts" if msg.kind is Kind.GALLERY else None)
+                            hint="split the gallery into more parts" if msg.kind in GALLERY_KINDS else None)
     return payload
 
 
@@ -157,7 +159,7 @@ def verify(
         kind = Kind(obj["type"])
     except ValueError:
         raise ProtocolError(Reason.UNKNOWN_TYPE, f"unknown message type {obj['type']!r}") from None
-    limit = MAX_GALLERY_BYTES if kind is Kind.GALLERY else MAX_MESSAGE_BYTES
+    limit = MAX_GALLERY_BYTES if kind in GALLERY_KINDS else MAX_MESSAGE_BYTES
     if len(payload) > limit:
         raise ProtocolError(Reason.OVERSIZED, f"{kind} message of {len(payload)} bytes exceeds {limit}")
     env = {"venue": get_str(obj, "venue", max_len=63, pattern=_ID),
@@ -193,6 +195,8 @@ def verify(
     if set(obj["body"]) != cls.body_keys:
         raise ProtocolError(Reason.MALFORMED, f"{kind} body fields must be exactly {sorted(cls.body_keys)}")
     msg = cls.from_body(env, obj["body"])
+    if topic is not None and msg.topic != topic:  # a gallery part on another part's topic
+        raise ProtocolError(Reason.TOPIC_MISMATCH, f"{kind} for {msg.topic!r} arrived on topic {topic!r}")
     if replay is not None:
         sender = "controller" if kind in CONTROLLER_WRITES else env["unit"]
         replay.check(sender, env["boot"], env["seq"])

@@ -1,4 +1,4 @@
-"""The five message types and how each maps to and from its JSON ``body``.
+"""The six message types and how each maps to and from its JSON ``body``.
 
 Every message carries the envelope fields ``venue``, ``unit`` (the unit it comes from or goes to),
 ``boot`` (the sender's boot id) and ``seq`` (the sender's per-boot counter). Bodies hold only strings,
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -27,7 +28,9 @@ from congress.wire.fields import (
     get_str,
     un_e4,
 )
-from congress.wire.topics import Kind, unit_topic
+from congress.wire.topics import MAX_GALLERY_PARTS, Kind, gallery_part_topic, unit_topic
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class Direction(StrEnum):
@@ -199,59 +202,64 @@ class Ack(Message):
         return cls(**env, events=tuple(events))
 
 
-@dataclass(frozen=True)
-class GalleryEntry:
-    """One delegate's face templates: ``embeddings`` is n x dim values in ``dtype``, little-endian."""
-
-    delegate_id: str
-    embeddings: bytes
-
-
 @dataclass(frozen=True, kw_only=True)
 class GalleryUpdate(Message):
-    """Controller -> unit: face templates. A full gallery may be split in ``parts`` messages."""
+    """Controller -> unit: the manifest of one gallery version, retained on ``.../gallery``: how many
+    sealed parts it has and the SHA-256 of each (:func:`congress.gallery_crypto.digest`). The unit
+    installs the version once every part has arrived and matches; the face templates travel only
+    inside the parts, sealed to that unit's key."""
 
     kind: ClassVar[Kind] = Kind.GALLERY
-    body_keys: ClassVar[frozenset[str]] = frozenset(
-        {"version", "full", "part", "parts", "dim", "dtype", "removed", "entries"})
+    body_keys: ClassVar[frozenset[str]] = frozenset({"version", "parts", "digests"})
     version: int
-    full: bool = True  # True: replaces the unit's gallery once all parts arrived; False: a delta
-    part: int = 0
     parts: int = 1
-    dim: int = 128
-    dtype: str = "f4"  # "f4" float32 or "i1" int8
-    entries: tuple[GalleryEntry, ...] = ()
-    removed: tuple[str, ...] = ()
+    digests: tuple[str, ...] = ()
 
     def body(self) -> dict[str, Any]:
-        return {"version": self.version, "full": self.full, "part": self.part, "parts": self.parts,
-                "dim": self.dim, "dtype": self.dtype, "removed": list(self.removed),
-                "entries": [{"delegate_id": e.delegate_id,
-                             "emb": base64.b64encode(e.embeddings).decode("ascii")} for e in self.entries]}
+        return {"version": self.version, "parts": self.parts, "digests": list(self.digests)}
 
     @classmethod
     def from_body(cls, env: dict, body: dict) -> GalleryUpdate:
-        dtype = get_str(body, "dtype", max_len=2)
-        if dtype not in ("f4", "i1"):
-            raise _bad("dtype", "must be f4 or i1")
-        dim = get_int(body, "dim", lo=1, hi=4096)
-        row = dim * (4 if dtype == "f4" else 1)
-        parts = get_int(body, "parts", lo=1, hi=10_000)
-        entries = []
-        for item in get_list(body, "entries", 100_000):
-            if not isinstance(item, dict) or set(item) != {"delegate_id", "emb"}:
-                raise _bad("entries", "must hold objects with delegate_id and emb")
-            try:
-                raw = base64.b64decode(get_str(item, "emb", max_len=10_000_000), validate=True)
-            except (binascii.Error, ValueError):
-                raise _bad("entries.emb", "is not base64") from None
-            if not raw or len(raw) % row:
-                raise _bad("entries.emb", f"is not a whole number of {dim}-value {dtype} embeddings")
-            entries.append(GalleryEntry(get_str(item, "delegate_id", pattern=_ID), raw))
-        removed = tuple(get_str({"r": r}, "r", pattern=_ID) for r in get_list(body, "removed", 100_000))
-        return cls(**env, version=get_int(body, "version"), full=get_bool(body, "full"),
-                   part=get_int(body, "part", hi=parts - 1), parts=parts, dim=dim, dtype=dtype,
-                   entries=tuple(entries), removed=removed)
+        parts = get_int(body, "parts", lo=1, hi=MAX_GALLERY_PARTS)
+        digests = tuple(get_str({"d": d}, "d", max_len=64, pattern=_SHA256)
+                        for d in get_list(body, "digests", MAX_GALLERY_PARTS))
+        if len(digests) != parts:
+            raise _bad("digests", f"must name exactly {parts} part digests")
+        return cls(**env, version=get_int(body, "version"), parts=parts, digests=digests)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GalleryPart(Message):
+    """Controller -> unit: part ``part`` of ``parts`` of a gallery version, retained on
+    ``.../gallery/<part>``; ``sealed`` is opaque here (AES-256-GCM for this unit alone, see
+    :mod:`congress.gallery_crypto`) and travels as base64."""
+
+    kind: ClassVar[Kind] = Kind.GALLERY_PART
+    body_keys: ClassVar[frozenset[str]] = frozenset({"version", "part", "parts", "sealed"})
+    version: int
+    part: int = 0
+    parts: int = 1
+    sealed: bytes = b""
+
+    @property
+    def topic(self) -> str:
+        return gallery_part_topic(self.venue, self.unit, self.part)
+
+    def body(self) -> dict[str, Any]:
+        return {"version": self.version, "part": self.part, "parts": self.parts,
+                "sealed": base64.b64encode(self.sealed).decode("ascii")}
+
+    @classmethod
+    def from_body(cls, env: dict, body: dict) -> GalleryPart:
+        parts = get_int(body, "parts", lo=1, hi=MAX_GALLERY_PARTS)
+        try:
+            sealed = base64.b64decode(get_str(body, "sealed", max_len=12_000_000), validate=True)
+        except (binascii.Error, ValueError):
+            raise _bad("sealed", "is not base64") from None
+        if not sealed:
+            raise _bad("sealed", "is empty")
+        return cls(**env, version=get_int(body, "version"), part=get_int(body, "part", hi=parts - 1),
+                   parts=parts, sealed=sealed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,5 +290,5 @@ class UnitCommand(Message):
 
 
 MESSAGE_TYPES: dict[Kind, type[Message]] = {
-    c.kind: c for c in (CheckIn, UnitStatus, Ack, GalleryUpdate, UnitCommand)
+    c.kind: c for c in (CheckIn, UnitStatus, Ack, GalleryUpdate, GalleryPart, UnitCommand)
 }

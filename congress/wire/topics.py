@@ -2,6 +2,8 @@
 
 One subtree per unit, so the broker's pattern ACL (``%u`` = certificate CN = unit id) can confine a unit
 to its own topics: it writes ``checkin`` and ``status`` and reads ``ack``, ``gallery`` and ``cmd``.
+A gallery's sealed parts have a retained topic each, ``.../gallery/<part>`` (:func:`gallery_part_topic`),
+next to its manifest on ``.../gallery``.
 The controller subscribes with ``+`` in place of the unit id. See docs/wire-protocol.md.
 """
 
@@ -22,19 +24,30 @@ class Kind(StrEnum):
     CHECKIN = "checkin"
     STATUS = "status"
     ACK = "ack"
-    GALLERY = "gallery"
+    GALLERY = "gallery"  # the manifest of a gallery version
+    GALLERY_PART = "gallery_part"  # one sealed part, on .../gallery/<part>
     CMD = "cmd"
 
 
 #: Sent by door units, signed with the unit's Ed25519 key.
 UNIT_WRITES = frozenset({Kind.CHECKIN, Kind.STATUS})
 #: Sent by the controller, signed with the controller's Ed25519 key.
-CONTROLLER_WRITES = frozenset({Kind.ACK, Kind.GALLERY, Kind.CMD})
+CONTROLLER_WRITES = frozenset({Kind.ACK, Kind.GALLERY, Kind.GALLERY_PART, Kind.CMD})
+#: Largest part number + 1 of one gallery version.
+MAX_GALLERY_PARTS = 10_000
 
 
 def unit_topic(venue_id: str, unit_id: str, kind: Kind | str) -> str:
-    """Topic of ``kind`` for one unit; ``unit_id`` may be ``+`` (subscribe) or ``%u`` (ACL pattern)."""
+    """Topic of ``kind`` for one unit; ``unit_id`` may be ``+`` (subscribe) or ``%u`` (ACL pattern).
+    For ``GALLERY_PART`` it is the filter of every part, ``.../gallery/+``."""
+    if Kind(kind) is Kind.GALLERY_PART:
+        return f"{ROOT}/{venue_id}/unit/{unit_id}/{Kind.GALLERY.value}/+"
     return f"{ROOT}/{venue_id}/unit/{unit_id}/{Kind(kind).value}"
+
+
+def gallery_part_topic(venue_id: str, unit_id: str, part: int) -> str:
+    """The retained topic of part ``part`` of a unit's gallery."""
+    return f"{ROOT}/{venue_id}/unit/{unit_id}/{Kind.GALLERY.value}/{part}"
 
 
 def subscription(venue_id: str, kind: Kind | str) -> str:
@@ -45,6 +58,12 @@ def subscription(venue_id: str, kind: Kind | str) -> str:
 def parse_topic(topic: str) -> tuple[str, str, Kind]:
     """Split a concrete topic into ``(venue_id, unit_id, kind)``; raise ``ProtocolError('bad_topic')``."""
     parts = topic.split("/")
+    if parts[-1] == Kind.GALLERY_PART.value:
+        raise ProtocolError("bad_topic", f"topic {topic!r}: gallery parts go to .../gallery/<part>")
+    if len(parts) == 6 and parts[4] == Kind.GALLERY.value and parts[5].isdigit() and parts[5].isascii():
+        if str(int(parts[5])) != parts[5] or int(parts[5]) >= MAX_GALLERY_PARTS:
+            raise ProtocolError("bad_topic", f"topic {topic!r} names an invalid gallery part")
+        parts = [*parts[:4], Kind.GALLERY_PART.value]
     if len(parts) != 5 or parts[0] != ROOT or parts[2] != "unit":
         raise ProtocolError("bad_topic", f"topic {topic!r} is not congress/<venue>/unit/<unit>/<kind>")
     venue, unit, kind = parts[1], parts[3], parts[4]

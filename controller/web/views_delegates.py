@@ -5,7 +5,8 @@ The uploaded CSV is saved under ``<data_dir>/imports/`` and imported by
 photo paths in the CSV are taken relative to that folder, so photos are copied there beforehand. The
 thread reports progress on the live bus (event ``enrollment``) and keeps the last report for
 ``/api/delegates/import``, which the page reads when the import ends: per-row errors are listed and
-the good rows are in.
+the good rows are in. ``/delegates/badges`` is the printable badge sheet (every delegate, or one
+``?delegation=``), each badge a QR code signed with the controller key; printing it is audited.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import threading
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
 
 from controller import delegates
 from controller.web.guard import Perm, requires
@@ -118,3 +119,32 @@ def import_csv():
     svc.extra["import_job"] = job
     job.start()
     return redirect(url_for("delegates.page"))
+
+
+@bp.route("/delegates/badges")
+@requires(Perm.PRINT_BADGES)
+def badge_sheet():
+    """The badge sheet as its own self-contained page (open it, print on A4)."""
+    from congress import pki
+    from congress.errors import PKIError
+    from controller import audit
+    from controller.badges import badges, render_sheet, sheet_csp
+
+    svc = current_app.extensions["congress"]
+    delegation = request.args.get("delegation", "").strip()[:120] or None
+    key_file = Path(svc.config.ca_dir) / "controller-signing.key"
+    try:
+        key = pki.load_signing_key(key_file)
+    except PKIError as exc:
+        log.error("badge sheet refused: %s", exc)
+        return Response(f"Badges cannot be signed: {exc.message}. The controller needs its signing key "
+                        f"{key_file} (created by congress ca init).", 503, mimetype="text/plain")
+    items = badges(svc.db, key, svc.config.venue.id, delegation=delegation)
+    if delegation and not items:
+        return Response(f"No delegates in delegation {delegation!r}.", 404, mimetype="text/plain")
+    with svc.db.session() as s:
+        audit.record(s, g.user.name, "badges.print", {"badges": len(items), "delegation": delegation})
+    resp = Response(render_sheet(items, venue_name=svc.config.venue.name or svc.config.venue.id),
+                    mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = sheet_csp()
+    return resp

@@ -221,15 +221,17 @@ def controller_config(tmp_path, **overrides):
 
 
 @pytest.fixture
-def app(sqlite_db, tmp_path, password_hash):
-    """The controller app on SQLite with one account per role, named after the role."""
+def app(sqlite_db, tmp_path, password_hash, venue_ca):
+    """The controller app on SQLite with one account per role, named after the role; its CA folder is
+    the test venue CA (the badge sheet signs with the controller key there)."""
     from controller.app import create_app
     from controller.models import Role, User
 
     with sqlite_db.session() as s:
         for role in Role:
             s.add(User(name=role.value, role=role, password_hash=password_hash))
-    return create_app(controller_config(tmp_path), {"TESTING": True}, db=sqlite_db)
+    cfg = controller_config(tmp_path, ca_dir=str(venue_ca.dir))
+    return create_app(cfg, {"TESTING": True}, db=sqlite_db)
 
 
 @pytest.fixture

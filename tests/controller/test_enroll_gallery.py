@@ -1,19 +1,26 @@
-"""Gallery publishing over a real broker: each unit gets the enrolled templates in a signed, retained
-GalleryUpdate addressed to it; a new enrollment revision is republished; after the purge every unit is
-sent an empty gallery that replaces the retained one."""
+"""Gallery publishing over a real broker: each unit gets the enrolled templates sealed to its own key
+(parts on their own retained topics, a signed manifest), no template is ever in the clear on the broker
+or in its persistence file, another unit cannot open it, a revoked unit gets nothing more, a re-issued
+unit gets the gallery again under its new key, and after the purge every unit gets an empty gallery."""
 
 from __future__ import annotations
 
-import queue
+import base64
+import secrets
+import time
 
 import numpy as np
 import pytest
+from gallery_probe import enroll_synthetic, open_retained, retained_gallery
 
-from congress import mqtt, pki, wire
-from controller.enrollment import bump_revision, purge_biometrics
-from controller.face_vault import FaceVault, embedding_aad
-from controller.gallery import PART_TEMPLATES, GalleryPublisher, gallery_messages, mqtt_publisher
-from controller.models import Delegate, EnrollStatus, FacePhoto
+from congress import gallery_crypto, pki, wire
+from congress.errors import ProtocolError
+from controller.enrollment import purge_biometrics
+from controller.face_vault import FaceVault
+from controller.gallery import GalleryPublisher, mqtt_publisher
+from controller.gallery_parts import PART_TEMPLATES, plain_parts
+from controller.models import GalleryPublication
+from controller.unit_registry import UnitRegistry
 
 
 @pytest.fixture
@@ -23,81 +30,115 @@ def vault(tmp_path, monkeypatch):
     return FaceVault.load(tmp_path / "data")
 
 
-def enroll_synthetic(db, vault, people: dict[str, int], *, consent: bool = True) -> dict[str, np.ndarray]:
-    """Store sealed unit-length templates as enrollment would (this test is about publishing)."""
-    rng = np.random.default_rng(len(people))
-    out = {}
-    with db.session() as s:
-        for did, n in people.items():
-            s.add(Delegate(id=did, name=did, consent=consent))
-            s.flush()
-            rows = rng.normal(size=(n, 128)).astype(np.float32)
-            rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-            out[did] = rows
-            for k, r in enumerate(rows):
-                ph = FacePhoto(delegate_id=did, source=f"{did}-{k}.jpg", sha256=f"{did}{k}".ljust(64, "0"),
-                               status=EnrollStatus.ENROLLED, face_px=100)
-                s.add(ph)
-                s.flush()
-                ph.embedding = vault.seal_embedding(r, embedding_aad(did, ph.id))
-        bump_revision(s)
-    return out
+class Only:
+    """The real unit registry of the test CA, limited to the units this test is about."""
+
+    def __init__(self, venue_ca, names) -> None:
+        self.registry, self.names = UnitRegistry(venue_ca.dir, recheck_s=0), set(names)
+
+    def known_units(self):
+        return [u for u in self.registry.known_units() if u in self.names]
+
+    def gallery_key(self, unit):
+        return self.registry.gallery_key(unit)
+
+    def revoked_units(self):
+        return [u for u in self.registry.revoked_units() if u in self.names]
 
 
-def receive_gallery(venue_ca, broker, unit: str) -> wire.GalleryUpdate:
-    """Connect as ``unit``, subscribe to its gallery topic and return the retained message, verified."""
-    creds = venue_ca.unit(unit)
-    got: queue.SimpleQueue = queue.SimpleQueue()
-    c = mqtt.make_client(client_id=f"{unit}-probe", ca_file=creds.ca_cert, cert_file=creds.cert,
-                         key_file=creds.key)
-    c.on_message = lambda client, ud, m: got.put((m.topic, m.payload, m.retain))
-    mqtt.connect(c, "localhost", broker.port)
-    try:
-        c.subscribe(wire.unit_topic(venue_ca.venue, unit, wire.Kind.GALLERY), qos=1)
-        topic, payload, retained = got.get(timeout=10)
-    finally:
-        c.disconnect()
-        c.loop_stop()
-    assert retained
-    return wire.verify(payload, topic=topic, venue=venue_ca.venue,
-                       controller_key=pki.load_public_key(venue_ca.controller_signing_pub))
-
-
-def test_units_get_signed_retained_gallery_and_empty_one_after_purge(db, vault, venue_ca, broker,
-                                                                    mqtt_client, tmp_path):
-    people = enroll_synthetic(db, vault, {"A": 2, "B": 1})
-    enroll_synthetic(db, vault, {"C": 1}, consent=False)  # opted out later: never published
-    ctl = mqtt_client("controller", client_id="controller-gallery-test")
-    pub = GalleryPublisher(db, vault, venue_id=venue_ca.venue, units=lambda: ["door-1", "door-2"],
+def publisher(db, vault, venue_ca, mqtt_client, names) -> GalleryPublisher:
+    ctl = mqtt_client("controller", client_id=f"controller-gallery-{'-'.join(names)}")
+    pub = GalleryPublisher(db, vault, venue_id=venue_ca.venue, units=Only(venue_ca, names),
                            signing_key=pki.load_signing_key(venue_ca.controller_signing_key),
                            publish=mqtt_publisher(ctl))
+    pub.client = ctl  # the test waits for its reconnection after a broker restart
+    return pub
+
+
+def clear_bytes(rows: np.ndarray) -> list[bytes]:
+    """How a template would look if it were in the clear: raw float32, and base64 as JSON carries it."""
+    raw = np.ascontiguousarray(rows[0], dtype="<f4").tobytes()
+    return [raw[:32], raw[-32:], base64.b64encode(raw[:48])]
+
+
+def test_units_get_sealed_retained_gallery_and_empty_one_after_purge(db, vault, venue_ca, broker,
+                                                                    mqtt_client, tmp_path):
+    people = enroll_synthetic(db, vault, {"A": 2, "B": 1})
+    enroll_synthetic(db, vault, {"C": 1}, consent=False)  # opted out: never published
+    pub = publisher(db, vault, venue_ca, mqtt_client, ["door-1", "door-2"])
     assert pub.run_once() == {"door-1": 3, "door-2": 3}
     assert pub.run_once() == {}  # nothing changed: nothing sent
-    g = receive_gallery(venue_ca, broker, "door-1")
-    assert g.unit == "door-1" and g.full and g.parts == 1 and g.dim == 128
-    got = {e.delegate_id: np.frombuffer(e.embeddings, "<f4").reshape(-1, 128) for e in g.entries}
-    assert sorted(got) == ["A", "B"]
-    assert np.allclose(got["A"], people["A"]) and np.allclose(got["B"], people["B"])
-    version = g.version
+    retained = retained_gallery(venue_ca, broker, "door-1")
+    manifest, g = open_retained(venue_ca, "door-1", retained)
+    assert manifest.parts == 1 and g.ids == ("A", "A", "B")
+    assert np.allclose(g.embeddings[:2], people["A"]) and np.allclose(g.embeddings[2], people["B"][0])
+    # The known template is in the opened plaintext (the search works) but nowhere on the broker.
+    plain = gallery_crypto.encode(list(g.ids), g.embeddings)
+    assert all(needle in plain for needle in clear_bytes(people["A"])[:2])
+    ctl_key = pki.load_public_key(venue_ca.controller_signing_pub)
+    sealed = [getattr(wire.verify(p, controller_key=ctl_key), "sealed", b"") for p in retained.values()]
+    for needle in clear_bytes(people["A"]) + clear_bytes(people["B"]):
+        assert all(needle not in payload for payload in retained.values())
+        assert all(needle not in blob for blob in sealed)
+    # ... nor in Mosquitto's persistence file once the broker has saved it.
+    broker.stop()
+    saved = (broker.work_dir / "data" / "mosquitto.db").read_bytes()
+    assert any(m in saved for m in retained.values())  # the retained gallery is in the file
+    for rows in (people["A"], people["B"]):
+        for needle in clear_bytes(rows):
+            assert needle not in saved
+    broker.start()
+    deadline = time.monotonic() + 30  # paho reconnects by itself
+    while not pub.client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # door-2's key cannot open door-1's gallery, and door-2 may not even read door-1's topics.
+    with pytest.raises(ProtocolError) as e:
+        open_retained(venue_ca, "door-1", retained, key_unit="door-2")
+    assert e.value.reason == "gallery_key"
+    assert retained_gallery(venue_ca, broker, "door-1", as_unit="door-2", quiet_s=0.5) == {}
 
     result = purge_biometrics(db, tmp_path / "data", actor="admin")
     assert result["embeddings"] == 4
     assert pub.run_once() == {"door-1": 0, "door-2": 0}
-    g2 = receive_gallery(venue_ca, broker, "door-2")
-    assert g2.version > version and g2.entries == ()
+    manifest2, g2 = open_retained(venue_ca, "door-2", retained_gallery(venue_ca, broker, "door-2"))
+    assert manifest2.version > manifest.version and g2.ids == ()
 
 
-def test_large_gallery_is_split_into_signed_parts(venue_ca):
-    n = PART_TEMPLATES + 10
-    ids = [f"D{i:05d}" for i in range(n)]
-    emb = np.ones((n, 128), np.float32) / np.sqrt(128)
-    key = pki.load_signing_key(venue_ca.controller_signing_key)
-    payloads = gallery_messages(venue_ca.venue, "door-1", 9, ids, emb, key, wire.BootCounter())
-    assert len(payloads) == 2 and all(len(p) <= wire.MAX_GALLERY_BYTES for p in payloads)
-    pub = pki.load_public_key(venue_ca.controller_signing_pub)
-    msgs = [wire.verify(p, venue=venue_ca.venue, controller_key=pub) for p in payloads]
-    assert [m.part for m in msgs] == [0, 1] and {m.parts for m in msgs} == {2}
-    assert sum(len(m.entries) for m in msgs) == n
+def test_revoked_unit_gets_no_gallery_and_reissued_unit_gets_it_under_its_new_key(
+        db, vault, venue_ca, broker, mqtt_client):
+    rev, new = f"gal-rev-{secrets.token_hex(3)}", f"gal-new-{secrets.token_hex(3)}"  # the CA is shared
+    venue_ca.unit(rev)
+    venue_ca.unit(new)
+    enroll_synthetic(db, vault, {"R": 1})
+    pub = publisher(db, vault, venue_ca, mqtt_client, [rev, new])
+    assert pub.run_once() == {rev: 1, new: 1}
+    assert retained_gallery(venue_ca, broker, rev)  # there before the revocation
+    pki.revoke(venue_ca.dir, rev)
+    enroll_synthetic(db, vault, {"S": 1})
+    assert pub.run_once() == {new: 2}  # nothing more for the revoked unit ...
+    # ... and its retained gallery is gone from the broker (the broker still runs with the old CRL,
+    # so the revoked certificate can still look).
+    assert retained_gallery(venue_ca, broker, rev, quiet_s=0.5) == {}
+    with db.session() as s:
+        assert s.get(GalleryPublication, rev) is None
+    old_key = venue_ca.units[new].gallery_key.read_text()
+    venue_ca.units[new] = pki.issue_unit(venue_ca.dir, new, reissue=True)
+    assert venue_ca.units[new].gallery_key.read_text() != old_key
+    assert pub.run_once() == {new: 2}  # same version, new key: sealed again
+    _, g = open_retained(venue_ca, new, retained_gallery(venue_ca, broker, new))
+    assert g.ids == ("R", "S")
+
+
+def test_parts_keep_a_delegate_together_and_stay_under_the_part_limit():
+    ids = [f"D{i // 3:05d}" for i in range(PART_TEMPLATES + 300)]
+    emb = np.ones((len(ids), 128), np.float32) / np.sqrt(128)
+    plains = plain_parts(ids, emb)
+    assert len(plains) == 2
+    opened = [gallery_crypto.decode(1, p) for p in plains]
+    assert sum(len(g.ids) for g in opened) == len(ids)
+    assert not set(opened[0].ids) & set(opened[1].ids)
+    assert all(len(g.ids) <= PART_TEMPLATES for g in opened)
+    assert len(plain_parts([], np.zeros((0, 128), np.float32))) == 1  # the empty gallery is one part
 
 
 def test_gallery_service_publishes_on_its_own_connection(db, vault, venue_ca, broker, tmp_path):
@@ -113,7 +154,12 @@ def test_gallery_service_publishes_on_its_own_connection(db, vault, venue_ca, br
     }, ControllerConfig)
     svc = GalleryService(cfg, db, interval_s=0.2).start()
     try:
-        g = receive_gallery(venue_ca, broker, "door-1")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            got = retained_gallery(venue_ca, broker, "door-1", quiet_s=0.5)
+            if len(got) >= 2:
+                break
     finally:
         svc.stop()
-    assert [e.delegate_id for e in g.entries] == ["Q"]
+    _, g = open_retained(venue_ca, "door-1", got)
+    assert g.ids == ("Q",)

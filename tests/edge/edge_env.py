@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +41,8 @@ def unit_tables(tmp: Path, venue_ca, broker, unit_id: str, playlist: Path, **ove
     data = tmp / f"{unit_id}-data"
     data.mkdir(parents=True, exist_ok=True)
     key_file = data / "gallery.key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32) + "\n")
+    if not key_file.exists():  # the unit's issued gallery key, as congress flash puts it on the card
+        key_file.write_text(creds.gallery_key.read_text())
         key_file.chmod(0o600)
     tables = {
         "venue": {"id": venue_ca.venue},

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from congress import badge_token, gallery_crypto
+from congress import badge_token, gallery_crypto, gallery_keys
 from congress.errors import ProtocolError
 
 
@@ -32,21 +32,33 @@ def test_badge_round_trip_and_refusals():
         assert e.value.reason == badge_token.BadgeReason.MALFORMED
 
 
-def test_gallery_seal_open_only_for_its_unit():
-    master = bytes(range(32))
-    k1 = gallery_crypto.derive_unit_key(master, "v", "door-1")
-    k2 = gallery_crypto.derive_unit_key(master, "v", "door-2")
-    assert k1 != k2
+def test_gallery_parts_open_only_for_their_unit_version_and_position():
+    k1, pub1 = gallery_keys.new_pair()
+    k2, _ = gallery_keys.new_pair()
+    assert gallery_keys.public_of(k1) == pub1 and k1 != k2
     emb = np.random.default_rng(0).standard_normal((3, 128)).astype(np.float32)
-    plain = gallery_crypto.encode(["a", "a", "b"], emb)
-    blob = gallery_crypto.seal(k1, "v", "door-1", 7, plain)
-    assert gallery_crypto.blob_version(blob) == 7
-    g = gallery_crypto.open_sealed(k1, "v", "door-1", blob)
+    plain = [gallery_crypto.encode(["a", "a"], emb[:2]), gallery_crypto.encode(["b"], emb[2:])]
+    blobs = gallery_crypto.seal_parts(pub1, "v", "door-1", 7, plain)
+    assert [gallery_crypto.header(b) for b in blobs] == [(7, 0, 2), (7, 1, 2)]
+    assert emb.astype("<f4").tobytes()[:16] not in b"".join(blobs)  # no row in the clear
+    g = gallery_crypto.open_gallery(k1, "v", "door-1", blobs)
     assert g.version == 7 and g.ids == ("a", "a", "b")
     np.testing.assert_array_equal(g.embeddings, emb)
     with pytest.raises(ProtocolError) as e:
-        gallery_crypto.open_sealed(k2, "v", "door-2", blob)  # another unit's key
+        gallery_crypto.open_gallery(k2, "v", "door-1", blobs)  # another unit's key
     assert e.value.reason == "gallery_key"
-    relabelled = blob[:3] + (8).to_bytes(8, "big") + blob[11:]
+    with pytest.raises(ProtocolError) as e:
+        gallery_crypto.open_gallery(k1, "v", "door-2", blobs)  # addressed to another unit id
+    assert e.value.reason == "gallery_key"
+    relabelled = blobs[0][:3] + (8).to_bytes(8, "big") + blobs[0][11:]  # another version
+    swapped = blobs[1][:11] + (0).to_bytes(4, "big") + blobs[1][15:]  # another position
+    flipped = blobs[1][:-1] + bytes([blobs[1][-1] ^ 1])  # one bit of ciphertext/tag
+    for bad in (relabelled, swapped, flipped):
+        with pytest.raises(ProtocolError) as e:
+            gallery_crypto.open_part(k1, "v", "door-1", bad)
+        assert e.value.reason == "gallery_key"
     with pytest.raises(ProtocolError):
-        gallery_crypto.open_sealed(k1, "v", "door-1", relabelled)
+        gallery_crypto.open_gallery(k1, "v", "door-1", blobs[::-1])  # parts out of order
+    assert gallery_crypto.unpack(gallery_crypto.pack(blobs)) == blobs
+    with pytest.raises(ProtocolError):
+        gallery_crypto.unpack(gallery_crypto.pack(blobs)[:-5] + b"\0")

@@ -73,19 +73,25 @@ def test_any_checkin_survives_encode_verify(score, seq, delegate, wall, method):
 def test_controller_messages_verify_with_controller_key_only():
     ack = wire.Ack(venue=VENUE, unit="door-1", boot="ctl", seq=5,
                    events=(wire.AckedEvent("b00t", 1), wire.AckedEvent("b00t", 2, wire.AckOutcome.DUPLICATE)))
-    emb = np.arange(2 * 128, dtype="<f4").tobytes()
-    gal = wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="ctl", seq=6, version=3,
-                             entries=(wire.GalleryEntry("D-1", emb),), removed=("D-9",))
+    sealed = np.arange(2 * 128, dtype="<f4").tobytes()  # opaque to the wire: sealed for the unit
+    gal = wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="ctl", seq=6, version=3, parts=2,
+                             digests=("ab" * 32, "cd" * 32))
+    part = wire.GalleryPart(venue=VENUE, unit="door-1", boot="ctl", seq=8, version=3, part=1, parts=2,
+                            sealed=sealed)
     cmd = wire.UnitCommand(venue=VENUE, unit="door-1", boot="ctl", seq=7, unit_boot="b00t",
                            command=wire.Command.OPEN_DOOR, args={"seconds": 3})
-    for msg in (ack, gal, cmd):
+    for msg in (ack, gal, cmd, part):
         payload = wire.encode(msg, CTRL_KEY)
         assert wire.verify(payload, topic=msg.topic, controller_key=CTRL_KEY.public_key()) == msg
         assert reason(payload) == wire.Reason.UNEXPECTED_TYPE  # the controller does not accept them
         assert reason(payload, controller_key=UNIT_KEY.public_key()) == wire.Reason.BAD_SIGNATURE
-    got = wire.verify(wire.encode(gal, CTRL_KEY), controller_key=CTRL_KEY.public_key())
-    assert np.array_equal(np.frombuffer(got.entries[0].embeddings, "<f4").reshape(2, 128),
-                          np.arange(256, dtype="<f4").reshape(2, 128))
+    assert part.topic == f"congress/{VENUE}/unit/door-1/gallery/1"
+    got = wire.verify(wire.encode(part, CTRL_KEY), topic=part.topic, controller_key=CTRL_KEY.public_key())
+    assert got.sealed == sealed
+    with pytest.raises(ProtocolError) as e:  # a part on another part's topic
+        wire.verify(wire.encode(part, CTRL_KEY), topic=f"congress/{VENUE}/unit/door-1/gallery/0",
+                    controller_key=CTRL_KEY.public_key())
+    assert e.value.reason == wire.Reason.TOPIC_MISMATCH
 
 
 def test_status_round_trip():
@@ -188,13 +194,18 @@ def test_boot_counter_and_boot_ids():
 
 
 def test_gallery_part_checks():
-    gal = wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="ctl", seq=1, version=1,
-                             entries=(wire.GalleryEntry("D-1", b"\0" * 100),))
-    with pytest.raises(ProtocolError, match="embeddings"):
+    gal = wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="ctl", seq=1, version=1, parts=2,
+                             digests=("ab" * 32,))
+    with pytest.raises(ProtocolError, match="digests"):
         wire.verify(wire.encode(gal, CTRL_KEY), controller_key=CTRL_KEY.public_key())
-    gal = wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="ctl", seq=1, version=1, part=2, parts=2)
+    gal = wire.GalleryPart(venue=VENUE, unit="door-1", boot="ctl", seq=1, version=1, part=2, parts=2,
+                           sealed=b"x")
     with pytest.raises(ProtocolError, match="part"):
         wire.verify(wire.encode(gal, CTRL_KEY), controller_key=CTRL_KEY.public_key())
+    for bad in ("congress/v1/unit/door-1/gallery/01", "congress/v1/unit/door-1/gallery_part",
+                "congress/v1/unit/door-1/gallery/10000"):
+        with pytest.raises(ProtocolError):
+            wire.parse_topic(bad)
 
 
 @settings(max_examples=300, deadline=None)
@@ -242,7 +253,8 @@ def test_body_keys_declared_match_what_is_sent():
         checkin(),
         wire.UnitStatus(venue=VENUE, unit="door-1", boot="b", seq=1, state=wire.UnitState.READY),
         wire.Ack(venue=VENUE, unit="door-1", boot="c", seq=1, events=()),
-        wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="c", seq=1, version=1),
+        wire.GalleryUpdate(venue=VENUE, unit="door-1", boot="c", seq=1, version=1, digests=("0" * 64,)),
+        wire.GalleryPart(venue=VENUE, unit="door-1", boot="c", seq=1, version=1, sealed=b"s"),
         wire.UnitCommand(venue=VENUE, unit="door-1", boot="c", seq=1, unit_boot="b",
                          command=wire.Command.IDENTIFY),
     ]

@@ -29,7 +29,7 @@ def boot_dir(tmp_path):
 
 def flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file) -> dict:
     code = main(["flash", "--boot-dir", str(boot_dir), "--unit", "door-1", "--config", str(unit_config),
-                 "--ca-dir", str(issued_ca), "--gallery-key-file", str(gallery_key_file), "--json"])
+                 "--ca-dir", str(issued_ca), "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(out)

@@ -12,6 +12,7 @@ import pytest
 from congress.cli import main
 from congress.config import parse_config
 from congress.config.edge import EdgeConfig
+from congress.errors import ProtocolError
 
 from .images import (
     BOOKWORM_BOOT,
@@ -43,8 +44,8 @@ def extras(tmp_path):
 
 
 def base_args(image, issued_ca, unit_config, gallery_key_file, unit="door-1"):
-    return ["--image", str(image), "--unit", unit, "--config", str(unit_config), "--ca-dir", str(issued_ca),
-            "--gallery-key-file", str(gallery_key_file)]
+    """The card gets the unit's issued gallery key; ``gallery_key_file`` is not an option any more."""
+    return ["--image", str(image), "--unit", unit, "--config", str(unit_config), "--ca-dir", str(issued_ca)]
 
 
 def test_cloud_init_image_gets_everything_and_reads_back(
@@ -63,7 +64,7 @@ def test_cloud_init_image_gets_everything_and_reads_back(
     assert mread(image, "congress/keys/signing.key") == (unit_dir / "signing.key").read_bytes()
     assert mread(image, "congress/unit.pem") == (unit_dir / "cert.pem").read_bytes()
     assert mread(image, "congress/ca.pem") == (issued_ca / "ca.pem").read_bytes()
-    assert mread(image, "congress/keys/gallery-key") == b"ab" * 32 + b"\n"
+    assert mread(image, "congress/keys/gallery-key") == (unit_dir / "gallery.key").read_bytes()
     user_data = mread(image, "user-data").decode()
     assert user_data.startswith("#cloud-config\n")
     assert '"/boot/firmware/congress/firstboot.sh"' in user_data
@@ -222,32 +223,29 @@ def test_bad_host_settings(
     private.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n-----END OPENSSH PRIVATE KEY-----\n")
     code, _, err = flash(capsys, *args, "--ssh-key", str(private))
     assert code == 1 and "private SSH key" in err
-    code, _, err = flash(capsys, *args, "--gallery-master-key-file", str(gallery_key_file))
-    assert code == 1 and "at most one" in err
 
 
-def test_gallery_key_is_fresh_and_random_by_default(tmp_path, capsys, issued_ca, unit_config):
-    keys = []
-    for n in range(2):
-        image = build_image(tmp_path / f"trixie{n}.img", TRIXIE_BOOT)
-        code, summary, err = flash(capsys, "--image", str(image), "--unit", "door-1", "--config",
-                                   str(unit_config), "--ca-dir", str(issued_ca))
-        assert code == 0, err
-        assert summary["gallery_key"] == "generated"
-        keys.append(mread(image, "congress/keys/gallery-key"))
-    assert all(len(bytes.fromhex(k.decode().strip())) == 32 for k in keys)
-    assert keys[0] != keys[1]
+def test_card_gallery_key_opens_the_gallery_sealed_to_the_unit(tmp_path, capsys, issued_ca, unit_config):
+    """The card carries the unit's issued X25519 gallery key: a gallery the controller seals to
+    units/door-1/gallery.pub opens with it, and the card of door-1 cannot open door-7's."""
+    import numpy as np
 
+    from congress import gallery_crypto, gallery_keys, pki
 
-def test_gallery_key_derived_from_master(tmp_path, capsys, issued_ca, unit_config):
-    from congress.gallery_crypto import derive_unit_key
-
-    master = bytes(range(32))
-    mk = tmp_path / "master.key"
-    mk.write_text(master.hex())
+    pki.issue_unit(issued_ca, "door-7")
     image = build_image(tmp_path / "trixie.img", TRIXIE_BOOT)
-    code, _, err = flash(capsys, "--image", str(image), "--unit", "door-1", "--config", str(unit_config),
-                         "--ca-dir", str(issued_ca), "--gallery-master-key-file", str(mk))
+    code, summary, err = flash(capsys, "--image", str(image), "--unit", "door-1", "--config",
+                               str(unit_config), "--ca-dir", str(issued_ca))
     assert code == 0, err
-    want = derive_unit_key(master, "congress-2026", "door-1").hex() + "\n"
-    assert mread(image, "congress/keys/gallery-key").decode() == want
+    assert summary["gallery_key"] == "issued"
+    key = gallery_keys.parse_key(mread(image, "congress/keys/gallery-key").decode(), "card")
+    units = issued_ca / "units"
+    emb = np.eye(2, 128, dtype=np.float32)
+    plain = gallery_crypto.encode(["D-1", "D-2"], emb)
+    for_1 = gallery_crypto.seal_parts(gallery_keys.read_public(units / "door-1" / "gallery.pub"),
+                                      "congress-2026", "door-1", 3, [plain])
+    assert gallery_crypto.open_gallery(key, "congress-2026", "door-1", for_1).ids == ("D-1", "D-2")
+    for_2 = gallery_crypto.seal_parts(gallery_keys.read_public(units / "door-7" / "gallery.pub"),
+                                      "congress-2026", "door-7", 3, [plain])
+    with pytest.raises(ProtocolError):
+        gallery_crypto.open_gallery(key, "congress-2026", "door-7", for_2)
