@@ -362,3 +362,21 @@ def test_wrong_clock_on_the_device_is_named(venue_ca, tmp_path):
         assert "timedatectl" in str(err.value)
     finally:
         b.close()
+
+
+def test_retained_gallery_parts_reach_only_their_unit(venue_ca, mqtt_client):
+    ctl = mqtt_client("controller")
+    for unit in ("door-2", "door-1"):
+        info = ctl.publish(wire.gallery_part_topic(venue_ca.venue, unit, 0), f"part for {unit}".encode(),
+                           qos=1, retain=True)
+        info.wait_for_publish(WAIT)
+    door1 = mqtt_client("door-1")
+    inbox = Inbox(door1)
+    subscribe(door1, wire.unit_topic(venue_ca.venue, "door-1", wire.Kind.ACK))
+    subscribe(door1, wire.unit_topic(venue_ca.venue, "+", wire.Kind.GALLERY_PART))  # asks for everyone's
+    # the retained parts are queued for door-1 at subscription, before anything published after it
+    assert publish(ctl, wire.unit_topic(venue_ca.venue, "door-1", wire.Kind.ACK), b"marker") == "Success"
+    own = wire.gallery_part_topic(venue_ca.venue, "door-1", 0)
+    assert sorted(inbox.until(b"marker")) == sorted(
+        [(own, b"part for door-1"), (wire.unit_topic(venue_ca.venue, "door-1", wire.Kind.ACK), b"marker")])
+    assert publish(door1, own, b"unit writes its own gallery") == "Not authorized"
