@@ -27,10 +27,3 @@ def unit_config(tmp_path) -> Path:
     p = tmp_path / "door-1.toml"
     p.write_text(UNIT_CONFIG)
     return p
-
-
-@pytest.fixture
-def gallery_key_file(tmp_path) -> Path:
-    p = tmp_path / "gallery.key"
-    p.write_text("ab" * 32 + "\n")
-    return p

@@ -27,7 +27,7 @@ def boot_dir(tmp_path):
     return root
 
 
-def flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file) -> dict:
+def flash_dir(capsys, boot_dir, issued_ca, unit_config) -> dict:
     code = main(["flash", "--boot-dir", str(boot_dir), "--unit", "door-1", "--config", str(unit_config),
                  "--ca-dir", str(issued_ca), "--json"])
     out, err = capsys.readouterr()
@@ -35,8 +35,8 @@ def flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file) -> dic
     return json.loads(out)
 
 
-def test_boot_dir_is_written_and_verified(capsys, boot_dir, issued_ca, unit_config, gallery_key_file):
-    summary = flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file)
+def test_boot_dir_is_written_and_verified(capsys, boot_dir, issued_ca, unit_config):
+    summary = flash_dir(capsys, boot_dir, issued_ca, unit_config)
     assert summary["boot_dir"] == str(boot_dir) and summary["format"] == "cloud-init"
     assert (boot_dir / "congress" / "keys" / "tls.key").read_bytes() == (
         issued_ca / "units" / "door-1" / "key.pem"
@@ -63,9 +63,9 @@ needs_root = pytest.mark.skipif(
 
 @needs_root
 def test_first_boot_moves_keys_and_enables_the_service(
-    tmp_path, capsys, boot_dir, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, boot_dir, issued_ca, unit_config
 ):
-    flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file)
+    flash_dir(capsys, boot_dir, issued_ca, unit_config)
     root = tmp_path / "pi-root"
     (root / "etc").mkdir(parents=True)
     env = {**os.environ, "CONGRESS_FIRSTBOOT_ROOT": str(root)}
@@ -142,9 +142,9 @@ def test_installed_unit_identity_works_against_the_venue_broker(
 
 @needs_root
 def test_first_boot_refuses_a_damaged_card(
-    tmp_path, capsys, boot_dir, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, boot_dir, issued_ca, unit_config
 ):
-    flash_dir(capsys, boot_dir, issued_ca, unit_config, gallery_key_file)
+    flash_dir(capsys, boot_dir, issued_ca, unit_config)
     cfg = boot_dir / "congress" / "edge.toml"
     cfg.write_bytes(cfg.read_bytes().replace(b"north-1", b"north-X"))
     root = tmp_path / "pi-root"

@@ -43,16 +43,15 @@ def extras(tmp_path):
             "--ssh-key", str(ssh)]
 
 
-def base_args(image, issued_ca, unit_config, gallery_key_file, unit="door-1"):
-    """The card gets the unit's issued gallery key; ``gallery_key_file`` is not an option any more."""
+def base_args(image, issued_ca, unit_config, unit="door-1"):
     return ["--image", str(image), "--unit", unit, "--config", str(unit_config), "--ca-dir", str(issued_ca)]
 
 
 def test_cloud_init_image_gets_everything_and_reads_back(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file, extras
+    tmp_path, capsys, issued_ca, unit_config, extras
 ):
     image = build_image(tmp_path / "trixie.img", TRIXIE_BOOT)
-    code, summary, err = flash(capsys, *base_args(image, issued_ca, unit_config, gallery_key_file), *extras)
+    code, summary, err = flash(capsys, *base_args(image, issued_ca, unit_config), *extras)
     assert code == 0, err
     assert summary["format"] == "cloud-init" and summary["verified"] is True
     assert summary["partition"] == 1 and summary["offset"] == 2048 * 512
@@ -81,10 +80,10 @@ def test_cloud_init_image_gets_everything_and_reads_back(
 
 
 def test_config_on_card_points_at_installed_paths(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, issued_ca, unit_config
 ):
     image = build_image(tmp_path / "trixie.img", TRIXIE_BOOT)
-    code, summary, err = flash(capsys, *base_args(image, issued_ca, unit_config, gallery_key_file))
+    code, summary, err = flash(capsys, *base_args(image, issued_ca, unit_config))
     assert code == 0, err
     data = tomllib.loads(mread(image, "congress/edge.toml").decode())
     cfg = parse_config(data, EdgeConfig)
@@ -107,10 +106,10 @@ def test_config_on_card_points_at_installed_paths(
 
 @pytest.mark.parametrize(("boot", "mount"), [(BULLSEYE_BOOT, "/boot"), (BOOKWORM_BOOT, "/boot/firmware")])
 def test_firstrun_image_gets_script_and_cmdline(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file, extras, boot, mount
+    tmp_path, capsys, issued_ca, unit_config, extras, boot, mount
 ):
     image = build_image(tmp_path / "old.img", boot)
-    args = base_args(image, issued_ca, unit_config, gallery_key_file)
+    args = base_args(image, issued_ca, unit_config)
     code, summary, err = flash(capsys, *args, *extras)
     assert code == 0, err
     assert summary["format"] == "firstrun" and summary["boot_mount"] == mount
@@ -136,82 +135,82 @@ def test_firstboot_script_is_valid_shell():
 
 
 def test_not_a_disk_image(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, issued_ca, unit_config
 ):
     image = tmp_path / "random.img"
     image.write_bytes(b"\x13" * 4096)
-    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config, gallery_key_file))
+    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config))
     assert code == 1 and "no MBR partition table" in err
 
 
 def test_image_without_fat_partition(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, issued_ca, unit_config
 ):
     image = tmp_path / "linux-only.img"
     image.write_bytes(b"\0" * (4 * 1024 * 1024))
     write_mbr(image, [(0x83, 2048, 4096)])
-    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config, gallery_key_file))
+    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config))
     assert code == 1 and "no FAT boot partition" in err and "type 0x83" in err
 
 
 def test_truncated_and_unformatted_images(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, issued_ca, unit_config
 ):
     image = build_image(tmp_path / "trixie.img", TRIXIE_BOOT)
     data = image.read_bytes()
     short = tmp_path / "short.img"
     short.write_bytes(data[: 20 * 1024 * 1024])
-    code, _, err = flash(capsys, *base_args(short, issued_ca, unit_config, gallery_key_file))
+    code, _, err = flash(capsys, *base_args(short, issued_ca, unit_config))
     assert code == 1 and "truncated" in err
     blank = tmp_path / "blank.img"
     blank.write_bytes(data[:512] + b"\0" * (len(data) - 512))
-    code, _, err = flash(capsys, *base_args(blank, issued_ca, unit_config, gallery_key_file))
+    code, _, err = flash(capsys, *base_args(blank, issued_ca, unit_config))
     assert code == 1 and "holds no FAT file system" in err
 
 
 def test_fat_partition_that_is_not_a_pi_boot_partition(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, issued_ca, unit_config
 ):
     image = build_image(tmp_path / "usbstick.img", {"photos/a.jpg": b"\xff\xd8"})
-    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config, gallery_key_file))
+    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config))
     assert code == 1 and "not a Raspberry Pi OS boot partition" in err
 
 
 def test_invalid_config_is_rejected_before_writing(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, issued_ca, unit_config
 ):
     image = build_image(tmp_path / "trixie.img", TRIXIE_BOOT)
     unit_config.write_text(unit_config.read_text() + "\n[feedbak]\ngreen_pin = 5\n")
-    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config, gallery_key_file))
+    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config))
     assert code == 2 and "feedbak: unknown key" in err
     assert "congress/" not in mlist(image)
 
 
 def test_config_of_another_unit(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, issued_ca, unit_config
 ):
     image = build_image(tmp_path / "trixie.img", TRIXIE_BOOT)
     unit_config.write_text(unit_config.read_text().replace('id = "door-1"', 'id = "door-2"'))
-    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config, gallery_key_file))
+    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config))
     assert code == 1 and "unit.id is 'door-2'" in err
 
 
 @pytest.mark.parametrize(("unit", "message"), [("door-5", "issue-unit door-5"), ("door-9", "revoked")])
 def test_unit_not_issued_or_revoked(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file, unit, message
+    tmp_path, capsys, issued_ca, unit_config, unit, message
 ):
     image = build_image(tmp_path / "trixie.img", TRIXIE_BOOT)
     unit_config.write_text(unit_config.read_text().replace('id = "door-1"', f'id = "{unit}"'))
-    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config, gallery_key_file, unit=unit))
+    code, _, err = flash(capsys, *base_args(image, issued_ca, unit_config, unit=unit))
     assert code == 1 and message in err
     assert "congress/" not in mlist(image)
 
 
 def test_bad_host_settings(
-    tmp_path, capsys, issued_ca, unit_config, gallery_key_file
+    tmp_path, capsys, issued_ca, unit_config
 ):
     image = build_image(tmp_path / "trixie.img", TRIXIE_BOOT)
-    args = base_args(image, issued_ca, unit_config, gallery_key_file)
+    args = base_args(image, issued_ca, unit_config)
     short = tmp_path / "short.psk"
     short.write_text("abc\n")
     wifi = ["--wifi-ssid", "Hall", "--wifi-psk-file", str(short)]
