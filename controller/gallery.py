@@ -9,8 +9,9 @@ to ``.../unit/<id>/gallery/<part>``, then the signed manifest to ``.../unit/<id>
 left over from a bigger earlier gallery are cleared. The broker (and its persistence file) therefore
 holds only ciphertext, and the ACL lets only that unit read its topics. ``gallery_publications``
 records version, part count and key fingerprint per unit: a unit issued later, or re-issued with a new
-key, gets the current gallery on the next pass. A revoked unit gets nothing more, and its retained
-gallery topics are cleared.
+key, gets the current gallery on the next pass; a unit whose heartbeats still report an older gallery
+``resend_after_s`` after it was sent the current one (the broker lost its retained messages) gets it
+again. A revoked unit gets nothing more, and its retained gallery topics are cleared.
 
 After ``congress controller purge-biometrics`` the revision is new and the gallery empty: every unit is
 sent an empty gallery, which replaces the retained parts and the unit's stored gallery.
@@ -18,6 +19,7 @@ sent an empty gallery, which replaces the retained parts and the unit's stored g
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
@@ -32,7 +34,7 @@ from controller.db import Database, utcnow
 from controller.enrollment import enrolled_embeddings
 from controller.face_vault import FaceVault
 from controller.gallery_parts import PART_TEMPLATES, key_id, plain_parts, unit_messages
-from controller.models import GalleryPublication, GalleryState
+from controller.models import GalleryPublication, GalleryState, UnitHealth
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +67,13 @@ class GalleryPublisher:
         signing_key: Ed25519PrivateKey,
         publish: Callable[[str, bytes], None],
         interval_s: float = 2.0,
+        resend_after_s: float = 300.0,
     ) -> None:
         self.db, self.vault, self.venue_id = db, vault, venue_id
         self.units, self._key, self._publish = units, signing_key, publish
         self.interval_s = interval_s
+        #: A unit that reports an older gallery this long after it was sent one gets it again.
+        self.resend_after_s = resend_after_s
         self._counter = wire.BootCounter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -89,11 +94,31 @@ class GalleryPublisher:
         for n in range(first_part, parts):
             self._publish(wire.gallery_part_topic(self.venue_id, unit, n), b"")
 
+    def _behind(self, s, version: int) -> dict[str, int]:
+        """Units sent ``version`` more than ``resend_after_s`` ago whose heartbeats, sent since then,
+        still report an older gallery: ``{unit: version it reports}`` (sent again, at that pace)."""
+        cutoff = utcnow() - dt.timedelta(seconds=self.resend_after_s)
+        rows = s.execute(
+            select(GalleryPublication.unit_id, UnitHealth.versions, UnitHealth.last_seen,
+                   GalleryPublication.published_at)
+            .join(UnitHealth, UnitHealth.unit_id == GalleryPublication.unit_id)
+            .where(GalleryPublication.version == version, GalleryPublication.published_at < cutoff,
+                   UnitHealth.online.is_(True))
+        ).all()
+        out = {}
+        for unit, versions, last_seen, published in rows:
+            reported = (versions or {}).get("gallery")
+            if isinstance(reported, int) and reported < version and last_seen and last_seen > cutoff \
+                    and last_seen > published + dt.timedelta(seconds=self.resend_after_s):
+                out[unit] = reported
+        return out
+
     def run_once(self) -> dict[str, int]:
         """Publish the current gallery to every unit that does not have it; ``{unit: templates}``."""
         version, templates, plaintexts = self._current()
         with self.db.session() as s:
             sent = {r.unit_id: (r.version, r.key_id, r.parts) for r in s.scalars(select(GalleryPublication))}
+            behind = self._behind(s, version)
         done: dict[str, int] = {}
         for unit in self.units.known_units():
             pub = self.units.gallery_key(unit)
@@ -104,8 +129,12 @@ class GalleryPublisher:
                 continue
             kid = key_id(pub)
             before = sent.get(unit)
-            if before is not None and before[:2] == (version, kid):
+            if before is not None and before[:2] == (version, kid) and unit not in behind:
                 continue
+            if unit in behind:
+                log.warning("unit %s still reports gallery version %d, %d was published to it; sending it "
+                            "again (broker lost its retained messages, or the unit holds another gallery "
+                            "key: see its log)", unit, behind[unit], version)
             parts, manifest = unit_messages(self.venue_id, unit, pub, version, plaintexts, self._key,
                                             self._counter)
             for topic, payload in parts:

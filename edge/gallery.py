@@ -82,11 +82,14 @@ class GalleryStore:
         self._key, self._venue, self._unit = key, venue_id, unit_id
         self._lock = threading.Lock()
         self._index = GalleryIndex(0, (), np.zeros((0, 128), np.float32))
+        #: Why the stored gallery could not be used ("" when it loaded or there is none).
+        self.load_error = ""
         if self.path.exists():
             try:
                 self._index = self._open(self.path.read_bytes())
                 log.info("gallery version %d loaded (%d delegates)", self.version, len(self._index))
             except ProtocolError as exc:
+                self.load_error = str(exc)
                 log.error("stored gallery %s cannot be used: %s; waiting for a new one", self.path, exc)
 
     def _open(self, data: bytes) -> GalleryIndex:

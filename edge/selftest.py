@@ -79,6 +79,9 @@ def _gallery(cfg: EdgeConfig, ctx: dict) -> Check:
     from edge.main import gallery_key
 
     store = GalleryStore(cfg.unit.data_dir, gallery_key(cfg), cfg.venue.id, cfg.unit.id)
+    if store.load_error:
+        return Check("gallery", Status.FAIL, f"stored gallery does not open: {store.load_error}",
+                     "the unit's gallery key is not the one in the venue CA: flash the unit again")
     if store.version == 0:
         return Check(
             "gallery", Status.WARN, "no gallery yet", "it arrives from the controller once the unit is online"

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from gallery_probe import enroll_synthetic, open_retained, retained_gallery
+from sqlalchemy import select
 
 from congress import gallery_crypto, pki, wire
 from congress.errors import ProtocolError
@@ -163,3 +164,26 @@ def test_gallery_service_publishes_on_its_own_connection(db, vault, venue_ca, br
         svc.stop()
     _, g = open_retained(venue_ca, "door-1", got)
     assert g.ids == ("Q",)
+
+
+def test_unit_still_reporting_an_older_gallery_is_sent_it_again(db, vault, venue_ca, broker, mqtt_client):
+    """Lost retained messages (a broker that lost its persistence): the unit's heartbeats keep reporting
+    an older gallery, so after ``resend_after_s`` the current one is sealed and sent again, once."""
+    import datetime as dt
+
+    from controller import devices
+    from controller.db import utcnow
+
+    enroll_synthetic(db, vault, {"U": 1})
+    pub = publisher(db, vault, venue_ca, mqtt_client, ["door-1", "door-2"])
+    assert pub.run_once() == {"door-1": 1, "door-2": 1}
+    with db.session() as s:
+        version = s.get(GalleryPublication, "door-1").version
+        for row in s.scalars(select(GalleryPublication)):
+            row.published_at = utcnow() - dt.timedelta(seconds=pub.resend_after_s * 3)
+        for n, (unit, reported) in enumerate((("door-1", version - 1), ("door-2", version))):
+            devices.record_status(s, wire.UnitStatus(venue=venue_ca.venue, unit=unit, boot="b", seq=n + 1,
+                                                     state=wire.UnitState.READY, gallery_version=reported),
+                                  received_at=utcnow())
+    assert pub.run_once() == {"door-1": 1}  # door-2 has it; door-1 gets it again
+    assert pub.run_once() == {}  # and not again before another resend_after_s

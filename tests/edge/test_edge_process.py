@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from edge_controller_stand_in import ControllerStandIn
 from edge_env import enroll, install_gallery, playlist, unit_tables, write_config
@@ -112,6 +113,16 @@ def test_selftest_reports_each_part(tmp_path, venue_ca, broker, capsys, faces_di
     assert main(["edge", "selftest", "--config", str(path)]) == 1
     text = capsys.readouterr().out
     assert "FAIL  camera" in text and "FAIL  broker" in text and "fix:" in text
+    # A stored gallery sealed to another unit's key (wrong card): named, with the fix.
+    from congress import gallery_crypto, gallery_keys
+
+    other = gallery_keys.read_public(venue_ca.unit("door-2").gallery_pub)
+    plain = gallery_crypto.encode(["D-1"], np.ones((1, 128), np.float32))
+    blobs = gallery_crypto.seal_parts(other, venue_ca.venue, "door-1", 2, [plain])
+    (tmp_path / "door-1-data" / "gallery.sealed").write_bytes(gallery_crypto.pack(blobs))
+    assert main(["edge", "selftest", "--config", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert "FAIL  gallery  stored gallery does not open" in text and "flash the unit again" in text
 
 
 def test_systemd_ready_watchdog_and_stopping(tmp_path, venue_ca, broker, analyzer, faces_dir):

@@ -62,3 +62,23 @@ def test_gallery_parts_open_only_for_their_unit_version_and_position():
     assert gallery_crypto.unpack(gallery_crypto.pack(blobs)) == blobs
     with pytest.raises(ProtocolError):
         gallery_crypto.unpack(gallery_crypto.pack(blobs)[:-5] + b"\0")
+
+
+def test_issue_unit_writes_the_gallery_key_pair(tmp_path, capsys):
+    """``congress ca issue-unit`` gives every unit its own X25519 gallery pair: private 0600, public 0644."""
+    import json
+    import stat
+
+    from congress import pki
+    from congress.cli import main
+
+    ca = tmp_path / "ca"
+    pki.init_ca(ca, "v")
+    assert main(["ca", "issue-unit", "door-1", "--dir", str(ca), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    key, pub = tmp_path / out["gallery_key"], tmp_path / out["gallery_pub"]
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and stat.S_IMODE(pub.stat().st_mode) == 0o644
+    priv = gallery_keys.parse_key(key.read_text(), "key")
+    assert gallery_keys.public_of(priv) == gallery_keys.read_public(pub)
+    again = pki.issue_unit(ca, "door-2")
+    assert again.gallery_key.read_text() != key.read_text()  # one pair per unit
