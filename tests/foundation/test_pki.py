@@ -168,3 +168,30 @@ def test_a_copy_without_the_ca_key_still_lists_unit_keys(ca_dir, tmp_path):
     (copy / "index.json").unlink()
     with pytest.raises(PKIError, match=r"index\.json is missing"):
         pki.unit_signing_keys(copy)
+
+
+def test_concurrent_issuing_loses_no_certificate(ca_dir):
+    """Two technicians issuing at once: the CA lock keeps every serial in the index and the CRL."""
+    import threading
+
+    names = [f"door-{i}" for i in range(20, 28)]
+    errors = []
+
+    def issue(name):
+        try:
+            pki.issue_unit(ca_dir, name)
+            pki.revoke(ca_dir, name)
+        except Exception as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=issue, args=(n,), name=f"issue-{n}") for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    index = pki.read_index(ca_dir)
+    assert sorted(c["name"] for c in index["certs"]) == sorted(names)
+    assert all(c["revoked"] for c in index["certs"])
+    crl = x509.load_pem_x509_crl((ca_dir / "crl.pem").read_bytes())
+    assert {format(r.serial_number, "x") for r in crl} == {c["serial"] for c in index["certs"]}
