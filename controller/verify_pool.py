@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,9 @@ _worker: dict = {}
 
 
 def _init(ca_dir: str, venue_id: str) -> None:
+    # The parent stops its workers; Ctrl-C in a terminal signals the whole process group, and a worker
+    # must not die first with a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker["registry"] = UnitRegistry(Path(ca_dir))
     _worker["venue"] = venue_id
     parent = os.getppid()

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-import signal
 import string
-import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from congress.broker import Mosquitto
@@ -40,24 +37,6 @@ def make_password(length: int = 16) -> str:
         pw = "".join(secrets.choice(alphabet) for _ in range(length))
         if any(c.isdigit() for c in pw) and any(c.isupper() for c in pw) and any(c.islower() for c in pw):
             return pw
-
-
-@contextmanager
-def _children_ignore_sigint():
-    """Processes started meanwhile (the ingest's signature-check workers) inherit an ignored SIGINT.
-
-    Ctrl-C in a terminal signals the whole process group; the demo stops its parts in order itself, and
-    worker processes must not die first with a KeyboardInterrupt traceback each. Ignored signals survive
-    exec, Python handlers do not; the parent's handler is put back at once.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -129,8 +108,7 @@ class Stack:
         with db.session() as s:
             auth.add_user(s, ADMIN, Role.ADMIN, self.password, actor="demo")
         db.dispose()
-        with _children_ignore_sigint():
-            self.controller = ControllerServer(cfg).start()
+        self.controller = ControllerServer(cfg).start()
         self._started(f"controller at {self.controller.url}", self.controller.stop)
         extra = self.controller.app.extensions["congress"].extra
         self.ballots, self.reader = extra["ballots"], extra.get("keypad_reader")
