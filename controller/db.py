@@ -14,12 +14,13 @@ key, so :func:`controller.audit.record` can be called with nothing but a session
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -47,6 +48,17 @@ class Base(DeclarativeBase):
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware UTC (what every timestamp column stores)."""
     return dt.datetime.now(dt.UTC)
+
+
+def enum_column(cls: type[enum.Enum]) -> Enum:
+    """Store an enum by its value as a plain string column (portable, readable in SQL)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        values_callable=lambda e: [m.value for m in e],
+        length=32,
+        validate_strings=True,
+    )
 
 
 class UTCDateTime(TypeDecorator):

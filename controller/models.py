@@ -15,7 +15,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -27,19 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.db import Base, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    """Store an enum by its value as a plain string column (portable, readable in SQL)."""
-    return Enum(
-        cls,
-        native_enum=False,
-        values_callable=lambda e: [m.value for m in e],
-        length=32,
-        validate_strings=True,
-    )
-
+from controller.db import Base, UTCDateTime, enum_column, utcnow
 
 # --- accounts and web sessions (controller.auth) ---------------------------------------------------
 
@@ -60,7 +47,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -185,7 +172,7 @@ class FacePhoto(Base):
     delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
-    status: Mapped[EnrollStatus] = mapped_column(_enum(EnrollStatus))
+    status: Mapped[EnrollStatus] = mapped_column(enum_column(EnrollStatus))
     problem: Mapped[str] = mapped_column(String(255), default="")
     face_px: Mapped[int | None] = mapped_column(Integer, nullable=True)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -252,8 +239,8 @@ class CheckIn(Base):
     boot_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(BigInteger)
     delegate_id: Mapped[str] = mapped_column(String(64))
-    passage: Mapped[Passage] = mapped_column(_enum(Passage))
-    method: Mapped[CheckInMethod] = mapped_column(_enum(CheckInMethod))
+    passage: Mapped[Passage] = mapped_column(enum_column(Passage))
+    method: Mapped[CheckInMethod] = mapped_column(enum_column(CheckInMethod))
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     event_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -16,23 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.db import Base, UTCDateTime, utcnow
+from controller.db import Base, UTCDateTime, enum_column, utcnow
 
 #: Keypad ids and counters are unsigned 32-bit on the wire: more than PostgreSQL's INTEGER holds.
 _U32 = BigInteger().with_variant(Integer, "sqlite")
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        values_callable=lambda e: [m.value for m in e],
-        length=32,
-        validate_strings=True,
-    )
 
 
 class BallotKind(enum.StrEnum):
@@ -85,7 +75,7 @@ class KeypadAssignment(Base):
     delegate_id: Mapped[str | None] = mapped_column(
         ForeignKey("delegates.id", ondelete="SET NULL"), nullable=True, unique=True
     )
-    mode: Mapped[AssignMode] = mapped_column(_enum(AssignMode), default=AssignMode.SEAT)
+    mode: Mapped[AssignMode] = mapped_column(enum_column(AssignMode), default=AssignMode.SEAT)
     lost: Mapped[bool] = mapped_column(Boolean, default=False)
     bound_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -97,14 +87,14 @@ class Ballot(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[BallotKind] = mapped_column(_enum(BallotKind))
+    kind: Mapped[BallotKind] = mapped_column(enum_column(BallotKind))
     options: Mapped[list] = mapped_column(JSON)
     seats: Mapped[int] = mapped_column(Integer, default=1)
     secret: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_change: Mapped[bool] = mapped_column(Boolean, default=True)
-    rule: Mapped[MajorityRule] = mapped_column(_enum(MajorityRule), default=MajorityRule.SIMPLE)
-    base: Mapped[MajorityBase] = mapped_column(_enum(MajorityBase), default=MajorityBase.CAST)
-    status: Mapped[BallotStatus] = mapped_column(_enum(BallotStatus), default=BallotStatus.DRAFT)
+    rule: Mapped[MajorityRule] = mapped_column(enum_column(MajorityRule), default=MajorityRule.SIMPLE)
+    base: Mapped[MajorityBase] = mapped_column(enum_column(MajorityBase), default=MajorityBase.CAST)
+    status: Mapped[BallotStatus] = mapped_column(enum_column(BallotStatus), default=BallotStatus.DRAFT)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
