@@ -9,6 +9,7 @@ integers, booleans, lists and objects: scores and margins travel as integers in 
 
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 import re
@@ -74,7 +75,7 @@ class Command(StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Message:
+class Message(abc.ABC):
     """Envelope fields common to every message. ``kind`` says which topic the message goes to."""
 
     kind: ClassVar[Kind]
@@ -93,12 +94,14 @@ class Message:
         """``(unit, boot, seq)`` for unit messages; for controller messages ``boot`` is the controller's."""
         return (self.unit, self.boot, self.seq)
 
+    @abc.abstractmethod
     def body(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The type-specific fields, as they are signed."""
 
     @classmethod
+    @abc.abstractmethod
     def from_body(cls, env: dict[str, Any], body: dict[str, Any]) -> Message:
-        raise NotImplementedError
+        """Rebuild the message from a verified envelope and its body."""
 
 
 @dataclass(frozen=True, kw_only=True)
