@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from congress.faces.align import shrink
@@ -178,16 +179,30 @@ class BlazeFace:
 
 class GroupDetector:
     """Short and full range on the frame and on four overlapping tiles (each 2/3 of the frame, so
-    faces look 1.5× larger), merged by one weighted NMS: finds small and partly hidden faces in
-    group photos that one pass over the whole frame misses."""
+    faces look 1.5× larger), and the same again with the frame inside a grey border, merged by one
+    weighted NMS: finds small, partly hidden and edge-cut faces in group photos that one pass over the
+    whole frame misses. Enrollment and group photos only: ten passes of two models."""
 
     TILE = 2 / 3
+    #: Border added around the frame, as a share of its longer side: BlazeFace misses faces cut by
+    #: the frame edge, and finds them once they no longer touch the image border.
+    BORDER = 0.15
 
     def __init__(self, short: BlazeFace, full: BlazeFace) -> None:
         self.models = (short, full)
 
     def __call__(self, bgr: np.ndarray) -> list[Detection]:
-        height, width = bgr.shape[:2]
+        border = round(self.BORDER * max(bgr.shape[:2]))
+        framed = cv2.copyMakeBorder(bgr, border, border, border, border, cv2.BORDER_CONSTANT,
+                                    value=(127, 127, 127))
+        parts = self._passes(bgr, 0) + self._passes(framed, border)
+        boxes, points, scores = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        return [Detection(b, s, p) for b, p, s in weighted_nms(boxes, points, scores)]
+
+    def _passes(self, image: np.ndarray, border: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Candidates of both models on ``image`` and its four tiles, in the coordinates of the frame
+        that ``image`` holds inside a border of ``border`` pixels."""
+        height, width = image.shape[:2]
         tile_h, tile_w = round(height * self.TILE), round(width * self.TILE)
         regions = [(0, 0, width, height)]
         if min(tile_h, tile_w) >= 64:
@@ -196,8 +211,7 @@ class GroupDetector:
         parts = []
         for x0, y0, x1, y1 in regions:
             for model in self.models:
-                boxes, points, scores = model.candidates(bgr[y0:y1, x0:x1])
-                shift = np.array([x0, y0], dtype=np.float32)
+                boxes, points, scores = model.candidates(image[y0:y1, x0:x1])
+                shift = np.array([x0 - border, y0 - border], dtype=np.float32)
                 parts.append((boxes + np.tile(shift, 2), points + shift, scores))
-        boxes, points, scores = (np.concatenate([p[i] for p in parts]) for i in range(3))
-        return [Detection(b, s, p) for b, p, s in weighted_nms(boxes, points, scores)]
+        return parts
