@@ -63,6 +63,7 @@ class KeypadStore:
                 "battery_pct": st.battery_pct if st else None,
                 "rssi_dbm": st.rssi_dbm if st else None,
                 "last_seen": seen.isoformat() if seen else None,
+                "seconds_since_seen": round((now - seen).total_seconds()) if seen else None,
                 "alarm": alarm,
             })
         return out

@@ -116,6 +116,12 @@ def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
             assert time.monotonic() < deadline, summary
             time.sleep(1)
         assert summary["units"]["total"] == 2
+        # Every keypad reported in when the base station came up: battery and signal, no alarm.
+        with opener.open(url + "/api/keypads", timeout=10) as r:
+            keypads = json.loads(r.read())
+        assert len(keypads["keypads"]) == 200
+        assert all(k["alarm"] == "" and k["battery_pct"] is not None and k["seconds_since_seen"] is not None
+                   for k in keypads["keypads"])
         # The chair opens the drafted motion on the ballots page; the simulated keypads vote by radio.
         _post(opener, url, "/ballots/1", "/ballots/1/open")
         deadline = time.monotonic() + 60
