@@ -140,8 +140,8 @@ def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(60) == 0
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:  # a failed check: take the demo's broker and doors down with it
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         proc.stdout.close()
         log.close()
