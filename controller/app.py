@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,14 @@ def open_database(config: ControllerConfig) -> Database:
     """The configured database, its sessions carrying the audit key from the data directory."""
     key = audit.load_key(config.data_dir)
     return Database(config.database.url, info={audit.INFO_KEY: key})
+
+
+def open_configured(path: str | os.PathLike) -> tuple[ControllerConfig, Database]:
+    """Read the controller configuration file ``path`` and open its database (the commands' start)."""
+    from congress.config import load_config
+
+    config = load_config(path, ControllerConfig)
+    return config, open_database(config)
 
 
 def create_app(

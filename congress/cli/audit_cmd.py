@@ -13,12 +13,10 @@ BROKEN = 3
 
 
 def verify_cmd(args: argparse.Namespace) -> int:
-    from congress.config import load_config
-    from congress.config.controller import ControllerConfig
     from controller import audit
-    from controller.app import open_database
+    from controller.app import open_configured
 
-    db = open_database(load_config(args.config, ControllerConfig))
+    _, db = open_configured(args.config)
     try:
         with db.session() as s:
             result = audit.verify(s)

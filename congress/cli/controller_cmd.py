@@ -36,9 +36,9 @@ def _config(path: str):
 
 
 def _db(path: str):
-    from controller.app import open_database
+    from controller.app import open_configured
 
-    return open_database(_config(path))
+    return open_configured(path)[1]
 
 
 def _hasher(path: str):

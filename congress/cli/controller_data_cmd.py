@@ -42,20 +42,12 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _open(path: str):
-    from congress.config import load_config
-    from congress.config.controller import ControllerConfig
-    from controller.app import open_database
-
-    cfg = load_config(path, ControllerConfig)
-    return cfg, open_database(cfg)
-
-
 def import_cmd(args: argparse.Namespace) -> int:
+    from controller.app import open_configured
     from controller.delegates import import_roster
     from controller.enrollment import build_enroller
 
-    cfg, db = _open(args.config)
+    cfg, db = open_configured(args.config)
     try:
         report = import_roster(db, args.file, enroller=build_enroller(cfg),
                                progress=None if args.json else ProgressBar("importing"), actor="cli")
@@ -69,9 +61,10 @@ def import_cmd(args: argparse.Namespace) -> int:
 
 
 def list_cmd(args: argparse.Namespace) -> int:
+    from controller.app import open_configured
     from controller.delegates import list_delegates
 
-    _, db = _open(args.config)
+    _, db = open_configured(args.config)
     try:
         rows = list_delegates(db)
     finally:
@@ -85,9 +78,10 @@ def list_cmd(args: argparse.Namespace) -> int:
 
 
 def summoned_cmd(args: argparse.Namespace) -> int:
+    from controller.app import open_configured
     from controller.delegates import set_summoned
 
-    _, db = _open(args.config)
+    _, db = open_configured(args.config)
     try:
         set_summoned(db, args.id, args.value == "yes", actor=args.actor)
     finally:
@@ -99,9 +93,10 @@ def summoned_cmd(args: argparse.Namespace) -> int:
 
 def badges_cmd(args: argparse.Namespace) -> int:
     from congress import pki
+    from controller.app import open_configured
     from controller.badges import badges, render_sheet
 
-    cfg, db = _open(args.config)
+    cfg, db = open_configured(args.config)
     try:
         key = pki.load_signing_key(cfg.ca_dir / "controller-signing.key")
         items = badges(db, key, cfg.venue.id, delegation=args.delegation)
@@ -117,9 +112,10 @@ def badges_cmd(args: argparse.Namespace) -> int:
 
 
 def attendance_cmd(args: argparse.Namespace) -> int:
+    from controller.app import open_configured
     from controller.attendance import QuorumPolicy, quorum, roll_call
 
-    cfg, db = _open(args.config)
+    cfg, db = open_configured(args.config)
     try:
         with db.session() as s:
             q = quorum(s, QuorumPolicy.parse(cfg.attendance.quorum))
@@ -140,7 +136,9 @@ def purge_cmd(args: argparse.Namespace) -> int:
         answer = input("This deletes every face template and photo for good. Type PURGE to go on: ")
         if answer.strip() != "PURGE":
             raise CongressError("purge-biometrics cancelled; nothing was deleted")
-    cfg, db = _open(args.config)
+    from controller.app import open_configured
+
+    cfg, db = open_configured(args.config)
     try:
         result = purge_biometrics(db, cfg.data_dir, actor=args.actor)
         result["units_cleared"] = _publish_empty_gallery(cfg, db)

@@ -112,22 +112,14 @@ def simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _controller_db(path: str):
-    from congress.config import load_config
-    from congress.config.controller import ControllerConfig
-    from controller.app import open_database
-
-    cfg = load_config(path, ControllerConfig)
-    return cfg, open_database(cfg)
-
-
 def assign(args: argparse.Namespace) -> int:
     """Pre-assign keypads from a seat plan CSV (columns ``seat,keypad``); audited, row by row report."""
     import csv
 
+    from controller.app import open_configured
     from controller.keypads.assignment import Assignments
 
-    cfg, db = _controller_db(args.config)
+    cfg, db = open_configured(args.config)
     problems, plan = [], {}
     try:
         with open(args.seats, newline="", encoding="utf-8-sig") as fh:
@@ -159,9 +151,10 @@ def assign(args: argparse.Namespace) -> int:
 
 
 def health(args: argparse.Namespace) -> int:
+    from controller.app import open_configured
     from controller.keypads.store import KeypadStore
 
-    _, db = _controller_db(args.config)
+    _, db = open_configured(args.config)
     try:
         rows = KeypadStore(db).health()
     finally:
