@@ -13,7 +13,6 @@ the last gallery it installed.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from congress import gallery_crypto, gallery_keys
 from congress.errors import ProtocolError
+from congress.files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -122,19 +122,7 @@ class GalleryStore:
         if index.version <= self.version and self.path.exists():
             return False
         blob = gallery_crypto.pack(parts)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, blob)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dfd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        write_private(self.path, blob)
         with self._lock:
             self._index = index
         log.info("gallery version %d installed (%d delegates)", index.version, len(index))

@@ -9,12 +9,12 @@ is the same text (a test keeps them equal).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from congress import broker
 from congress.errors import FlashError, PKIError
+from congress.files import write_private
 
 ETC = Path("/etc/mosquitto/congress")
 PORT = 8883
@@ -55,8 +55,6 @@ def write_broker_files(ca_dir: Path, host: str, out: Path, controllers: list[str
     (sub / "congress.acl").write_text(broker.render_acl(venue, controllers))
     for src, name in ((ca_dir / "ca.pem", "ca.pem"), (cert, "broker.pem"), (ca_dir / "crl.pem", "crl.pem")):
         shutil.copyfile(src, sub / name)
-    fd = os.open(sub / "broker.key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(Path(key).read_bytes())
+    write_private(sub / "broker.key", Path(key).read_bytes())
     return {"venue": venue, "host": host, "out": str(out), "controllers": controllers,
             "files": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())}

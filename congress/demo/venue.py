@@ -8,7 +8,6 @@ so the running parts read real files. Nothing here starts a process.
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from congress.config import load_config
 from congress.config.controller import ControllerConfig
 from congress.config.edge import EdgeConfig
 from congress.demo.photos import Person
+from congress.files import write_private
 from flash import toml_out
 
 VENUE_ID = "demo-congress"
@@ -68,12 +68,6 @@ def _write_toml(path: Path, data: dict) -> Path:
     return path
 
 
-def _write_secret(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
 def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int, keypads: int) -> Path:
     from congress.keypads.keystore import KeyStore
 
@@ -100,7 +94,7 @@ def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int
     data = root / unit_id
     data.mkdir(parents=True, exist_ok=True)
     # The unit's issued gallery key (the controller seals its gallery to gallery.pub), as on a flashed card.
-    _write_secret(data / "gallery.key", creds.gallery_key.read_text())
+    write_private(data / "gallery.key", creds.gallery_key.read_text())
     return _write_toml(root / f"{unit_id}.toml", {
         "venue": {"id": VENUE_ID},
         "unit": {"id": unit_id, "data_dir": str(data), "signing_key_file": str(creds.signing_key),

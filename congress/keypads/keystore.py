@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 from congress.errors import ConfigError
+from congress.files import write_private
 from congress.keypads.protocol import KEY_LEN, Sealer
 
 FORMAT = "congress-keypad-keys/1"
@@ -67,17 +68,7 @@ class KeyStore:
             "base_id": self.base_id,
             "keypads": {str(k): v.hex() for k, v in sorted(self._keys.items())},
         }
-        tmp = p.with_name(f".{p.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(doc, fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_private(p, json.dumps(doc, indent=1))
         return p
 
     @classmethod
