@@ -2,8 +2,9 @@
 
 One :class:`Database` is constructed by ``create_app`` (or by a command handler) from the configured
 URL and passed to whoever needs it; there is no module-level engine. SQLite is the embedded default:
-every connection gets ``journal_mode=WAL``, ``foreign_keys=ON``, ``synchronous=NORMAL`` and a busy
-timeout, so readers never block the writer and a crash (kill -9) loses no committed row. PostgreSQL is
+every connection gets ``journal_mode=WAL``, ``foreign_keys=ON``, ``synchronous=FULL`` and a busy
+timeout, so readers never block the writer and neither a crash (kill -9) nor a power cut loses a
+committed row: check-ins and votes are acknowledged to their devices right after the commit. PostgreSQL is
 chosen by URL (``postgresql://`` or ``postgresql+psycopg://``, driver psycopg 3).
 
 Every table derives from :class:`Base`. Timestamps use :class:`UTCDateTime`, which stores UTC on both
@@ -106,13 +107,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA synchronous=FULL")
     finally:
         cur.close()
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """Create an engine for ``url`` with the pragmas / pool settings this project relies on."""
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, hide_parameters: bool = False
+) -> Engine:
+    """Create an engine for ``url`` with the pragmas / pool settings this project relies on.
+
+    ``hide_parameters`` keeps SQL parameters out of log lines and error messages (the keypad reader's
+    transactions carry a secret choice and a delegate id together)."""
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
@@ -120,12 +126,14 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         memory = make_url(url).database in (None, "", ":memory:")
         pool = {} if memory else {"pool_size": pool_size, "max_overflow": 2 * pool_size}
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10}, **pool
+            url, echo=echo, hide_parameters=hide_parameters,
+            connect_args={"check_same_thread": False, "timeout": 10}, **pool
         )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(
-            url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+            url, echo=echo, hide_parameters=hide_parameters, pool_pre_ping=True, pool_size=pool_size,
+            max_overflow=pool_size,
         )
     return engine
 
@@ -136,9 +144,10 @@ class Database:
     ``info`` is copied into every session's ``Session.info`` (the audit module reads its key there).
     """
 
-    def __init__(self, url: str, *, echo: bool = False, info: dict | None = None) -> None:
+    def __init__(self, url: str, *, echo: bool = False, info: dict | None = None,
+                 hide_parameters: bool = False) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, echo=echo)
+        self.engine = make_engine(self.url, echo=echo, hide_parameters=hide_parameters)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=dict(info or {}))
 
     @property

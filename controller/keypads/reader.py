@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 
 import serial
-from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
 from congress.errors import ProtocolError
@@ -44,22 +43,6 @@ IDLE_FLUSH_S = 0.3  # a partial frame older than this is reported truncated
 READ_CHUNK = 65536
 
 
-def make_durable(db: Database) -> Database:
-    """Prepare the reader's database: SQL parameters are never logged (a secret choice and a delegate
-    id travel in the same transaction), and on SQLite every connection commits with
-    ``synchronous=FULL`` (fsync before the ack goes out)."""
-    db.engine.hide_parameters = True
-    if db.backend == "sqlite":
-        def _full(dbapi_conn, _record) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.close()
-
-        event.listen(db.engine, "connect", _full)
-        db.engine.dispose()
-    return db
-
-
 class KeypadReader:
     """See the module docstring. ``on_batch(ballot_ids)`` is called after each committed batch."""
 
@@ -67,9 +50,8 @@ class KeypadReader:
                  retry_s: float = 0.5, on_batch: Callable[[set[int]], None] | None = None) -> None:
         self.port, self.baud, self.retry_s = port, baud, retry_s
         self.keys = keys
-        # Its own engine on the same database: durable commits and hidden SQL parameters, without
-        # imposing synchronous=FULL on the web and ingest connections.
-        self.db = make_durable(Database(db.url, info=dict(db.sessions.kw.get("info") or {})))
+        # Its own engine on the same database, whose SQL parameters never reach a log line.
+        self.db = Database(db.url, info=dict(db.sessions.kw.get("info") or {}), hide_parameters=True)
         self.store = KeypadStore(db)
         self.ballots = ballots
         self.on_batch = on_batch

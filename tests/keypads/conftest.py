@@ -16,7 +16,7 @@ from controller.attendance import Passing, QuorumPolicy, apply_checkins
 from controller.ballots import Ballots
 from controller.db import Database, utcnow
 from controller.keypads.assignment import Assignments
-from controller.keypads.reader import KeypadReader, make_durable
+from controller.keypads.reader import KeypadReader
 from controller.models import Delegate, Passage
 
 KEYPADS = list(range(1, 21))
@@ -50,8 +50,8 @@ def keys():
 
 @pytest.fixture
 def kdb(tmp_path):
-    database = make_durable(Database(f"sqlite:///{tmp_path}/controller.db",
-                                     info={audit.INFO_KEY: secrets.token_bytes(32)}))
+    database = Database(f"sqlite:///{tmp_path}/controller.db",
+                        info={audit.INFO_KEY: secrets.token_bytes(32)}, hide_parameters=True)
     migrate.upgrade(database)
     make_venue(database, len(KEYPADS), present=18)
     yield database
