@@ -10,7 +10,7 @@ comma := ,
 # On a Raspberry Pi, picamera2 comes from apt and is seen through the system site packages.
 VENV_FLAGS := $(shell [ -d /usr/lib/python3/dist-packages/picamera2 ] && echo --system-site-packages)
 
-.PHONY: setup system-packages test lint demo clean
+.PHONY: setup system-packages test test-install lint demo clean
 
 setup: system-packages $(STAMP)
 
@@ -25,11 +25,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 	@touch $@
 
+# ruff, then the import contracts of pyproject.toml ([tool.importlinter]: the layers).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test: setup lint
 	$(BIN)/python -m pytest -q
+
+# `pip install '.[edge]'` into a fresh venv: a door unit's `congress` without the controller (~80 s).
+test-install: setup
+	CONGRESS_INSTALL_TEST=1 $(BIN)/python -m pytest -q -m install tests/test_layers.py
 
 demo: setup
 	$(BIN)/congress demo --fetch-faces

@@ -1,11 +1,16 @@
-"""The controller's Flask application factory.
+"""The controller's composition root: ``create_app`` builds every service once and hands it over.
 
-``create_app(config)`` builds everything the page needs in one place and attaches it to the app with
-``init_app``: the :class:`controller.db.Database` (its sessions carry the audit key), the
-:class:`controller.live.LiveBus`, the request guard (:mod:`controller.web.guard`) and one blueprint
-per area (:mod:`controller.web`). Nothing lives at module level, so tests build as many apps as they
-like. ``congress controller run`` (:mod:`controller.server`) wraps the app in the cheroot server and
-starts the ingest and the device watch beside it, handing them the same database and bus.
+``create_app(config)`` constructs, in one place, the :class:`controller.storage.database.Database`
+(one per process; its sessions carry the audit key), the :class:`controller.live.LiveBus`, and every
+area's service as a typed field of :class:`Services`: the voting side (ballots, keypad reader, ballot
+timer), the enroller and roster imports, the device watch and, with ``mqtt=True`` (``congress
+controller run``), the broker-facing services: check-in ingest, unit commands and gallery publication.
+Nothing is started here and nothing is built later in a request thread; :class:`controller.server.
+ControllerServer` starts and stops the background services. The request guard
+(:mod:`controller.web.guard`) and one blueprint per area (:mod:`controller.web`) are attached with
+``init_app``. Nothing lives at module level, so tests build as many apps as they like.
+
+A view reaches the services with :func:`services` (typed), never through a string-keyed registry.
 """
 
 from __future__ import annotations
@@ -13,19 +18,30 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
-from flask import Flask
+from flask import Flask, current_app
 
 from congress.config.controller import ControllerConfig
 from controller import audit
-from controller.auth import LoginLimits, make_hasher
-from controller.db import Database
-from controller.devices import AlarmPolicy
+from controller.accounts.auth import LoginLimits, make_hasher
+from controller.devices.health import AlarmPolicy
 from controller.live import LiveBus
+from controller.storage.database import Database
+
+if TYPE_CHECKING:
+    from controller.checkins.ingest import Ingest
+    from controller.delegates.enrollment import Enroller
+    from controller.delegates.gallery import GalleryService
+    from controller.delegates.import_job import RosterImports
+    from controller.devices.commands import UnitCommander
+    from controller.devices.health import DeviceWatch
+    from controller.voting.ballots import Ballots
+    from controller.voting.keypad_reader import KeypadReader
+    from controller.voting.service import VotingService
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +51,12 @@ MAX_UPLOAD = 16 * 1024 * 1024
 
 @dataclass
 class Services:
-    """What the views use, reached as ``current_app.extensions["congress"]``."""
+    """Everything the views and the background threads use, one typed field per service.
+
+    Reached as :func:`services` in a view (``current_app.extensions["congress"]``). The broker-facing
+    fields (``ingest``, ``commander``, ``gallery``) are ``None`` in a process without MQTT (tests, the
+    page-only ``run --no-ingest``); ``keypads`` is ``None`` without a ``[keypads]`` table.
+    """
 
     config: ControllerConfig
     db: Database
@@ -47,16 +68,32 @@ class Services:
     secure_cookies: bool
     tls: bool
     hasher: PasswordHasher
-    extra: dict[str, Any] = field(default_factory=dict)
+    ballots: Ballots
+    voting: VotingService
+    keypads: KeypadReader | None
+    enroller: Enroller
+    imports: RosterImports
+    watch: DeviceWatch
+    ingest: Ingest | None = None
+    commander: UnitCommander | None = None
+    gallery: GalleryService | None = None
 
     def init_app(self, app: Flask) -> None:
         app.extensions["congress"] = self
 
 
+def services() -> Services:
+    """The running app's :class:`Services` (inside a request or an app context)."""
+    return current_app.extensions["congress"]
+
+
 def open_database(config: ControllerConfig) -> Database:
-    """The configured database, its sessions carrying the audit key from the data directory."""
+    """The configured database, its sessions carrying the audit key from the data directory.
+
+    SQL parameters never reach a log line or an error message: the same engine serves the keypad
+    reader, whose transactions carry a secret choice and a delegate id together."""
     key = audit.load_key(config.data_dir)
-    return Database(config.database.url, info={audit.INFO_KEY: key})
+    return Database(config.database.url, info={audit.INFO_KEY: key}, hide_parameters=True)
 
 
 def open_configured(path: str | os.PathLike) -> tuple[ControllerConfig, Database]:
@@ -67,29 +104,26 @@ def open_configured(path: str | os.PathLike) -> tuple[ControllerConfig, Database
     return config, open_database(config)
 
 
-def create_app(
-    config: ControllerConfig,
-    test_config: dict | None = None,
-    *,
-    db: Database | None = None,
-    bus: LiveBus | None = None,
-) -> Flask:
-    """Build the controller page for ``config``; ``db``/``bus`` may be handed in (``run``, tests)."""
-    from controller.web import guard, register_blueprints
+def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt: bool = False) -> Services:
+    """Construct every service of the controller for ``config`` (none is started)."""
+    from controller.checkins.attendance import QuorumPolicy
+    from controller.delegates.enrollment import build_enroller
+    from controller.delegates.import_job import RosterImports
+    from controller.devices.health import DeviceWatch
+    from controller.voting.ballots import Ballots
+    from controller.voting.service import build_voting
 
-    web_dir = Path(__file__).resolve().parent / "web"
-    app = Flask("controller.web", root_path=str(web_dir), static_folder="static", template_folder="templates")
-    app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD, JSON_SORT_KEYS=False)
-    if test_config:
-        app.config.update(test_config)
     sec = config.security
-    services = Services(
+    devices = config.devices
+    policy = AlarmPolicy(silent_after_s=devices.silent_after_s, outbox_alarm=devices.outbox_alarm)
+    ballots = Ballots(db, QuorumPolicy.parse(config.attendance.quorum), publish=bus.publish)
+    voting = build_voting(config, db, ballots)
+    enroller = build_enroller(config)
+    svc = Services(
         config=config,
-        db=db or open_database(config),
-        bus=bus or LiveBus(max_clients=config.web.max_live_clients),
-        policy=AlarmPolicy(
-            silent_after_s=config.devices.silent_after_s, outbox_alarm=config.devices.outbox_alarm
-        ),
+        db=db,
+        bus=bus,
+        policy=policy,
         limits=LoginLimits(
             per_account=sec.login_failures_per_account,
             per_ip=sec.login_failures_per_ip,
@@ -100,9 +134,66 @@ def create_app(
         secure_cookies=sec.secure_cookies,
         tls=config.web.tls_cert is not None,
         hasher=make_hasher(sec.argon2_memory_kib, sec.argon2_time_cost),
+        ballots=ballots,
+        voting=voting,
+        keypads=voting.reader,
+        enroller=enroller,
+        imports=RosterImports(db, bus, enroller),
+        watch=DeviceWatch(db, policy, bus.publish, interval=config.devices.check_interval_s),
     )
-    services.init_app(app)
-    services.bus.init_app(app)
+    if mqtt:
+        _add_broker_services(svc)
+    return svc
+
+
+def _add_broker_services(svc: Services) -> None:
+    """The services that talk to the door units through the broker."""
+    from congress import pki
+    from controller.checkins.service import build_ingest
+    from controller.delegates.gallery import GalleryService
+    from controller.devices.commands import UnitCommander
+    from controller.devices.heartbeats import StatusSink
+
+    config = svc.config
+    svc.ingest = build_ingest(
+        config,
+        svc.db,
+        ca_dir=config.ca_dir,
+        on_status=StatusSink(svc.db, svc.bus, svc.policy),
+        on_live=svc.bus.publish,
+    )
+    svc.commander = UnitCommander(
+        venue_id=config.venue.id,
+        broker=config.broker,
+        signing_key=pki.load_signing_key(config.ca_dir / "controller-signing.key"),
+    )
+    svc.gallery = GalleryService(config, svc.db)
+
+
+def create_app(
+    config: ControllerConfig,
+    test_config: dict | None = None,
+    *,
+    db: Database | None = None,
+    bus: LiveBus | None = None,
+    mqtt: bool = False,
+) -> Flask:
+    """Build the controller page for ``config``; ``db``/``bus`` may be handed in (``run``, tests)."""
+    from controller.web import guard, register_blueprints
+
+    web_dir = Path(__file__).resolve().parent / "web"
+    app = Flask("controller.web", root_path=str(web_dir), static_folder="static", template_folder="templates")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD, JSON_SORT_KEYS=False)
+    if test_config:
+        app.config.update(test_config)
+    svc = build_services(
+        config,
+        db or open_database(config),
+        bus or LiveBus(max_clients=config.web.max_live_clients),
+        mqtt=mqtt,
+    )
+    svc.init_app(app)
+    svc.bus.init_app(app)
     guard.init_app(app)
     register_blueprints(app)
     app.jinja_env.globals["venue"] = config.venue

@@ -1,7 +1,7 @@
 """In-process live bus: server-sent events for the controller page.
 
 ``create_app`` constructs one :class:`LiveBus` and hands it to whoever produces events (the ingest
-thread: check-ins and attendance; :class:`controller.devices.DeviceWatch`: unit health; the ballot
+thread: check-ins and attendance; :class:`controller.devices.health.DeviceWatch`: unit health; the ballot
 code: ballots). ``publish`` never blocks: every page that follows the feed has its own bounded queue,
 and a page that cannot keep up loses its backlog and gets one ``resync`` event, after which it
 reloads its numbers over the JSON API. The number of followers is capped so that live pages, each of
@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     DEVICE = "device"
     LANE = "lane"
     BALLOT = "ballot"
+    ENROLLMENT = "enrollment"
     AUDIT = "audit"
     RESYNC = "resync"
 

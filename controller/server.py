@@ -1,13 +1,10 @@
-"""``congress controller run``: the page, the ingest and the device watch in one process.
+"""``congress controller run``: the page and the controller's background services in one process.
 
-:class:`ControllerServer` constructs everything once and passes it in: the database and live bus go
-to ``create_app``, to the ingest (:func:`controller.ingest_service.build_ingest`, which calls
-:class:`StatusSink` for unit heartbeats and ``bus.publish`` for stored check-ins) and to the
-:class:`controller.devices.DeviceWatch` thread; the page's attendant lane gets a
-:class:`controller.lane.UnitCommander` to answer door units, and the voting side
-(:func:`controller.keypads.service.attach`: ballots, keypad reader, ballot timer) is attached too,
-and the :class:`controller.gallery.GalleryService` (thread ``gallery``, its own MQTT connection) keeps
-every door unit's sealed gallery current.
+:class:`ControllerServer` opens the one :class:`controller.storage.database.Database` of the process,
+checks its schema, and lets ``create_app`` (:mod:`controller.app`, the composition root) build every
+service; it then starts the background ones from the app's :class:`controller.app.Services`: the
+check-in ingest, unit commands and gallery publication (when it runs with MQTT), the device watch and
+the voting side (keypad reader, ballot timer).
 The page is served by cheroot, a production thread-pool WSGI server with built-in TLS that streams
 each server-sent event as it is yielded; its pool has ``[web] threads`` threads and at most
 ``[web] max_live_clients`` of them follow live feeds. Stopping ends the live streams first, then the
@@ -16,17 +13,14 @@ server, the watch, the voting side, the gallery publisher and the ingest.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 
 from congress.config.controller import ControllerConfig
 from congress.errors import ConfigError
-from congress.wire import UnitStatus
-from controller import devices, migrate
-from controller.app import create_app, open_database
-from controller.db import Database
+from controller.app import Services, create_app, open_database
 from controller.live import LiveBus
+from controller.storage import migrate
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +29,6 @@ def _cheroot_log(msg: str = "", level: int = logging.INFO, traceback: bool = Fal
     """cheroot's error log into ours; dropped connections (a closed tab, a probe) are only debug."""
     dropped = "lost" in msg or "socket.error" in msg or "SSL" in msg
     log.log(logging.DEBUG if dropped else level, "web server: %s", msg, exc_info=traceback and not dropped)
-
-
-class StatusSink:
-    """The ingest's ``on_status``: store a unit's heartbeat and push the new health to live pages."""
-
-    def __init__(self, db: Database, bus: LiveBus, policy: devices.AlarmPolicy) -> None:
-        self.db, self.bus, self.policy = db, bus, policy
-
-    def __call__(self, status: UnitStatus, received: dt.datetime | float | None = None) -> None:
-        if isinstance(received, int | float):
-            received = dt.datetime.fromtimestamp(received, dt.UTC)
-        with self.db.session() as s:
-            row = devices.record_status(s, status, received_at=received)
-            data = devices.as_dict(row, received or dt.datetime.now(dt.UTC), self.policy)
-        self.bus.publish("device", data)
 
 
 class ControllerServer:
@@ -66,37 +45,8 @@ class ControllerServer:
                 hint="run: congress controller migrate --config FILE",
             )
         self.bus = LiveBus(max_clients=config.web.max_live_clients)
-        self.app = create_app(config, db=self.db, bus=self.bus)
-        svc = self.app.extensions["congress"]
-        self.watch = devices.DeviceWatch(
-            self.db, svc.policy, self.bus.publish, interval=config.devices.check_interval_s
-        )
-        from controller.keypads.service import attach
-
-        self.voting = attach(svc, config)  # ballots, and the keypad reader when [keypads] is configured
-        self.ingest = self.commander = self.gallery = None
-        if with_ingest:
-            from congress import pki
-            from controller.ingest_service import build_ingest
-            from controller.lane import UnitCommander
-
-            self.ingest = build_ingest(
-                config,
-                self.db,
-                ca_dir=config.ca_dir,
-                on_status=StatusSink(self.db, self.bus, svc.policy),
-                on_live=self.bus.publish,
-            )
-            self.commander = UnitCommander(
-                venue_id=config.venue.id,
-                broker=config.broker,
-                signing_key=pki.load_signing_key(config.ca_dir / "controller-signing.key"),
-            )
-            svc.extra["commander"] = self.commander
-            svc.extra["ingest"] = self.ingest
-            from controller.gallery import GalleryService
-
-            self.gallery = GalleryService(config, self.db)
+        self.app = create_app(config, db=self.db, bus=self.bus, mqtt=with_ingest)
+        self.services: Services = self.app.extensions["congress"]
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -130,12 +80,13 @@ class ControllerServer:
 
     def start(self) -> ControllerServer:
         """Start the ingest, the device watch and the web server (in thread ``web-server``)."""
-        if self.ingest is not None:
-            self.ingest.start()
-            self.commander.start()
-            self.gallery.start()
-        self.watch.start()
-        self.voting.start()
+        svc = self.services
+        if svc.ingest is not None:
+            svc.ingest.start()
+            svc.commander.start()
+            svc.gallery.start()
+        svc.watch.start()
+        svc.voting.start()
         self._server = self._make_server()
         self._server.prepare()  # binds now, so a port clash is reported here
         self._thread = threading.Thread(target=self._server.serve, name="web-server", daemon=True)
@@ -147,15 +98,16 @@ class ControllerServer:
         stop.wait()
 
     def stop(self) -> None:
+        svc = self.services
         self.bus.close()
         if self._server is not None:
             self._server.stop()
         if self._thread is not None:
             self._thread.join(10)
-        self.watch.stop()
-        self.voting.stop()
-        if self.ingest is not None:
-            self.gallery.stop()
-            self.commander.stop()
-            self.ingest.stop()
+        svc.watch.stop()
+        svc.voting.stop()
+        if svc.ingest is not None:
+            svc.gallery.stop()
+            svc.commander.stop()
+            svc.ingest.stop()
         self.db.dispose()

@@ -6,7 +6,7 @@ acknowledgements back, but it never holds keypad keys. Each keypad has a 128-bit
 (16-byte tag): the nonce is ``direction | keypad id | counter`` and the associated data is
 ``type | keypad id | counter``, so a frame cannot be moved to another keypad, type or direction.
 Every keypad frame carries a counter that must rise; the controller persists the highest accepted
-counter before it acknowledges (see ``controller.keypads.reader``), so a replay is rejected even after
+counter before it acknowledges (see ``controller.voting.keypad_reader``), so a replay is rejected even after
 a restart. The full byte layout is in ``docs/keypad-protocol.md``.
 """
 

@@ -1,10 +1,10 @@
 """Request guard: who is asking, may they, is the request genuine; and the security headers.
 
-Every view is marked with :func:`requires` (a :class:`controller.auth.Perm`) or :func:`public`. The
+Every view is marked with :func:`requires` (a :class:`controller.accounts.auth.Perm`) or :func:`public`. The
 ``before_request`` hook denies any endpoint that carries neither, so a new route cannot be reachable
 by accident; the tests walk the app's URL map to hold every route to this. Order of checks:
 
-1. the session cookie is looked up (:func:`controller.auth.load_session`) -> ``g.user``;
+1. the session cookie is looked up (:func:`controller.accounts.auth.load_session`) -> ``g.user``;
 2. anonymous on a protected route: HTML pages redirect to the login page, everything else gets 401;
 3. a role without the permission gets 403;
 4. any state-changing method (POST, PUT, PATCH, DELETE) needs the CSRF token, from the form field
@@ -27,8 +27,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, redirect, request, url_for
 
-from controller import auth
-from controller.auth import Perm  # re-exported for the views
+from controller.accounts import auth
+from controller.accounts.auth import Perm  # re-exported for the views
+from controller.app import services
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _before() -> Response | None:
 
 
 def _after(resp: Response) -> Response:
-    svc = current_app.extensions["congress"]
+    svc = services()
     h = resp.headers
     h.setdefault("Content-Security-Policy", CSP)
     h["X-Frame-Options"] = "DENY"
@@ -157,7 +158,7 @@ def _after(resp: Response) -> Response:
 
 
 def set_cookie(resp: Response, name: str, value: str, *, max_age: dt.timedelta | None = None) -> None:
-    svc = current_app.extensions["congress"]
+    svc = services()
     resp.set_cookie(
         name,
         value,

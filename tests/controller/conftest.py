@@ -1,7 +1,8 @@
 """Controller test fixtures: storage on SQLite and PostgreSQL, the Flask app and a logged-in client.
 
 ``storage_url`` is parametrised over ``sqlite`` and ``postgresql``; ``db`` is a migrated
-:class:`controller.db.Database` on it. PostgreSQL is :class:`PgServer`: the server on 127.0.0.1:5432
+:class:`controller.storage.database.Database` on it. PostgreSQL is :class:`PgServer`: the server on
+127.0.0.1:5432
 when reachable, else a private one started with initdb/pg_ctl on a free port. Each pytest
 process works in its own database, created at start and dropped at the end; each test gets an empty
 ``public`` schema.
@@ -21,8 +22,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from controller import audit, migrate
-from controller.db import Database
+from controller import audit
+from controller.storage import migrate
+from controller.storage.database import Database
 
 BACKENDS = ("sqlite", "postgresql")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -196,7 +198,7 @@ FAST_HASH = {"memory_kib": 8192, "time_cost": 1}
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     """One Argon2 hash of :data:`PASSWORD`, computed once (hashing is slow on purpose)."""
-    from controller.auth import make_hasher
+    from controller.accounts.auth import make_hasher
 
     return make_hasher(**FAST_HASH).hash(PASSWORD)
 
@@ -225,7 +227,7 @@ def app(sqlite_db, tmp_path, password_hash, venue_ca):
     """The controller app on SQLite with one account per role, named after the role; its CA folder is
     the test venue CA (the badge sheet signs with the controller key there)."""
     from controller.app import create_app
-    from controller.models import Role, User
+    from controller.storage.tables import Role, User
 
     with sqlite_db.session() as s:
         for role in Role:

@@ -14,9 +14,9 @@ import queue
 import numpy as np
 
 from congress import gallery_crypto, gallery_keys, mqtt, pki, wire
-from controller.enrollment import bump_revision
-from controller.face_vault import embedding_aad
-from controller.models import Delegate, EnrollStatus, FacePhoto
+from controller.delegates.enrollment import bump_revision
+from controller.delegates.face_vault import embedding_aad
+from controller.storage.tables import Delegate, EnrollStatus, FacePhoto
 
 
 def enroll_synthetic(db, vault, people: dict[str, int], *, consent: bool = True,

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from congress.errors import ConfigError
-from controller.attendance import (
+from controller.checkins.attendance import (
     Passing,
     QuorumPolicy,
     QuorumRule,
@@ -18,7 +18,7 @@ from controller.attendance import (
     roll_call,
     timeline,
 )
-from controller.models import CheckIn, CheckInMethod, Delegate, Passage
+from controller.storage.tables import CheckIn, CheckInMethod, Delegate, Passage
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from controller import audit
-from controller.db import Database
+from controller.storage.database import Database
 
 
 def _fill(db, n=5):

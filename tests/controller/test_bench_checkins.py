@@ -9,7 +9,7 @@ import json
 import pytest
 
 from congress.cli import main
-from controller.bench_checkins import run_bench
+from controller.bench.checkins import run_bench
 
 
 def assert_complete(result: dict, count: int) -> None:

@@ -11,11 +11,11 @@ import pytest
 
 from congress import wire
 from congress.broker import free_port
-from controller import migrate
 from controller.app import open_database
-from controller.models import Delegate, Role, User
+from controller.bench.sim_door import SimDoor
 from controller.server import ControllerServer
-from controller.sim_door import SimDoor
+from controller.storage import migrate
+from controller.storage.tables import Delegate, Role, User
 from tests.controller.conftest import PASSWORD, controller_config
 
 pytestmark = pytest.mark.browser

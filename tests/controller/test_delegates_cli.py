@@ -78,7 +78,7 @@ def test_import_list_badges_attendance_purge(config, roster, capsys, tmp_path, v
     assert page.count("<svg") == 3 and "badge only" in page and "http" not in page  # no external assets
     import segno
 
-    from controller.badges import qr_svg
+    from controller.delegates.badges import qr_svg
 
     pub = pki.load_public_key(venue_ca.controller_signing_pub)
     for did in ("N-1", "S-1"):

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from congress.errors import ConfigError
-from controller.delegates import RosterError, import_roster, list_delegates, parse_roster
-from controller.enrollment import Enroller, Quality, enrolled_embeddings, purge_biometrics
-from controller.face_vault import FaceVault
-from controller.models import AuditEntry, Delegate, EnrollStatus, FacePhoto, GalleryState
+from controller.delegates.enrollment import Enroller, Quality, enrolled_embeddings, purge_biometrics
+from controller.delegates.face_vault import FaceVault
+from controller.delegates.roster import RosterError, import_roster, list_delegates, parse_roster
+from controller.storage.tables import AuditEntry, Delegate, EnrollStatus, FacePhoto, GalleryState
 
 FACES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "faces"
 needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="face photos (../shared/data/faces) not present")

@@ -8,8 +8,9 @@ import json
 from sqlalchemy import select
 
 from congress.wire import UnitState, UnitStatus
-from controller import audit, devices
-from controller.models import AuditEntry
+from controller import audit
+from controller.devices import health as devices
+from controller.storage.tables import AuditEntry
 
 POLICY = devices.AlarmPolicy(silent_after_s=30, outbox_alarm=10)
 T0 = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)

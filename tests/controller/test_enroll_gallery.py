@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from congress import gallery_crypto, pki, wire
 from congress.errors import ProtocolError
-from controller.enrollment import purge_biometrics
-from controller.face_vault import FaceVault
-from controller.gallery import GalleryPublisher, mqtt_publisher
-from controller.gallery_parts import PART_TEMPLATES, plain_parts
-from controller.models import GalleryPublication
-from controller.unit_registry import UnitRegistry
+from controller.checkins.unit_registry import UnitRegistry
+from controller.delegates.enrollment import purge_biometrics
+from controller.delegates.face_vault import FaceVault
+from controller.delegates.gallery import GalleryPublisher, mqtt_publisher
+from controller.delegates.gallery_parts import PART_TEMPLATES, plain_parts
+from controller.storage.tables import GalleryPublication
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_parts_keep_a_delegate_together_and_stay_under_the_part_limit():
 def test_gallery_service_publishes_on_its_own_connection(db, vault, venue_ca, broker, tmp_path):
     from congress.config import parse_config
     from congress.config.controller import ControllerConfig
-    from controller.gallery import GalleryService
+    from controller.delegates.gallery import GalleryService
 
     enroll_synthetic(db, vault, {"Q": 1})
     cfg = parse_config({
@@ -171,8 +171,8 @@ def test_unit_still_reporting_an_older_gallery_is_sent_it_again(db, vault, venue
     an older gallery, so after ``resend_after_s`` the current one is sealed and sent again, once."""
     import datetime as dt
 
-    from controller import devices
-    from controller.db import utcnow
+    from controller.devices import health as devices
+    from controller.storage.database import utcnow
 
     enroll_synthetic(db, vault, {"U": 1})
     pub = publisher(db, vault, venue_ca, mqtt_client, ["door-1", "door-2"])

@@ -83,9 +83,9 @@ def test_controller_run_sends_enrolled_delegates_sealed_to_a_real_unit(tmp_path,
     from congress.config import load_config
     from congress.config.controller import ControllerConfig
     from congress.faces import FaceEngine, decode_image
-    from controller import delegates
     from controller.app import open_database
-    from controller.enrollment import build_enroller
+    from controller.delegates import roster as delegates
+    from controller.delegates.enrollment import build_enroller
 
     monkeypatch.delenv("CONGRESS_FACE_KEY", raising=False)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)

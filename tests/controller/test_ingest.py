@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from congress import pki, wire
-from controller.ingest import BrokerTarget, Ingest
-from controller.models import AuditEntry, CheckIn, Presence
-from controller.sim_door import SimDoor
-from controller.unit_registry import UnitRegistry
+from controller.bench.sim_door import SimDoor
+from controller.checkins.ingest import BrokerTarget, Ingest
+from controller.checkins.unit_registry import UnitRegistry
+from controller.storage.tables import AuditEntry, CheckIn, Presence
 
 
 def wait_for(cond, timeout: float = 15.0, what: str = "condition") -> None:
@@ -211,7 +211,7 @@ def test_flood_of_forgeries_fills_no_disk(db, ingest, door, venue_ca):
 
 
 def test_reject_audit_summarises_what_it_held_back(db):
-    from controller.reject_audit import RejectAudit
+    from controller.checkins.reject_audit import RejectAudit
 
     now = [0.0]
     ra = RejectAudit(burst=2, window_s=60, clock=lambda: now[0])
@@ -231,7 +231,7 @@ def test_reject_audit_summarises_what_it_held_back(db):
 
 
 def test_verify_pool_gives_the_same_verdicts_as_the_ingest_thread(venue_ca):
-    from controller.verify_pool import VerifyPool, verify_all
+    from controller.checkins.verify_pool import VerifyPool, verify_all
 
     key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
     items = []
@@ -261,7 +261,7 @@ def test_store_batch_dispositions_within_and_across_batches(db, venue_ca):
     import datetime as dt
     import hashlib
 
-    from controller.checkin_store import Disposition, Verified, store_batch
+    from controller.checkins.store import Disposition, Verified, store_batch
 
     key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
     now = dt.datetime.now(dt.UTC)
@@ -289,7 +289,7 @@ def test_verify_pool_survives_a_killed_worker(venue_ca, monkeypatch):
     import os
     import signal
 
-    from controller import verify_pool
+    from controller.checkins import verify_pool
 
     key = pki.load_signing_key(venue_ca.unit("door-1").signing_key)
     items = []

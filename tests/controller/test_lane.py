@@ -12,9 +12,11 @@ from sqlalchemy import select
 
 from congress import pki, wire
 from congress.config.common import BrokerSection
-from controller import audit, lane
-from controller.attendance import Passing, apply_checkins
-from controller.models import AuditEntry, CheckIn, CheckInMethod, Delegate, Passage, Presence
+from controller import audit
+from controller.checkins import lane
+from controller.checkins.attendance import Passing, apply_checkins
+from controller.devices.commands import UnitCommander
+from controller.storage.tables import AuditEntry, CheckIn, CheckInMethod, Delegate, Passage, Presence
 
 
 def add_request(db, seq=1, delegate="D1", method=CheckInMethod.ATTENDANT) -> int:
@@ -91,7 +93,7 @@ def test_commander_answer_reaches_the_unit_signed(venue_ca, broker, mqtt_client)
         cert_file=venue_ca.controller_cert,
         key_file=venue_ca.controller_key,
     )
-    cmd = lane.UnitCommander(
+    cmd = UnitCommander(
         venue_id=venue_ca.venue,
         broker=section,
         signing_key=pki.load_signing_key(venue_ca.controller_signing_key),

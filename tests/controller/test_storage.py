@@ -9,14 +9,15 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from congress.errors import ConfigError
-from controller import migrate
-from controller.db import Database, normalise_url, utcnow
-from controller.models import Role, User, WebSession
+from controller.storage import migrate
+from controller.storage.database import Database, normalise_url, utcnow
+from controller.storage.tables import Role, User, WebSession
 
 
 def test_migrations_reach_the_models(db):
     assert migrate.current(db) == migrate.head()
-    assert migrate.pending_changes(db) == [], "a model change has no migration: python -m controller.migrate"
+    assert migrate.pending_changes(db) == [], (
+        "a model change has no migration: python -m controller.storage.migrate")
     tables = set(inspect(db.engine).get_table_names())
     assert {"users", "web_sessions", "audit_log", "audit_head", "unit_health"} <= tables
 

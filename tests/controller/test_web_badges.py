@@ -9,7 +9,7 @@ import pytest
 
 from congress import badge_token, pki
 from controller import audit
-from controller.models import Delegate
+from controller.storage.tables import Delegate
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_badge_sheet_for_admin_and_technician(app, client, login_as, roster, ven
 def test_badge_tokens_verify_with_the_controller_key(app, client, login_as, roster, venue_ca):
     """Each QR code on the page is the drawing of a token that verifies with the controller's public key
     (Ed25519 signatures are deterministic, so the same token draws the same code)."""
-    from controller.badges import badges, qr_svg
+    from controller.delegates.badges import badges, qr_svg
 
     login_as("admin")
     html = client.get("/delegates/badges").get_data(as_text=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from controller.auth import PERMISSIONS, Perm
-from controller.models import Role
+from controller.accounts.auth import PERMISSIONS, Perm
+from controller.storage.tables import Role
 from controller.web.guard import permission_of
 
 PUBLIC = {"auth.login", "static"}

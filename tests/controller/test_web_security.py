@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from controller import audit
 from controller.app import create_app
-from controller.models import AuditEntry, User, WebSession
+from controller.storage.tables import AuditEntry, User, WebSession
 from tests.controller.conftest import PASSWORD, controller_config, login, page_csrf
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "controller" / "web" / "templates"
@@ -122,7 +122,7 @@ def test_no_inline_script_or_handlers_in_templates():
         assert "http://" not in html and "https://" not in html, f"{f.name}: external asset"
 
 
-def test_admin_manages_accounts(client, login_as, sqlite_db):
+def test_admin_manages_accounts(client, login_as, sqlite_db, tmp_path):
     token = login_as("admin")
     r = client.post(
         "/users/add", data={"csrf_token": token, "name": "dana", "role": "chair", "password": "short"}
@@ -136,7 +136,7 @@ def test_admin_manages_accounts(client, login_as, sqlite_db):
     with sqlite_db.session() as s:
         dana = s.scalar(select(User).where(User.name == "dana"))
         me = s.scalar(select(User).where(User.name == "admin"))
-    other = create_app(controller_config(Path("/nonexistent")), {"TESTING": True}, db=sqlite_db).test_client()
+    other = create_app(controller_config(tmp_path / "other"), {"TESTING": True}, db=sqlite_db).test_client()
     other.environ_base["wsgi.url_scheme"] = "https"
     assert login(other, "dana", "long enough pw").status_code == 302
     r = client.post(f"/users/{dana.id}/role", data={"csrf_token": token, "role": "observer"})

@@ -11,13 +11,14 @@ import pytest
 
 from congress.keypads.keystore import KeyStore
 from congress.keypads.simulator import BaseStationSimulator
-from controller import audit, migrate
-from controller.attendance import Passing, QuorumPolicy, apply_checkins
-from controller.ballots import Ballots
-from controller.db import Database, utcnow
-from controller.keypads.assignment import Assignments
-from controller.keypads.reader import KeypadReader
-from controller.models import Delegate, Passage
+from controller import audit
+from controller.checkins.attendance import Passing, QuorumPolicy, apply_checkins
+from controller.storage import migrate
+from controller.storage.database import Database, utcnow
+from controller.storage.tables import Delegate, Passage
+from controller.voting.assignment import Assignments
+from controller.voting.ballots import Ballots
+from controller.voting.keypad_reader import KeypadReader
 
 KEYPADS = list(range(1, 21))
 
@@ -50,7 +51,7 @@ def keys():
 
 @pytest.fixture
 def kdb(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/controller.db",
+    database = Database(f"sqlite:///{tmp_path}/controller.storage.database",
                         info={audit.INFO_KEY: secrets.token_bytes(32)}, hide_parameters=True)
     migrate.upgrade(database)
     make_venue(database, len(KEYPADS), present=18)

@@ -12,8 +12,8 @@ import pytest
 
 from congress.cli import main
 from congress.keypads.keystore import KeyStore
-from controller.keypads.reader import KeypadReader
-from controller.voting_tables import BallotKind
+from controller.voting.keypad_reader import KeypadReader
+from controller.voting.tables import BallotKind
 
 from .conftest import wait_for
 
@@ -80,9 +80,10 @@ def test_simulate_refuses_bad_arguments(tmp_path, args, capsys):
 
 
 def test_assign_by_seat_plan_and_health(tmp_path, capsys):
-    from controller import audit, migrate
-    from controller.db import Database
-    from controller.models import AuditEntry, Delegate
+    from controller import audit
+    from controller.storage import migrate
+    from controller.storage.database import Database
+    from controller.storage.tables import AuditEntry, Delegate
 
     data = tmp_path / "data"
     cfg = tmp_path / "controller.toml"

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from congress.keypads import protocol as p
 from congress.keypads.framing import RejectReason
 from congress.keypads.protocol import AckStatus
-from controller.keypads.reader import KeypadReader
-from controller.voting_tables import BallotKind, BallotParticipation, KeypadState
+from controller.voting.keypad_reader import KeypadReader
+from controller.voting.tables import BallotKind, BallotParticipation, KeypadState
 
 from .conftest import wait_for
 
@@ -47,7 +47,7 @@ def rig(kdb, keys, ballots):
     ballots.open(bid, actor="chair")
     reader = KeypadReader("/dev/null", keys, kdb, ballots)
     cap = Capture()
-    logger = logging.getLogger("controller.keypads.reader")
+    logger = logging.getLogger("controller.voting.keypad_reader")
     logger.addHandler(cap)
     yield reader, bid, cap
     logger.removeHandler(cap)

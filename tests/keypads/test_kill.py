@@ -12,17 +12,17 @@ import textwrap
 from sqlalchemy import func, select
 
 from congress.keypads import protocol as p
-from controller.voting_tables import BallotKind, BallotParticipation
+from controller.voting.tables import BallotKind, BallotParticipation
 
 from .conftest import wait_for
 
 READER = textwrap.dedent("""
     import sys, threading
     from congress.keypads.keystore import KeyStore
-    from controller.attendance import QuorumPolicy
-    from controller.ballots import Ballots
-    from controller.db import Database
-    from controller.keypads.reader import KeypadReader
+    from controller.checkins.attendance import QuorumPolicy
+    from controller.voting.ballots import Ballots
+    from controller.storage.database import Database
+    from controller.voting.keypad_reader import KeypadReader
     url, keys, port = sys.argv[1:4]
     db = Database(url)
     reader = KeypadReader(port, KeyStore.load(keys), db, Ballots(db, QuorumPolicy()), retry_s=0.05).start()

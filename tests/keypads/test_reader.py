@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 
 from congress.keypads import protocol as p
 from congress.keypads.simulator import seeded_plan
-from controller.keypads.reader import KeypadReader
-from controller.keypads.store import KeypadStore
-from controller.voting_tables import BallotKind, BallotParticipation
+from controller.voting.keypad_reader import KeypadReader
+from controller.voting.keypad_store import KeypadStore
+from controller.voting.tables import BallotKind, BallotParticipation
 
 from .conftest import wait_for
 

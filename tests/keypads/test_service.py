@@ -1,4 +1,4 @@
-"""The controller's [keypads] table: attach() wires ballots and the reader into a running app."""
+"""The controller's [keypads] table: create_app builds ballots and the reader into the app's services."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 from congress.keypads import protocol as p
 from congress.keypads.simulator import BaseStationSimulator
 from controller.app import create_app
-from controller.keypads.service import attach
-from controller.voting_tables import BallotKind
+from controller.voting.tables import BallotKind
 
 from .conftest import wait_for
 
@@ -28,12 +27,12 @@ def test_attach_runs_the_reader_from_the_configuration(tmp_path, kdb, keys):
         cfg = cfg.resolve_paths(tmp_path)
         app = create_app(cfg, {"TESTING": True}, db=kdb)
         svc = app.extensions["congress"]
-        voting = attach(svc, cfg).start()
+        voting = svc.voting.start()
         reader = voting.reader
-        assert reader is not None and svc.extra["keypad_reader"] is reader
+        assert reader is not None and svc.keypads is reader
         try:
             assert reader.connected.wait(10)
-            ballots = svc.extra["ballots"]
+            ballots = svc.ballots
             bid = ballots.create("Wired", BallotKind.MOTION, actor="chair")
             ballots.open(bid, actor="chair")
             assert sim.wait_host_frames(2)
@@ -52,4 +51,4 @@ def test_without_a_keypads_table_there_is_no_reader(tmp_path, kdb):
     cfg = _support.controller_config(tmp_path)
     app = create_app(cfg, {"TESTING": True}, db=kdb)
     svc = app.extensions["congress"]
-    assert attach(svc, cfg).reader is None and "ballots" in svc.extra and "keypad_reader" not in svc.extra
+    assert svc.voting.reader is None and svc.ballots is svc.voting.ballots and svc.keypads is None

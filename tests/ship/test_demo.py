@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from congress.demo.photos import faces_dir
+from demo.photos import faces_dir
 
 CONGRESS = [sys.executable, "-m", "congress"]
 needs_demo_parts = pytest.mark.skipif(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from congress.demo import photos, registry_faces
-from congress.demo.scenario import _elected, _expected_counts, election_choice, motion_choice
 from congress.errors import ConfigError
+from demo import photos, registry_faces
+from demo.scenario import _elected, _expected_counts, election_choice, motion_choice
 
 
 def test_choose_enrolls_the_first_acceptable_photo(tmp_path):

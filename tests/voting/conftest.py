@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from controller import audit, migrate
-from controller.attendance import Passing, apply_checkins
-from controller.db import Database, utcnow
-from controller.models import Delegate, Passage
+from controller import audit
+from controller.checkins.attendance import Passing, apply_checkins
+from controller.storage import migrate
+from controller.storage.database import Database, utcnow
+from controller.storage.tables import Delegate, Passage
 
 _spec = importlib.util.spec_from_file_location(
     "congress_controller_test_support", Path(__file__).resolve().parents[1] / "controller" / "conftest.py"

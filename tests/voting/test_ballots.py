@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from congress.keypads.protocol import AckStatus, BallotState, VoteFrame
 from controller import audit
-from controller.attendance import QuorumPolicy
-from controller.ballots import BallotError, Ballots
-from controller.keypads.assignment import AssignmentError, Assignments
-from controller.models import AuditEntry, Passage
-from controller.voting_tables import BallotKind, BallotParticipation, MajorityRule, NamedVote
+from controller.checkins.attendance import QuorumPolicy
+from controller.storage.tables import AuditEntry, Passage
+from controller.voting.assignment import AssignmentError, Assignments
+from controller.voting.ballots import BallotError, Ballots
+from controller.voting.tables import BallotKind, BallotParticipation, MajorityRule, NamedVote
 
 _ctr = iter(range(1, 10**9))
 
@@ -151,8 +151,8 @@ def test_expired_ballot_refuses_votes_and_closes(db, hall):
     bid = ballots.create("Short", BallotKind.MOTION, actor="chair")
     ballots.open(bid, actor="chair", duration_s=1)
     with db.session() as s:
-        from controller.db import utcnow
-        from controller.voting_tables import Ballot
+        from controller.storage.database import utcnow
+        from controller.voting.tables import Ballot
         s.get(Ballot, bid).closes_at = utcnow()
     assert vote(ballots, db, 101, bid, 1) == AckStatus.NO_BALLOT
     assert ballots.expire_due() == [bid]
@@ -162,8 +162,8 @@ def test_expired_ballot_refuses_votes_and_closes(db, hall):
 def test_full_32_bit_keypad_ids_and_counters(db, hall):
     from congress.keypads import protocol as p
     from congress.keypads.keystore import KeyStore
-    from controller.keypads.reader import KeypadReader
-    from controller.keypads.store import KeypadStore
+    from controller.voting.keypad_reader import KeypadReader
+    from controller.voting.keypad_store import KeypadStore
 
     big = 2**32 - 1
     keys = KeyStore.generate([big])

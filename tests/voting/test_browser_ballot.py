@@ -13,11 +13,11 @@ import pytest
 from congress.broker import free_port
 from congress.keypads.keystore import KeyStore
 from congress.keypads.simulator import BaseStationSimulator
-from controller import migrate
 from controller.app import open_database
-from controller.keypads.assignment import Assignments
-from controller.models import Role, User
 from controller.server import ControllerServer
+from controller.storage import migrate
+from controller.storage.tables import Role, User
+from controller.voting.assignment import Assignments
 
 from .conftest import Roster, _support
 
@@ -44,7 +44,7 @@ def venue(tmp_path):
     )
     db = open_database(cfg)
     migrate.upgrade(db)
-    from controller.auth import make_hasher
+    from controller.accounts.auth import make_hasher
 
     with db.session() as s:
         s.add(User(name="chair", role=Role.CHAIR,

@@ -21,13 +21,14 @@ from sqlalchemy.engine import make_url
 
 from congress.keypads.keystore import KeyStore
 from congress.keypads.simulator import BaseStationSimulator
-from controller import audit, migrate
-from controller.attendance import QuorumPolicy
-from controller.ballots import Ballots
-from controller.db import Database
-from controller.keypads.assignment import Assignments
-from controller.keypads.reader import KeypadReader
-from controller.voting_tables import BallotKind
+from controller import audit
+from controller.checkins.attendance import QuorumPolicy
+from controller.storage import migrate
+from controller.storage.database import Database
+from controller.voting.assignment import Assignments
+from controller.voting.ballots import Ballots
+from controller.voting.keypad_reader import KeypadReader
+from controller.voting.tables import BallotKind
 
 from .conftest import Roster
 

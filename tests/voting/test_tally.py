@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controller.tally import MOTION_OPTIONS, Special, counts_from_choices, tally
-from controller.voting_tables import BallotKind, MajorityBase, MajorityRule
+from controller.voting.tables import BallotKind, MajorityBase, MajorityRule
+from controller.voting.tally import MOTION_OPTIONS, Special, counts_from_choices, tally
 
 
 def motion(yes, no, abstain=0, *, rule=MajorityRule.SIMPLE, base=MajorityBase.CAST, present=0, summoned=0):

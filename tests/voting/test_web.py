@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from congress.keypads.protocol import AckStatus, VoteFrame
-from controller.keypads.assignment import Assignments
-from controller.models import AuditEntry, Role, User
+from controller.storage.tables import AuditEntry, Role, User
+from controller.voting.assignment import Assignments
 
 from .conftest import Roster, _support
 
 
 @pytest.fixture
 def web(sqlite_db, tmp_path):
+    from controller.accounts.auth import make_hasher
     from controller.app import create_app
-    from controller.auth import make_hasher
 
     pw = make_hasher(**_support.FAST_HASH).hash(_support.PASSWORD)
     with sqlite_db.session() as s:
@@ -77,7 +77,7 @@ def test_chair_runs_a_ballot_and_everyone_reads_the_results(web):
     create(chair, token, title="Budget 2027")
     assert observer.get("/ballots/1/export.csv").status_code == 409  # no results before closing
     chair.post("/ballots/1/open", data={"csrf_token": token, "minutes": "5"})
-    ballots = svc.extra["ballots"]
+    ballots = svc.ballots
     with svc.db.session() as s:
         statuses = ballots.record_votes(s, [VoteFrame(k, 1, 1, frozenset({c}))
                                             for k, c in ((1, 1), (2, 1), (3, 2), (4, 3), (6, 1))])
@@ -121,7 +121,7 @@ def test_election_form_and_bad_input(web):
     assert r.status_code == 302 and "error=" in r.headers["Location"]
     r = create(chair, token, kind="election", candidates="Ana\nBen\nCy", seats="2", secret="on")
     assert r.status_code == 302
-    b = web.extensions["congress"].extra["ballots"].get(1)
+    b = web.extensions["congress"].ballots.get(1)
     assert b.secret and not b.allow_change and b.options == ["Ana", "Ben", "Cy"]
 
 

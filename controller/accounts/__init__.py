@@ -1,0 +1,1 @@
+"""Accounts of the controller page: users, roles and permissions, passwords, sessions, login limits."""

@@ -1,0 +1,1 @@
+"""Check-ins: the MQTT ingest (verify, store once, acknowledge), attendance and quorum, the attendant lane."""

@@ -1,0 +1,1 @@
+"""The controller's ``congress`` command groups: ``controller``, ``audit``, ``bench``, ``keypads``."""

@@ -1,0 +1,89 @@
+"""``congress bench ...``: benchmarks against real parts (broker, database, serial line).
+
+``congress bench checkins --count N --doors D [--rate R] [--database URL] [--kill-controller-at K]
+[--kill-broker-at K] [--json]`` runs :func:`controller.bench.checkins.run_bench`. Other areas add their
+benchmark as another subcommand in :func:`register`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from congress.cli import emit
+
+
+def _progress(stored: int, total: int) -> None:
+    width = 30
+    filled = int(width * min(stored, total) / max(total, 1))
+    sys.stderr.write(f"\rstored [{'#' * filled}{'.' * (width - filled)}] {stored}/{total}")
+    sys.stderr.flush()
+    if stored >= total:
+        sys.stderr.write("\n")
+
+
+def checkins(args: argparse.Namespace) -> int:
+    from controller.bench.checkins import run_bench
+
+    result = run_bench(
+        args.count,
+        args.doors,
+        rate=args.rate,
+        database=args.database,
+        kill_controller_at=args.kill_controller_at,
+        kill_broker_at=args.kill_broker_at,
+        verify_workers=args.verify_workers,
+        progress=_progress if args.progress else None,
+    )
+    human = (
+        f"sent {result['sent']}, stored {result['stored']}, lost {result['lost']}, "
+        f"duplicates {result['duplicates']}; {result['per_s']} check-ins/s stored; "
+        f"publish-to-stored p99 {result['p99_ms']} ms ({result['backend']}, {result['doors']} doors)"
+    )
+    emit(result, as_json=args.json, human=human)
+    return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
+
+
+def keypads(args: argparse.Namespace) -> int:
+    from controller.bench.keypads import run_bench as run_keypads
+
+    r = run_keypads(args.keypads, args.baud, secret=args.secret, pace=not args.no_pace)
+    human = (
+        f"{r['votes']} votes, {r['counted']} counted, {r['lost']} lost in {r['seconds']} s "
+        f"(wire time {r['wire_seconds']} s at {r['baud']} baud, ratio {r['ratio']}); "
+        f"tally {r['tally_ms']} ms"
+    )
+    emit(r, as_json=args.json, human=human)
+    return 0 if r["lost"] == 0 else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmarks against real parts")
+    s = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
+    c = s.add_parser(
+        "checkins",
+        help="signed check-ins from simulated doors through a real broker into the controller ingest",
+    )
+    c.add_argument("--count", type=int, default=20000, help="check-ins in total (default 20000)")
+    c.add_argument("--doors", type=int, default=20, help="simulated door units (default 20)")
+    c.add_argument("--rate", type=float, help="check-ins per second over all doors (default: flat out)")
+    c.add_argument("--database", metavar="URL",
+                   help="PostgreSQL server URL; the bench creates and drops a scratch database there "
+                   "(default: a SQLite file)")
+    c.add_argument("--kill-controller-at", type=int, metavar="K",
+                   help="kill -9 the controller ingest once K check-ins are stored, then restart it")
+    c.add_argument("--kill-broker-at", type=int, metavar="K",
+                   help="kill -9 the broker once K check-ins are stored, then restart it")
+    c.add_argument("--verify-workers", type=int, metavar="N",
+                   help="signature-checking processes in the controller (default: one per CPU)")
+    c.add_argument("--progress", action="store_true", help="draw a progress bar on stderr")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(handler=checkins)
+    k = s.add_parser("keypads",
+                     help="keypad votes through a real pty (paced to the baud rate) into the ballots")
+    k.add_argument("--keypads", type=int, default=2000, help="keypads, each voting once (default 2000)")
+    k.add_argument("--baud", type=int, default=115200, help="serial line speed (default 115200)")
+    k.add_argument("--secret", action="store_true", help="a secret election instead of a named motion")
+    k.add_argument("--no-pace", action="store_true", help="do not pace writes to the baud rate")
+    k.add_argument("--json", action="store_true", help="print one JSON object")
+    k.set_defaults(handler=keypads)

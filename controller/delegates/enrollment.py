@@ -1,0 +1,282 @@
+"""Face enrollment: photos in, sealed embeddings out, through the same face engine as the door units.
+
+:class:`Enroller` decodes a photo with :func:`congress.faces.decode_image`, runs
+``FaceEngine.faces`` (detect, align, embed: exactly the door unit's code and preprocessing), checks the
+photo's quality (exactly one face, large enough) and stores a :class:`controller.storage.tables.FacePhoto` row
+whose embedding is sealed by :class:`controller.delegates.face_vault.FaceVault`. A reduced copy of each
+accepted
+photo (for the attendant's confirm lane) is kept sealed too, under ``<data_dir>/faces/``. Every change
+of face data bumps the gallery revision, which the gallery publisher
+(:mod:`controller.delegates.gallery`) notices and turns into a new gallery for every unit.
+
+Delegates who did not consent never reach this module's storage: :meth:`Enroller.forget` removes what
+was kept for them. :func:`purge_biometrics` deletes all face data at the end of the congress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from congress.errors import CongressError, ImageError
+from controller.delegates.face_vault import KEY_FILE, FaceVault, embedding_aad, photo_aad
+from controller.storage.database import Database, utcnow
+from controller.storage.tables import EnrollStatus, FacePhoto, GalleryState
+
+log = logging.getLogger(__name__)
+
+FACES_DIR = "faces"
+#: Smallest face (box width in pixels of the original photo) accepted for enrollment; the engine
+#: itself ignores faces under 24 px, which therefore count as "no face".
+MIN_FACE_PX = 48
+#: A second face at least this fraction of the largest face's width makes the photo ambiguous.
+SECOND_FACE_RATIO = 0.5
+#: Longest side of the kept (sealed) copy of an accepted photo.
+KEPT_PHOTO_PX = 480
+
+
+class Quality(StrEnum):
+    """Verdict on one enrollment photo."""
+
+    OK = "ok"
+    NO_FACE = "no-face"
+    SEVERAL_FACES = "several-faces"
+    TOO_SMALL = "too-small"
+
+
+_ADVICE = {
+    Quality.NO_FACE: "no face found; use a frontal, well-lit portrait",
+    Quality.SEVERAL_FACES: "several faces; crop the photo to the delegate alone",
+    Quality.TOO_SMALL: "face too small ({px} px wide, need {min}); use a closer or larger photo",
+}
+
+
+class PhotoUnreadable(CongressError):
+    """A photo file is not an image that can be decoded."""
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """Outcome of :meth:`Enroller.add_photo`; ``new`` is False when the same photo was already there."""
+
+    source: str
+    quality: Quality
+    problem: str = ""
+    face_px: int | None = None
+    new: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.quality is Quality.OK
+
+
+def bump_revision(session: Session) -> int:
+    """Mark the face data as changed (the gallery publisher rebuilds); return the new revision."""
+    if (
+        session.execute(
+            update(GalleryState)
+            .where(GalleryState.id == 1)
+            .values(revision=GalleryState.revision + 1, changed_at=utcnow())
+        ).rowcount
+        == 0
+    ):
+        session.add(GalleryState(id=1, revision=1, changed_at=utcnow()))
+        session.flush()
+    return session.scalar(select(GalleryState.revision).where(GalleryState.id == 1))
+
+
+def _box_width(face) -> float:
+    return face.detection.width
+
+
+class Enroller:
+    """Turns photos into sealed embeddings; the face engine is loaded on first use only.
+
+    ``engine_factory`` builds a ``congress.faces.FaceEngine`` (badge-only imports never load models).
+    """
+
+    def __init__(
+        self,
+        vault: FaceVault,
+        data_dir: Path,
+        engine_factory: Callable[[], object],
+        *,
+        min_face_px: int = MIN_FACE_PX,
+    ) -> None:
+        self.vault = vault
+        self.photo_dir = Path(data_dir) / FACES_DIR
+        self._factory = engine_factory
+        self._engine = None
+        self.min_face_px = min_face_px
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = self._factory()
+        return self._engine
+
+    def decode(self, data: bytes, source: str) -> np.ndarray:
+        from congress.faces import decode_image
+
+        try:
+            return decode_image(data)
+        except ImageError as exc:
+            raise PhotoUnreadable(f"{source}: {exc.message}") from None
+
+    def check_readable(self, data: bytes, source: str) -> np.ndarray:
+        """The decoded image; :class:`PhotoUnreadable` unless ``data`` decodes as an image."""
+        return self.decode(data, source)
+
+    def assess(self, image: np.ndarray):
+        """(quality, the face detection or None, face width in pixels)."""
+        # Enrollment photos are flip-averaged (photo and mirror image): the gallery then matches the
+        # door's single-pass embeddings better, at no cost at the door (docs/benchmarks.md, Face engine).
+        faces = list(self.engine.faces(image, flip=True))
+        if not faces:
+            return Quality.NO_FACE, None, None
+        faces.sort(key=_box_width, reverse=True)
+        width = _box_width(faces[0])
+        if len(faces) > 1 and _box_width(faces[1]) >= SECOND_FACE_RATIO * width:
+            return Quality.SEVERAL_FACES, None, int(width)
+        if width < self.min_face_px:
+            return Quality.TOO_SMALL, None, int(width)
+        return Quality.OK, faces[0], int(width)
+
+    def add_photo(self, session: Session, delegate_id: str, data: bytes, source: str,
+                  image: np.ndarray | None = None) -> PhotoResult:
+        """Enroll one photo of ``delegate_id`` (in the caller's transaction); ``image`` is ``data``
+        already decoded, if the caller has it."""
+        digest = hashlib.sha256(data).hexdigest()
+        existing = session.scalar(
+            select(FacePhoto).where(FacePhoto.delegate_id == delegate_id, FacePhoto.sha256 == digest)
+        )
+        if existing is not None and existing.status is EnrollStatus.ENROLLED:
+            return PhotoResult(source, Quality.OK, face_px=existing.face_px, new=False)
+        image = self.decode(data, source) if image is None else image
+        quality, det, px = self.assess(image)
+        row = existing or FacePhoto(delegate_id=delegate_id, sha256=digest)
+        row.source, row.face_px, row.created_at = source[:255], px, utcnow()
+        if quality is not Quality.OK:
+            row.status, row.embedding = EnrollStatus.REJECTED, None
+            row.problem = _ADVICE[quality].format(px=px, min=self.min_face_px)
+            session.add(row)
+            session.flush()
+            return PhotoResult(source, quality, row.problem, px)
+        row.status, row.problem = EnrollStatus.ENROLLED, ""
+        if self.vault.purged:  # a purge ran since this enroller was made: never seal with the old key
+            self.vault = FaceVault.load(self.photo_dir.parent)
+        session.add(row)
+        session.flush()  # the row id is part of the sealed data's associated data
+        row.embedding = self.vault.seal_embedding(
+            np.asarray(det.embedding, np.float32), embedding_aad(delegate_id, row.id)
+        )
+        self._keep_photo(delegate_id, row.id, image)
+        bump_revision(session)
+        return PhotoResult(source, Quality.OK, face_px=px)
+
+    def _keep_photo(self, delegate_id: str, photo_id: int, image: np.ndarray) -> None:
+        import cv2
+
+        h, w = image.shape[:2]
+        scale = min(1.0, KEPT_PHOTO_PX / max(h, w))
+        small = cv2.resize(image, (int(w * scale), int(h * scale))) if scale < 1 else image
+        ok, jpg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])  # decode_image gives BGR
+        if not ok:
+            return
+        self.photo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.photo_dir / f"{photo_id}.sealed"
+        path.write_bytes(self.vault.seal(jpg.tobytes(), photo_aad(delegate_id, photo_id)))
+        path.chmod(0o600)
+
+    def kept_photo(self, delegate_id: str, photo_id: int) -> bytes | None:
+        """The JPEG kept for an enrolled photo (decrypted), or None."""
+        path = self.photo_dir / f"{photo_id}.sealed"
+        if not path.is_file():
+            return None
+        return self.vault.open(path.read_bytes(), photo_aad(delegate_id, photo_id))
+
+    def forget(self, session: Session, delegate_id: str) -> int:
+        """Delete every face record and kept photo of one delegate; return how many photos went."""
+        ids = list(session.scalars(select(FacePhoto.id).where(FacePhoto.delegate_id == delegate_id)))
+        if not ids:
+            return 0
+        session.execute(delete(FacePhoto).where(FacePhoto.delegate_id == delegate_id))
+        for pid in ids:
+            (self.photo_dir / f"{pid}.sealed").unlink(missing_ok=True)
+        bump_revision(session)
+        return len(ids)
+
+
+def enrolled_embeddings(
+    session: Session, vault: FaceVault | Callable[[], FaceVault]
+) -> tuple[list[str], np.ndarray]:
+    """Every enrolled embedding, decrypted, ordered by delegate (for the gallery builder).
+
+    ``vault`` may be a function giving it: it is then called only when there is something to decrypt,
+    so an empty gallery (after the purge) does not create a new face key.
+    """
+    from controller.storage.tables import Delegate
+
+    rows = session.execute(
+        select(FacePhoto.delegate_id, FacePhoto.id, FacePhoto.embedding)
+        .join(Delegate, Delegate.id == FacePhoto.delegate_id)
+        .where(FacePhoto.status == EnrollStatus.ENROLLED, Delegate.consent.is_(True))
+        .order_by(FacePhoto.delegate_id, FacePhoto.id)
+    ).all()
+    ids = [r[0] for r in rows]
+    if rows and not isinstance(vault, FaceVault):
+        vault = vault()
+    embs = [vault.open_embedding(r[2], embedding_aad(r[0], r[1])) for r in rows]
+    dim = embs[0].shape[0] if embs else 128
+    return ids, (np.stack(embs).astype(np.float32) if embs else np.zeros((0, dim), np.float32))
+
+
+def build_enroller(cfg) -> Enroller:
+    """The enroller for a controller configuration: face key from the secret or the data dir, models
+    from the installed ``models/`` folder (loaded on the first photo)."""
+    def face_engine():
+        from congress.faces import FaceEngine  # OpenCV and LiteRT only once a photo comes in
+
+        return FaceEngine()
+
+    return Enroller(FaceVault.load(cfg.data_dir), cfg.data_dir, face_engine)
+
+
+def purge_biometrics(db: Database, data_dir: Path, *, actor: str) -> dict:
+    """Delete all face data: embeddings and photo rows, kept photos and the face key file.
+
+    The rows go and the audit row is written in one transaction; the files and the key file are
+    deleted right after the commit (a purge interrupted there is finished by running it again). The
+    gallery revision is bumped, so the gallery publisher (:mod:`controller.delegates.gallery`) sends every
+    unit an
+    empty gallery that replaces the one retained on the broker and the gallery file on the unit.
+    """
+    from controller import audit
+
+    data_dir = Path(data_dir)
+    faces_dir = data_dir / FACES_DIR
+    files = sum(1 for p in faces_dir.rglob("*") if p.is_file()) if faces_dir.exists() else 0
+    key_file = data_dir / KEY_FILE
+    with db.session() as s:
+        photos = s.scalar(select(func.count()).select_from(FacePhoto)) or 0
+        enrolled = s.scalar(
+            select(func.count()).select_from(FacePhoto).where(FacePhoto.status == EnrollStatus.ENROLLED)
+        ) or 0
+        s.execute(delete(FacePhoto))
+        revision = bump_revision(s)
+        result = {"photos": photos, "embeddings": enrolled, "files": files,
+                  "key_file_removed": key_file.exists(), "gallery_revision": revision}
+        audit.record(s, actor, "biometrics.purge", result)
+    shutil.rmtree(faces_dir, ignore_errors=True)
+    key_file.unlink(missing_ok=True)
+    log.warning("purged all face data: %s", result)
+    return result

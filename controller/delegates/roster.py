@@ -1,0 +1,197 @@
+"""The delegate roster: import from a CSV file (parsed by :mod:`controller.delegates.roster_csv`), with one
+report line per bad row.
+
+CSV columns (header names, any order, case-insensitive; UTF-8, a byte-order mark is tolerated; ``,`` or
+``;`` as separator):
+
+``id`` (required), ``name`` (required), ``delegation``, ``seat``, ``photo`` (paths relative to the CSV;
+several separated by ``|``), ``consent`` (yes/no: may the delegate's face be used; empty = no, which
+means badge-only), ``summoned`` (yes/no, empty = yes: counts for the quorum).
+
+A bad row (missing or malformed id, duplicate id, bad or taken seat, missing or unreadable photo, an
+unknown yes/no value) is reported with its row number (the line in the file) and skipped; every good row
+is imported (inserted or updated) and, for delegates who consented, their photos are enrolled through
+:class:`controller.delegates.enrollment.Enroller`, whose quality complaints come back as per-row warnings. A
+delegate re-imported with ``consent=no`` loses any face data kept for them.
+
+Wired by ``congress controller delegates import`` and the controller page's upload form; both pass a
+:class:`controller.storage.database.Database` and an :class:`Enroller` (it loads the face engine only when
+a row
+has a photo to enroll).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from congress.errors import CongressError
+from controller.delegates.roster_csv import COLUMNS, RosterError, RosterRow, RowProblem, parse_roster
+from controller.storage.database import Database, utcnow
+from controller.storage.tables import Delegate
+
+if TYPE_CHECKING:
+    from controller.delegates.enrollment import Enroller
+
+__all__ = ["COLUMNS", "ImportReport", "RosterError", "RowProblem", "import_roster", "list_delegates",
+           "parse_roster", "set_summoned"]
+
+#: progress(done, total, label) — called after each row; the CLI draws a bar, the page polls it.
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, the rejected rows (``errors``) and enrollment ``warnings``."""
+
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    photos_enrolled: int = 0
+    badge_only: int = 0
+    errors: list[RowProblem] = field(default_factory=list)
+    warnings: list[RowProblem] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "imported": self.inserted + self.updated,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "photos_enrolled": self.photos_enrolled,
+            "badge_only": self.badge_only,
+            "errors": [p.__dict__ for p in self.errors],
+            "warnings": [p.__dict__ for p in self.warnings],
+        }
+
+
+def import_roster(
+    db: Database,
+    path: str | Path,
+    *,
+    enroller: Enroller,
+    progress: Progress | None = None,
+    actor: str = "cli",
+) -> ImportReport:
+    """Import ``path`` into the delegates table; enroll consenting delegates' photos with ``enroller``.
+
+    Each row is committed on its own, so one bad photo never loses the rows before it. The enroller
+    loads the face engine only when a row actually has a photo to enroll.
+    """
+    from controller.delegates.enrollment import PhotoUnreadable
+
+    rows, errors = parse_roster(path)
+    report = ImportReport(rows=len(rows) + len(errors), errors=errors)
+    for done, r in enumerate(rows, 1):
+        try:
+            _import_row(db, r, enroller, report)
+        except PhotoUnreadable as exc:
+            report.errors.append(RowProblem(r.row, r.id, "photo", str(exc)))
+        if progress:
+            progress(done, len(rows), r.id)
+    report.errors.sort(key=lambda p: p.row)
+    _audit(db, actor, Path(path), report)
+    return report
+
+
+def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> None:
+    images = []
+    if r.consent and r.photos:
+        for p in r.photos:
+            data = p.read_bytes()
+            # PhotoUnreadable propagates: the row is refused before anything of it is stored.
+            images.append((p.name, data, enroller.check_readable(data, p.name)))
+    with db.session() as s:
+        if r.seat is not None:
+            holder = s.scalar(select(Delegate.id).where(Delegate.seat == r.seat, Delegate.id != r.id))
+            if holder is not None:
+                report.errors.append(RowProblem(r.row, r.id, "seat", f"seat {r.seat} belongs to {holder}"))
+                return
+        d = s.get(Delegate, r.id)
+        if d is None:
+            d = Delegate(id=r.id)
+            s.add(d)
+            report.inserted += 1
+        else:
+            report.updated += 1
+        d.name, d.delegation, d.seat = r.name, r.delegation, r.seat
+        d.consent, d.summoned, d.updated_at = r.consent, r.summoned, utcnow()
+        s.flush()
+        if not r.consent:
+            report.badge_only += 1
+            enroller.forget(s, r.id)
+            if r.photos:
+                report.warnings.append(RowProblem(r.row, r.id, "photo", "ignored: no consent (badge-only)"))
+            return
+        for name, data, image in images:
+            result = enroller.add_photo(s, r.id, data, name, image)
+            if result.ok:
+                report.photos_enrolled += int(result.new)
+            else:
+                report.warnings.append(RowProblem(r.row, r.id, "photo", f"{name}: {result.problem}"))
+
+
+def _audit(db: Database, actor: str, path: Path, report: ImportReport) -> None:
+    from controller import audit
+
+    with db.session() as s:
+        audit.record(
+            s,
+            actor,
+            "delegates.import",
+            {
+                "file": path.name,
+                "inserted": report.inserted,
+                "updated": report.updated,
+                "rejected_rows": len(report.errors),
+                "photos_enrolled": report.photos_enrolled,
+            },
+        )
+
+
+def set_summoned(db: Database, delegate_id: str, summoned: bool, *, actor: str) -> None:
+    """Mark a delegate as summoned (counts for the quorum) or not; audited."""
+    from controller import audit
+
+    with db.session() as s:
+        d = s.get(Delegate, delegate_id)
+        if d is None:
+            raise CongressError(
+                f"no delegate {delegate_id!r}", hint="see `congress controller delegates list`"
+            )
+        d.summoned, d.updated_at = summoned, utcnow()
+        audit.record(s, actor, "delegates.summoned", {"delegate": delegate_id, "summoned": summoned})
+
+
+def list_delegates(db: Database) -> list[dict]:
+    """Every delegate with the number of enrolled photos, sorted by delegation and name."""
+    from sqlalchemy import func
+
+    from controller.storage.tables import EnrollStatus, FacePhoto
+
+    with db.session() as s:
+        counts = dict(
+            s.execute(
+                select(FacePhoto.delegate_id, func.count())
+                .where(FacePhoto.status == EnrollStatus.ENROLLED)
+                .group_by(FacePhoto.delegate_id)
+            ).all()
+        )
+        out = []
+        for d in s.scalars(select(Delegate).order_by(Delegate.delegation, Delegate.name)):
+            out.append(
+                {
+                    "id": d.id,
+                    "name": d.name,
+                    "delegation": d.delegation,
+                    "seat": d.seat,
+                    "consent": d.consent,
+                    "summoned": d.summoned,
+                    "photos": counts.get(d.id, 0),
+                }
+            )
+        return out

@@ -1,0 +1,1 @@
+"""Door units: their health and alarms, their heartbeats, and the commands the controller sends them."""

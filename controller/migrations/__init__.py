@@ -1,1 +1,0 @@
-"""Alembic migration scripts of the controller schema (driven by :mod:`controller.migrate`)."""

@@ -1,0 +1,1 @@
+"""Storage: the database (engine, sessions, ``Base``), the shared tables, Alembic migrations."""

@@ -1,0 +1,280 @@
+"""Ballots: create, open (quorum check), extend, close, and record keypad votes.
+
+:class:`Ballots` is constructed once (``create_app`` or a command) with the :class:`Database`, the
+quorum policy and two optional hooks: ``announce(BallotAnnounce)`` tells the keypad reader to
+broadcast a ballot opening/closing to the keypads, ``publish(event, data)`` feeds the live page.
+The reader calls :meth:`Ballots.record_vote` inside its own transaction, together with the keypad
+counter update, so a vote, its counter and its acknowledgement stand or fall together.
+
+Eligible to vote: a delegate checked in (``controller.checkins.attendance.present_ids``) who holds a keypad
+that is not reported lost. Each delegate votes once; a named ballot may allow changing the vote
+until it closes. Every ballot keeps one aggregate counter per option (``ballot_counts``, which the
+tally reads: a few rows whatever the size of the hall); named ballots also keep each delegate's
+vote (``named_votes``, see :meth:`Ballots.recount`). Secret ballots never allow a change: the choice
+only went into the counters, with no trace of who added it, so there is nothing to take back — see
+``docs/keypad-protocol.md`` ("Secret ballots"). Votes are never written to the audit log or the
+application log; opening, extending and closing are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from congress.errors import CongressError
+from congress.keypads.protocol import AckStatus, BallotAnnounce, BallotState, VoteFrame
+from controller import audit
+from controller.checkins.attendance import QuorumPolicy, quorum
+from controller.storage.database import Database, utcnow
+from controller.storage.tables import Delegate, Presence
+from controller.voting import votes as ballot_votes
+from controller.voting.tables import (
+    Ballot,
+    BallotCount,
+    BallotKind,
+    BallotParticipation,
+    BallotStatus,
+    KeypadAssignment,
+    MajorityBase,
+    MajorityRule,
+    NamedVote,
+)
+from controller.voting.tally import MOTION_OPTIONS, Result, Special, counts_from_choices, tally
+
+log = logging.getLogger(__name__)
+
+KIND_CODE = {BallotKind.MOTION: 1, BallotKind.ELECTION: 2}
+
+
+class BallotError(CongressError):
+    """A ballot operation is not possible in the ballot's current state."""
+
+
+def eligible_keypads(session: Session) -> dict[int, str]:
+    """keypad id -> delegate id for every checked-in delegate holding a working keypad."""
+    q = (
+        select(KeypadAssignment.keypad_id, KeypadAssignment.delegate_id)
+        .join(Presence, Presence.delegate_id == KeypadAssignment.delegate_id)
+        .join(Delegate, Delegate.id == KeypadAssignment.delegate_id)
+        .where(Presence.inside.is_(True), KeypadAssignment.lost.is_(False))
+    )
+    return dict(session.execute(q).all())
+
+
+_max_choices = ballot_votes.max_choices
+
+
+class Ballots:
+    """See the module docstring."""
+
+    def __init__(self, db: Database, policy: QuorumPolicy | None = None, *,
+                 announce: Callable[[BallotAnnounce], None] | None = None,
+                 publish: Callable[[str, dict], None] | None = None) -> None:
+        self.db = db
+        self.policy = policy or QuorumPolicy()
+        self.announce = announce
+        self.publish = publish
+        self._last_progress: dict[int, float] = {}
+        self._pending: set[int] = set()
+        self._progress_lock = threading.Lock()
+
+    # -- chair actions ------------------------------------------------------------------------------
+    def create(self, title: str, kind: BallotKind, *, options: list[str] | None = None, seats: int = 1,
+               secret: bool = False, allow_change: bool = True, rule: MajorityRule = MajorityRule.SIMPLE,
+               base: MajorityBase = MajorityBase.CAST, actor: str = "system") -> int:
+        if kind == BallotKind.MOTION:
+            options, seats = list(MOTION_OPTIONS), 1
+        elif not options or len(options) > 64 or not 1 <= seats <= len(options):
+            raise BallotError("an election needs 1-64 candidates and 1 to (number of candidates) seats")
+        if not title.strip() or len(title.strip()) > 300:
+            raise BallotError("a ballot needs a title of at most 300 characters")
+        if len(set(options)) != len(options) or any(not o.strip() or len(o) > 200 for o in options):
+            raise BallotError("candidate names must be distinct, not empty, at most 200 characters")
+        with self.db.session() as s:
+            b = Ballot(title=title.strip(), kind=kind, options=list(options), seats=seats, secret=secret,
+                       allow_change=allow_change and not secret, rule=rule, base=base)
+            s.add(b)
+            s.flush()
+            audit.record(s, actor, "ballot.create", {"ballot": b.id, "title": b.title, "kind": kind.value,
+                                                      "secret": secret, "options": list(options)})
+            return b.id
+
+    def open(self, ballot_id: int, *, actor: str, duration_s: int | None = None,
+             allow_without_quorum: bool = False) -> dict:
+        """Open a draft ballot; refuses without quorum unless the chair overrides (audited)."""
+        if duration_s is not None and not 0 < duration_s <= 7 * 86400:
+            raise BallotError("the voting time must be positive (and under a week)")
+        with self.db.session() as s:
+            b = self._get(s, ballot_id, lock=True)
+            if b.status != BallotStatus.DRAFT:
+                raise BallotError(f"ballot {ballot_id} is {b.status.value}; only a draft can be opened")
+            if s.scalar(select(func.count()).select_from(Ballot).where(Ballot.status == BallotStatus.OPEN)):
+                raise BallotError("another ballot is open; close it first")
+            q = quorum(s, self.policy)
+            if not q.reached and not allow_without_quorum:
+                raise BallotError(f"no quorum: {q.present_summoned} of {q.required} required present",
+                                  hint="wait for more check-ins, or open anyway (recorded in the audit log)")
+            now = utcnow()
+            b.status, b.opened_at = BallotStatus.OPEN, now
+            b.closes_at = now + dt.timedelta(seconds=duration_s) if duration_s else None
+            b.present_at_open, b.summoned_at_open = q.present, q.summoned
+            b.quorum_required = q.required
+            b.eligible_at_open = len(eligible_keypads(s))
+            s.add_all([BallotCount(ballot_id=b.id, option=o, count=0) for o in self._count_rows(b)])
+            audit.record(s, actor, "ballot.open", {"ballot": b.id, "quorum": q.as_dict(),
+                                                    "without_quorum": not q.reached,
+                                                    "eligible": b.eligible_at_open})
+            info = {"ballot": b.id, "quorum": q.as_dict(), "eligible": b.eligible_at_open}
+        self._notify(b, BallotState.OPEN)
+        return info
+
+    def extend(self, ballot_id: int, seconds: int, *, actor: str) -> dt.datetime:
+        if not 0 < seconds <= 86400:
+            raise BallotError("extend by a positive time of at most a day")
+        with self.db.session() as s:
+            b = self._get(s, ballot_id, lock=True)
+            if b.status != BallotStatus.OPEN:
+                raise BallotError(f"ballot {ballot_id} is not open")
+            b.closes_at = max(b.closes_at or utcnow(), utcnow()) + dt.timedelta(seconds=seconds)
+            audit.record(s, actor, "ballot.extend", {"ballot": b.id, "seconds": seconds})
+            closes = b.closes_at
+        if self.publish:
+            self.publish("ballot", {"ballot": ballot_id, "closes_at": closes.isoformat()})
+        return closes
+
+    def close(self, ballot_id: int, *, actor: str) -> Result:
+        with self.db.session() as s:
+            b = self._get(s, ballot_id, lock=True)
+            if b.status != BallotStatus.OPEN:
+                raise BallotError(f"ballot {ballot_id} is not open")
+            b.status, b.closed_at = BallotStatus.CLOSED, utcnow()
+            result = self._tally(s, b)
+            b.result = result.as_dict()
+            audit.record(s, actor, "ballot.close", {"ballot": b.id, "result": b.result})
+        if b.secret and self.db.backend == "sqlite":
+            # The write-ahead log holds page images of each commit; fold it into the database file.
+            with self.db.engine.connect() as conn:
+                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        self._notify(b, BallotState.CLOSED)
+        return result
+
+    def expire_due(self, *, actor: str = "timer") -> list[int]:
+        """Close open ballots whose time ran out; returns their ids."""
+        with self.db.session() as s:
+            due = s.scalars(select(Ballot.id).where(Ballot.status == BallotStatus.OPEN,
+                                                    Ballot.closes_at <= utcnow())).all()
+        for bid in due:
+            with contextlib.suppress(BallotError):  # closed by the chair meanwhile
+                self.close(bid, actor=actor)
+        return list(due)
+
+    # -- votes (called by the keypad reader inside its transaction) -------------------------------
+    def record_vote(self, s: Session, vote: VoteFrame) -> AckStatus:
+        return self.record_votes(s, [vote])[0]
+
+    def record_votes(self, s: Session, votes: list[VoteFrame]) -> list[AckStatus]:
+        """Record a batch of keypad votes in the caller's transaction (see ``controller.voting.votes``);
+        one status per vote, in order."""
+        return ballot_votes.record_votes(s, votes)
+
+    def votes_committed(self, ballot_ids: set[int]) -> None:
+        """Called by the reader after a batch committed: live received/eligible counts (no choices),
+        at most twice a second per ballot."""
+        if not self.publish:
+            return
+        now = time.monotonic()
+        with self._progress_lock:  # the reader and the ballot timer both call this
+            self._pending |= ballot_ids
+            due = [b for b in self._pending if now - self._last_progress.get(b, 0.0) >= 0.5]
+            for bid in due:  # the others go out with flush_progress() or the next batch
+                self._pending.discard(bid)
+                self._last_progress[bid] = now
+        for bid in due:
+            with contextlib.suppress(BallotError):
+                p = self.progress(bid)
+                self.publish("ballot", {"ballot": bid, "status": p["status"], "received": p["received"],
+                                        "eligible": p["eligible"]})
+
+    def flush_progress(self) -> None:
+        """Publish progress held back by the rate limit (called by the ballot timer every second)."""
+        if self._pending:
+            self.votes_committed(set())
+
+    # -- reading ------------------------------------------------------------------------------------
+    def progress(self, ballot_id: int) -> dict:
+        """Received / eligible now, and the keypads of eligible delegates not heard from yet."""
+        with self.db.session() as s:
+            b = self._get(s, ballot_id)
+            holders = eligible_keypads(s)
+            voted = set(s.scalars(select(BallotParticipation.delegate_id)
+                                  .where(BallotParticipation.ballot_id == ballot_id)))
+        missing = sorted(k for k, d in holders.items() if d not in voted)
+        return {"ballot": ballot_id, "status": b.status.value, "received": len(voted),
+                "eligible": len(holders), "not_heard": missing,
+                "closes_at": b.closes_at.isoformat() if b.closes_at else None}
+
+    def result(self, ballot_id: int) -> Result:
+        with self.db.session() as s:
+            return self._tally(s, self._get(s, ballot_id))
+
+    def recount(self, ballot_id: int) -> dict[int, int]:
+        """Named ballots: the counts rebuilt from the individual votes (cross-check of the counters)."""
+        with self.db.session() as s:
+            b = self._get(s, ballot_id)
+            if b.secret:
+                raise BallotError("a secret ballot keeps no individual votes to recount")
+            rows = s.execute(select(NamedVote.choices, NamedVote.invalid).where(NamedVote.ballot_id == b.id))
+            return {k: v for k, v in counts_from_choices(rows, _max_choices(b)).items() if v}
+
+    def get(self, ballot_id: int) -> Ballot:
+        with self.db.session() as s:
+            return self._get(s, ballot_id)
+
+    def list(self) -> list[Ballot]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Ballot).order_by(Ballot.id.desc())))
+
+    def current(self) -> Ballot | None:
+        with self.db.session() as s:
+            return s.scalar(select(Ballot).where(Ballot.status == BallotStatus.OPEN))
+
+    def delete_draft(self, ballot_id: int, *, actor: str) -> None:
+        with self.db.session() as s:
+            b = self._get(s, ballot_id)
+            if b.status != BallotStatus.DRAFT:
+                raise BallotError("only a draft ballot can be deleted")
+            s.execute(delete(Ballot).where(Ballot.id == ballot_id))
+            audit.record(s, actor, "ballot.delete", {"ballot": ballot_id})
+
+    # -- internals ----------------------------------------------------------------------------------
+    @staticmethod
+    def _count_rows(b: Ballot) -> list[int]:
+        return [*range(1, len(b.options) + 1), Special.VALID, Special.INVALID, Special.BLANK]
+
+    def _tally(self, s: Session, b: Ballot) -> Result:
+        counts = dict(s.execute(select(BallotCount.option, BallotCount.count)
+                                .where(BallotCount.ballot_id == b.id)).all())
+        return tally(b.kind, list(b.options), b.seats, counts, rule=b.rule, base=b.base,
+                     present=b.present_at_open or 0, summoned=b.summoned_at_open or 0)
+
+    @staticmethod
+    def _get(s: Session, ballot_id: int, *, lock: bool = False) -> Ballot:
+        q = select(Ballot).where(Ballot.id == ballot_id)
+        b = s.scalar(q.with_for_update() if lock else q)
+        if b is None:
+            raise BallotError(f"there is no ballot {ballot_id}")
+        return b
+
+    def _notify(self, b: Ballot, state: BallotState) -> None:
+        log.info("ballot %d %s", b.id, state.name.lower())
+        if self.announce:
+            self.announce(BallotAnnounce(b.id, state, KIND_CODE[b.kind], _max_choices(b), len(b.options)))
+        if self.publish:
+            self.publish("ballot", {"ballot": b.id, "status": b.status.value})

@@ -1,0 +1,140 @@
+"""Tables of the voting area: keypad state and assignment, ballots, participation and choices.
+
+Registered on :class:`controller.storage.database.Base` and listed in
+:data:`controller.storage.migrate.TABLE_MODULES`, so migrations and ``pending_changes`` see them. The
+secret-ballot split lives here:
+
+* ``ballot_participation`` — who has voted (ballot id, delegate id). No time, no order column.
+* ``ballot_counts`` — what was chosen, as one aggregate counter per (ballot, option), for every
+  ballot; for a secret ballot it is the only record of the choices. Rows are created when the ballot
+  opens and all of a ballot's rows are rewritten on every vote, so neither row order nor any column
+  says which vote came when or from whom.
+* ``named_votes`` — for named (roll-call) ballots only: delegate and choice together, by design.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+import controller.storage.tables  # noqa: F401  (the delegates table the keypad assignments refer to)
+from controller.storage.database import Base, UTCDateTime, enum_column, utcnow
+
+#: Keypad ids and counters are unsigned 32-bit on the wire: more than PostgreSQL's INTEGER holds.
+_U32 = BigInteger().with_variant(Integer, "sqlite")
+
+
+class BallotKind(enum.StrEnum):
+    MOTION = "motion"  # yes / no / abstain
+    ELECTION = "election"  # choose up to `seats` of the candidates
+
+
+class BallotStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class MajorityRule(enum.StrEnum):
+    SIMPLE = "simple"  # more yes than no
+    ABSOLUTE = "absolute"  # more than half of the base
+    TWO_THIRDS = "two_thirds"  # at least two thirds of the base
+
+
+class MajorityBase(enum.StrEnum):
+    CAST = "cast"  # valid votes cast, abstentions and blank ballots excluded
+    PRESENT = "present"  # delegates present when the ballot opened
+    SUMMONED = "summoned"  # delegates summoned to the congress
+
+
+class AssignMode(enum.StrEnum):
+    SEAT = "seat"  # pre-assigned with the seat plan
+    DOOR = "door"  # handed out at the door, bound at check-in
+
+
+class KeypadState(Base):
+    """One paired keypad: replay counter (persisted before every ack) and health."""
+
+    __tablename__ = "keypad_state"
+
+    keypad_id: Mapped[int] = mapped_column(_U32, primary_key=True, autoincrement=False)
+    last_counter: Mapped[int] = mapped_column(_U32, default=0)
+    battery_pct: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rssi_dbm: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    base_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class KeypadAssignment(Base):
+    """Which delegate holds which keypad; changes are audited (``controller.voting.assignment``)."""
+
+    __tablename__ = "keypad_assignments"
+
+    keypad_id: Mapped[int] = mapped_column(_U32, primary_key=True, autoincrement=False)
+    delegate_id: Mapped[str | None] = mapped_column(
+        ForeignKey("delegates.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    mode: Mapped[AssignMode] = mapped_column(enum_column(AssignMode), default=AssignMode.SEAT)
+    lost: Mapped[bool] = mapped_column(Boolean, default=False)
+    bound_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ballot(Base):
+    """A motion or an election; ``id`` is the ballot number the keypads show and send back."""
+
+    __tablename__ = "ballots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[BallotKind] = mapped_column(enum_column(BallotKind))
+    options: Mapped[list] = mapped_column(JSON)
+    seats: Mapped[int] = mapped_column(Integer, default=1)
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_change: Mapped[bool] = mapped_column(Boolean, default=True)
+    rule: Mapped[MajorityRule] = mapped_column(enum_column(MajorityRule), default=MajorityRule.SIMPLE)
+    base: Mapped[MajorityBase] = mapped_column(enum_column(MajorityBase), default=MajorityBase.CAST)
+    status: Mapped[BallotStatus] = mapped_column(enum_column(BallotStatus), default=BallotStatus.DRAFT)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    present_at_open: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    summoned_at_open: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    eligible_at_open: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quorum_required: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class BallotParticipation(Base):
+    """Who has voted in a ballot (never what)."""
+
+    __tablename__ = "ballot_participation"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class BallotCount(Base):
+    """Aggregate counter of one option in a secret ballot (special rows: see ``controller.voting.tally``)."""
+
+    __tablename__ = "ballot_counts"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    option: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NamedVote(Base):
+    """A vote in a named ballot: who chose what (public by the rules of a named ballot)."""
+
+    __tablename__ = "named_votes"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    choices: Mapped[list] = mapped_column(JSON)
+    invalid: Mapped[bool] = mapped_column(Boolean, default=False)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

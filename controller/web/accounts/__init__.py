@@ -1,0 +1,1 @@
+"""Views of the accounts area: log in and out, one's own account, the users page."""

@@ -1,0 +1,1 @@
+"""Views of the audit area: the audit trail and its chain check."""

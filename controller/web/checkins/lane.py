@@ -1,0 +1,105 @@
+"""Attendant lane page (``lane`` blueprint): confirm or refuse low-confidence faces.
+
+Data and decisions are :mod:`controller.checkins.lane`; after the decision commits, the unit is told through
+the app's :class:`controller.devices.commands.UnitCommander` (``Services.commander``, built by
+``controller run``) and the live pages are told through the bus. The enrolled photo shown next to the
+request is the delegate's kept, sealed copy (:meth:`controller.delegates.enrollment.Enroller.kept_photo`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, g, jsonify, render_template, url_for
+from sqlalchemy import select
+
+from controller.app import services
+from controller.checkins import lane
+from controller.storage.tables import EnrollStatus, FacePhoto
+from controller.web.guard import Perm, requires
+
+log = logging.getLogger(__name__)
+bp = Blueprint("lane", __name__)
+
+
+def _svc():
+    return services()
+
+
+def _pending() -> list[dict]:
+    with _svc().db.session() as s:
+        rows = lane.pending(s)
+        with_photo = set(
+            s.scalars(
+                select(FacePhoto.delegate_id).where(
+                    FacePhoto.delegate_id.in_([r["delegate_id"] for r in rows]),
+                    FacePhoto.status == EnrollStatus.ENROLLED,
+                )
+            )
+        )
+    for r in rows:
+        r["photo_url"] = (
+            url_for("lane.photo", delegate_id=r["delegate_id"]) if r["delegate_id"] in with_photo else None
+        )
+    return rows
+
+
+@bp.route("/lane")
+@requires(Perm.ATTEND_LANE)
+def page():
+    return render_template("lane.html", pending=_pending())
+
+
+@bp.route("/api/lane")
+@requires(Perm.ATTEND_LANE)
+def api():
+    return jsonify(pending=_pending())
+
+
+def _decide(checkin_id: int, accept: bool):
+    svc = _svc()
+    try:
+        with svc.db.session() as s:
+            decided = lane.decide(s, checkin_id, accept, actor=g.user.name)
+    except lane.LaneError as exc:
+        return jsonify(error=str(exc)), 409
+    commander = svc.commander
+    told = False
+    if commander is not None:
+        try:
+            commander.answer(decided)
+            told = True
+        except Exception:  # the decision stands; the amber light times out at the door
+            log.exception("could not tell unit %s the lane decision", decided.unit_id)
+    svc.bus.publish("lane", {"id": checkin_id, "accepted": accept})
+    svc.bus.publish("attendance", {"delegate_id": decided.delegate_id})
+    return jsonify(ok=True, accepted=accept, unit_told=told)
+
+
+@bp.route("/lane/<int:checkin_id>/confirm", methods=["POST"])
+@requires(Perm.ATTEND_LANE)
+def confirm(checkin_id: int):
+    return _decide(checkin_id, True)
+
+
+@bp.route("/lane/<int:checkin_id>/reject", methods=["POST"])
+@requires(Perm.ATTEND_LANE)
+def reject(checkin_id: int):
+    return _decide(checkin_id, False)
+
+
+@bp.route("/lane/photo/<delegate_id>")
+@requires(Perm.ATTEND_LANE)
+def photo(delegate_id: str):
+    svc = _svc()
+    with svc.db.session() as s:
+        photo_id = s.scalar(
+            select(FacePhoto.id)
+            .where(FacePhoto.delegate_id == delegate_id, FacePhoto.status == EnrollStatus.ENROLLED)
+            .order_by(FacePhoto.id)
+            .limit(1)
+        )
+    data = svc.enroller.kept_photo(delegate_id, photo_id) if photo_id is not None else None
+    if data is None:
+        return jsonify(error="no enrolled photo"), 404
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})

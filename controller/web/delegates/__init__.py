@@ -1,0 +1,1 @@
+"""Views of the delegates area: roster, CSV import, badge sheet."""

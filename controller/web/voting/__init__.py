@@ -1,0 +1,1 @@
+"""Views of the voting area: ballots, results, projector, minutes, keypads."""

@@ -1,0 +1,128 @@
+"""Build the demo venue and run it: interactively until Ctrl-C, or the scripted scenario.
+
+:func:`build` picks the delegates (real photos that pass the controller's own enrollment quality rule),
+prepares the venue folder and returns a :class:`~demo.stack.Stack` that is not started yet.
+:func:`serve` starts it, prints the address and the generated login, and waits for SIGINT/SIGTERM;
+:func:`scenario` plays :mod:`demo.scenario` and returns its summary. Both stop every part.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from demo import photos
+from demo.stack import ADMIN, Stack
+from demo.venue import prepare
+
+log = logging.getLogger(__name__)
+
+
+def _acceptor(work: Path):
+    """The controller's enrollment quality rule (one face, big enough) as a photo filter."""
+    from congress.faces import FaceEngine, decode_image
+    from controller.delegates.enrollment import Enroller, Quality
+    from controller.delegates.face_vault import FaceVault
+
+    engine = FaceEngine()
+    enroller = Enroller(FaceVault(secrets.token_bytes(32)), work, lambda: engine)
+
+    def accept(path: Path) -> bool:
+        try:
+            return enroller.assess(decode_image(path))[0] is Quality.OK
+        except Exception as exc:  # an unreadable photo is simply not used
+            log.warning("demo: skipping %s: %s", path, exc)
+            return False
+
+    return accept
+
+
+def build(root: Path, *, delegates: int, arriving: int, keypads: int, hold: int = 4) -> Stack:
+    arriving = min(arriving, delegates)
+    people = photos.choose(photos.demo_candidates(), delegates, _acceptor(root), arrivals=2)
+    venue = prepare(root / "venue", people, arriving=arriving, keypads=keypads, hold=hold)
+    return Stack(venue)
+
+
+@contextmanager
+def workdir(path: str | None) -> Iterator[Path]:
+    """``path`` (kept afterwards) or a private temporary folder removed at the end."""
+    if path:
+        p = Path(path)
+        if p.exists() and any(p.iterdir()):
+            from congress.errors import ConfigError
+
+            raise ConfigError(f"{p} is not empty", hint="give an empty or new folder to --dir")
+        p.mkdir(parents=True, exist_ok=True)
+        yield p
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="congress-demo-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def serve(stack: Stack, *, stop: threading.Event | None = None) -> int:
+    """Start everything, print how to log in, run until Ctrl-C (SIGINT) or SIGTERM, stop everything."""
+    stop = stop or threading.Event()
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        stack.start(realtime=True, auto_vote=True)
+        drafts = _draft_ballots(stack)
+        v = stack.venue
+        print(f"\nDigital Congress demo is running (work folder {v.root}).\n"
+              f"  controller page: {stack.url}\n"
+              f"  login:           {ADMIN} / {stack.password}\n"
+              f"  delegates:       {len(v.people)} ({stack.enrolled.get('photos_enrolled')} faces enrolled), "
+              f"{sum(len(a) for a in v.arrivals.values())} arriving at doors {', '.join(v.arrivals)}\n"
+              f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
+              f"                   they vote by themselves when a ballot opens\n"
+              f"  ballots:         {drafts} ready to open on the ballots page once quorum is reached\n"
+              f"Press Ctrl-C to stop.\n", flush=True)
+        stop.wait()
+        print("stopping...", flush=True)
+    finally:
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    leftover = [t.name for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if leftover:
+        log.warning("threads still running after stop: %s", leftover)
+    return 0
+
+
+def _draft_ballots(stack: Stack) -> str:
+    """A motion and a secret election as drafts, for the chair to open on the page."""
+    from controller.voting.tables import BallotKind
+    from demo.scenario import CANDIDATES, ELECTION, MOTION
+
+    stack.ballots.create(MOTION, BallotKind.MOTION, actor="demo")
+    stack.ballots.create(ELECTION, BallotKind.ELECTION, options=CANDIDATES, seats=2, secret=True,
+                         actor="demo")
+    return f"'{MOTION}' and '{ELECTION}'"
+
+
+def scenario(stack: Stack, *, timeout: float) -> dict:
+    from demo import scenario as script
+
+    try:
+        stack.start(doors=False, realtime=False)
+        summary = script.run(stack, timeout=timeout)
+    finally:
+        stack.stop()
+    summary["threads_left"] = sorted(t.name for t in threading.enumerate()
+                                     if t is not threading.current_thread() and t.is_alive()
+                                     and not t.name.startswith(("ThreadPoolExecutor", "pydevd")))
+    summary["pid"] = os.getpid()
+    return summary

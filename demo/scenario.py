@@ -1,0 +1,219 @@
+"""A scripted congress on the running demo stack, checked against its script.
+
+1. **Arrivals**: both door units replay their delegates' arrival photos; every check-in a door signs
+   must be stored by the controller exactly once (``lost`` / ``duplicates``), and quorum is expected.
+2. **A motion** (named vote): every present delegate votes by keypad following a fixed pattern; three
+   absent delegates and two spare keypads try to vote too and must be refused.
+3. **A secret election** (2 seats, 4 candidates): choices by pattern, with blank and over-voted
+   ballots; one delegate presses twice and must be refused the second time.
+4. **Results**: the controller's tallies must equal the counts the script expects.
+
+:func:`run` returns the JSON summary; ``ok`` is true only when nothing was lost and every result is as
+scripted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+
+from demo.stack import Stack
+from demo.venue import DOORS
+
+log = logging.getLogger(__name__)
+
+MOTION = "Adopt the agenda of the congress"
+ELECTION = "Credentials committee (2 seats)"
+CANDIDATES = ["Candidate A", "Candidate B", "Candidate C", "Candidate D"]
+
+
+def _wait(cond, timeout: float, what: str) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    log.error("scenario: timed out waiting for %s", what)
+    return False
+
+
+def _keypad(delegate: str) -> int:
+    return int(delegate[1:])  # D0001 holds keypad 1 (assigned by seat)
+
+
+def motion_choice(i: int) -> frozenset[int]:
+    """Delegate number ``i`` (0-based among those present): 3/5 yes, 1/5 no, 1/5 abstain."""
+    return frozenset({1 if i % 5 < 3 else 2 if i % 5 == 3 else 3})
+
+
+_A, _B, _C = 1, 2, 3
+_ELECTION_PATTERN = tuple(frozenset(c) for c in (
+    {_A}, {_A, _C}, {_A, _C}, {_B, _C}, {_A}, {_A, _C}, {_A, _C}, {_B},
+))
+
+
+def election_choice(i: int) -> frozenset[int]:
+    """About 3/4 of the ballots name A, 1/2 name C, 1/4 name B; some blank, some over-voted."""
+    if i % 10 == 9:
+        return frozenset()  # blank ballot
+    if i % 17 == 16:
+        return frozenset({1, 2, 3})  # three crosses for two seats: counted as invalid
+    return _ELECTION_PATTERN[i % len(_ELECTION_PATTERN)]
+
+
+def _arrivals(stack: Stack, timeout: float) -> dict:
+    from sqlalchemy import select
+
+    from controller.storage.tables import CheckIn
+
+    units = stack.units
+    _wait(lambda: all(u.door.finished.is_set() for u in units.values()), timeout, "the doors' cameras")
+    _wait(lambda: all(u.outbox.depth() == 0 for u in units.values()), 30, "the outboxes to drain")
+    published = {(uid, b, s) for uid, u in units.items() for b, s, _ in u.door.published}
+    with stack.controller.db.session() as s:
+        rows = [tuple(r) for r in s.execute(select(CheckIn.unit_id, CheckIn.boot_id, CheckIn.seq)).all()]
+    stored = set(rows)
+    expected = {d for door in DOORS for d in stack.venue.arrivals[door]}
+    recognised = {d for u in units.values() for _, _, d in u.door.published}
+    return {
+        "expected": len(expected),
+        "checked_in": len(recognised),
+        "not_recognised": sorted(expected - recognised),
+        "wrongly_recognised": sorted(recognised - expected),
+        "signed": len(published),
+        "stored": len(stored & published),
+        "lost": len(published - stored),
+        "duplicates": len(rows) - len(stored),
+        "unexpected": len(stored - published),
+    }
+
+
+def _vote(stack: Stack, ballot: int, plan: dict[int, frozenset[int]], timeout: float) -> dict:
+    sim = stack.keypads
+    before = len(sim.acks)
+    counters = {kid: sim.vote(kid, ballot, choices) for kid, choices in sorted(plan.items())}
+    sim.wait_acks(before + len(plan), timeout)
+    return {kid: sim.acks.get((kid, ctr)) for kid, ctr in counters.items()}
+
+
+Plan = dict[int, frozenset[int]]
+
+
+def _ballot(stack: Stack, ballot_id: int, plan: Plan, intruders: Plan, repeat: Plan,
+            timeout: float) -> tuple[dict, dict]:
+    from congress.keypads.protocol import AckStatus
+    from controller.voting.ballots import BallotError
+
+    try:
+        stack.ballots.open(ballot_id, actor="demo-chair")
+    except BallotError as exc:  # no quorum: the chair may not open it, and the script has failed
+        log.error("scenario: ballot %d not opened: %s", ballot_id, exc)
+        return {"counts": {}, "valid": 0, "invalid": 0, "blank": 0, "tie": False, "elected": [],
+                "passed": None, "options": [], "error": str(exc)}, {
+            "sent": 0, "counted": 0, "lost": 0, "intruders_refused": 0, "intruders": len(intruders),
+            "second_press_refused": 0, "second_presses": len(repeat)}
+    acks = _vote(stack, ballot_id, plan, timeout)
+    refused = _vote(stack, ballot_id, intruders, timeout)
+    again = _vote(stack, ballot_id, repeat, timeout) if repeat else {}
+    result = stack.ballots.close(ballot_id, actor="demo-chair")
+    good = (AckStatus.ACCEPTED, AckStatus.INVALID_COUNTED)
+    counted = sum(1 for a in acks.values() if a and a.status in good)
+    check = {
+        "sent": len(plan),
+        "counted": counted,
+        "lost": sum(1 for a in acks.values() if a is None),
+        "intruders_refused": sum(1 for a in refused.values() if a and a.status == AckStatus.NOT_ELIGIBLE),
+        "intruders": len(intruders),
+        "second_press_refused": sum(1 for a in again.values() if a and a.status == AckStatus.ALREADY_VOTED),
+        "second_presses": len(again),
+    }
+    return result.as_dict(), check
+
+
+def _expected_counts(plan: dict[int, frozenset[int]], options: list[str], max_choices: int) -> dict:
+    counts = Counter()
+    valid = invalid = blank = 0
+    for choices in plan.values():
+        if len(choices) > max_choices:
+            invalid += 1
+            continue
+        valid += 1
+        if not choices:
+            blank += 1
+        for c in choices:
+            counts[options[c - 1]] += 1
+    return {"counts": {o: counts.get(o, 0) for o in options}, "valid": valid, "invalid": invalid,
+            "blank": blank}
+
+
+def _elected(expected: dict, seats: int) -> list[str]:
+    """Who the script expects elected: the ``seats`` most named candidates with at least one vote."""
+    ranked = sorted(((n, o) for o, n in expected["counts"].items() if n > 0), reverse=True)
+    return sorted(o for _, o in ranked[:seats])
+
+
+def _matches(result: dict, expected: dict) -> bool:
+    got = {o: result["counts"].get(o, 0) for o in expected["counts"]}
+    return (got == expected["counts"] and result["valid"] == expected["valid"]
+            and result["invalid"] == expected["invalid"] and result["blank"] == expected["blank"])
+
+
+def run(stack: Stack, *, timeout: float = 120.0) -> dict:
+    """Play the script on a started stack (doors not yet started) and return the summary."""
+    from controller.checkins.attendance import QuorumPolicy, present_ids, quorum
+    from controller.voting.tables import BallotKind
+    from controller.voting.tally import MOTION_OPTIONS
+
+    started = time.monotonic()
+    stack.start_doors(gallery_timeout=timeout)
+    arrivals = _arrivals(stack, timeout)
+    policy = QuorumPolicy.parse(stack.controller.config.attendance.quorum)
+    with stack.controller.db.session() as s:
+        present = sorted(present_ids(s))
+        q = quorum(s, policy).as_dict()
+    absent = [d for d in stack.delegate_ids() if d not in set(present)]
+    spares = [k for k in range(len(stack.venue.people) + 1, stack.venue.keypads + 1)][:2]
+    intruders = {_keypad(d): frozenset({1}) for d in absent[:3]} | {k: frozenset({1}) for k in spares}
+
+    motion_plan = {_keypad(d): motion_choice(i) for i, d in enumerate(present)}
+    motion_id = stack.ballots.create(MOTION, BallotKind.MOTION, actor="demo-chair")
+    motion, motion_check = _ballot(stack, motion_id, motion_plan, intruders, {}, timeout)
+    motion_expected = _expected_counts(motion_plan, list(MOTION_OPTIONS), 1)
+
+    election_plan = {_keypad(d): election_choice(i) for i, d in enumerate(present)}
+    election_id = stack.ballots.create(ELECTION, BallotKind.ELECTION, options=CANDIDATES, seats=2,
+                                       secret=True, actor="demo-chair")
+    first = next(iter(election_plan))
+    election, election_check = _ballot(stack, election_id, election_plan, intruders,
+                                       {first: frozenset({4})}, timeout)
+    election_expected = _expected_counts(election_plan, CANDIDATES, 2)
+
+    yes, no = (motion_expected["counts"][o] for o in list(MOTION_OPTIONS)[:2])
+    motion_ok = "error" not in motion and _matches(motion, motion_expected) and motion["passed"] == (yes > no)
+    election_expected["elected"] = _elected(election_expected, 2)
+    election_ok = ("error" not in election and _matches(election, election_expected) and not election["tie"]
+                   and sorted(election["elected"]) == election_expected["elected"])
+    refused_ok = all(c["intruders_refused"] == c["intruders"]
+                     and c["second_press_refused"] == c["second_presses"]
+                     for c in (motion_check, election_check))
+    lost = arrivals["lost"] + motion_check["lost"] + election_check["lost"]
+    ok = (lost == 0 and arrivals["duplicates"] == 0 and arrivals["unexpected"] == 0 and q["reached"]
+          and motion_ok and election_ok and refused_ok and not arrivals["wrongly_recognised"]
+          and motion_check["counted"] == len(present) and election_check["counted"] == len(present))
+    return {
+        "ok": ok,
+        "delegates": len(stack.venue.people),
+        "enrolled": stack.enrolled.get("photos_enrolled"),
+        "keypads": stack.venue.keypads,
+        "checkins": arrivals,
+        "present": len(present),
+        "quorum": q,
+        "motion": {"title": MOTION, "result": motion, "expected": motion_expected, "votes": motion_check,
+                   "as_scripted": motion_ok},
+        "election": {"title": ELECTION, "result": election, "expected": election_expected,
+                     "votes": election_check, "as_scripted": election_ok},
+        "votes_counted": motion_check["counted"] + election_check["counted"],
+        "lost": lost,
+        "seconds": round(time.monotonic() - started, 1),
+    }

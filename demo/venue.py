@@ -1,0 +1,157 @@
+"""The demo venue on disk: CA and certificates, configurations, keys, roster and door playlists.
+
+:func:`prepare` builds everything in one work folder the way a technician would (``congress ca init``,
+``issue-unit``, ``issue-client``, TOML configurations validated by the same models the programs use),
+so the running parts read real files. Nothing here starts a process.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from congress import pki
+from congress.broker import free_port
+from congress.config import load_config
+from congress.config.controller import ControllerConfig
+from congress.config.edge import EdgeConfig
+from congress.files import write_private
+from demo.photos import Person
+from flash import toml_out
+
+VENUE_ID = "demo-congress"
+DOORS = ("door-1", "door-2")
+
+
+@dataclass
+class Venue:
+    """Paths and settings of a prepared demo venue."""
+
+    root: Path
+    ca_dir: Path
+    controller_config: Path
+    door_configs: dict[str, Path]
+    roster: Path
+    people: list[Person]
+    keypads: int
+    broker_port: int
+    #: door id -> delegate ids whose arrival photos its camera replays, in order.
+    arrivals: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def keys_file(self) -> Path:
+        return self.root / "keypads.json"
+
+    @property
+    def base_station_link(self) -> Path:
+        return self.root / "base-station.tty"
+
+    def controller(self) -> ControllerConfig:
+        return load_config(self.controller_config, ControllerConfig)
+
+    def door(self, unit_id: str) -> EdgeConfig:
+        return load_config(self.door_configs[unit_id], EdgeConfig)
+
+
+def delegate_id(i: int) -> str:
+    return f"D{i + 1:04d}"
+
+
+def seat(i: int) -> str:
+    return f"S{i + 1:04d}"
+
+
+def _write_toml(path: Path, data: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(toml_out.dumps(data), encoding="utf-8")
+    return path
+
+
+def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int, keypads: int) -> Path:
+    from congress.keypads.keystore import KeyStore
+
+    cert, key = pki.issue_client(ca, "controller")
+    keys = KeyStore.generate(range(1, keypads + 1)).save(root / "keypads.json")
+    return _write_toml(root / "controller.toml", {
+        "venue": {"id": VENUE_ID, "name": "Demo Congress"},
+        "database": {"url": f"sqlite:///{root / 'controller.storage.database'}"},
+        "broker": {"host": "localhost", "port": broker_port, "ca_file": str(ca / "ca.pem"),
+                   "cert_file": str(cert), "key_file": str(key)},
+        # Plain HTTP on the loopback interface only; a venue serves the page over TLS.
+        "web": {"host": "127.0.0.1", "port": web_port},
+        "security": {"secure_cookies": False},
+        "attendance": {"quorum": "two-thirds"},
+        # The simulated base station's pty is reached through this link, as a USB one through udev's.
+        "keypads": {"port": str(root / "base-station.tty"), "keys_file": str(keys), "retry_s": 0.2},
+        "ca_dir": str(ca),
+        "data_dir": str(root / "controller-data"),
+    })
+
+
+def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int, playlist: Path) -> Path:
+    creds = pki.issue_unit(ca, unit_id)
+    data = root / unit_id
+    data.mkdir(parents=True, exist_ok=True)
+    # The unit's issued gallery key (the controller seals its gallery to gallery.pub), as on a flashed card.
+    write_private(data / "gallery.key", creds.gallery_key.read_text())
+    return _write_toml(root / f"{unit_id}.toml", {
+        "venue": {"id": VENUE_ID},
+        "unit": {"id": unit_id, "data_dir": str(data), "signing_key_file": str(creds.signing_key),
+                 "controller_key_file": str(creds.controller_pub)},
+        "broker": {"host": "localhost", "port": broker_port, "ca_file": str(creds.ca_cert),
+                   "cert_file": str(creds.cert), "key_file": str(creds.key)},
+        # Replayed still photos cannot blink or turn their head: liveness is off for the demo doors
+        # only (a real door keeps it on). Everything else is the door unit's normal configuration.
+        "door": {"id": door, "liveness": False},
+        # Upright (portrait) frames, as a camera at a door frames a standing person.
+        "camera": {"type": "replay", "path": str(playlist), "hold_frames": 4, "loop": False, "fps": 10.0,
+                   "width": 480, "height": 640},
+        "feedback": {"pin_factory": "mock"},
+    })
+
+
+def _roster(root: Path, people: list[Person]) -> Path:
+    path = root / "roster.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "name", "delegation", "seat", "photo", "consent", "summoned"])
+        for i, p in enumerate(people):
+            w.writerow([delegate_id(i), p.name, f"Delegation {i % 7 + 1}", seat(i),
+                        "|".join(str(x) for x in p.enroll), "yes", "yes"])
+    return path
+
+
+def _playlists(
+    root: Path, people: list[Person], arriving: int, hold: int
+) -> tuple[dict[str, Path], dict[str, list[str]]]:
+    """Split the first ``arriving`` people between the doors; each arrival shows all their photos."""
+    lists: dict[str, list[str]] = {d: [] for d in DOORS}
+    lines: dict[str, list[str]] = {d: [] for d in DOORS}
+    for i, p in enumerate(people[:arriving]):
+        door = DOORS[i % len(DOORS)]
+        lists[door].append(delegate_id(i))
+        lines[door] += [f"{shot} {hold}" for shot in p.arrive]
+    paths = {}
+    for door in DOORS:
+        paths[door] = root / f"{door}.playlist"
+        paths[door].write_text("# demo arrivals: image, frames to hold\n" + "\n".join(lines[door]) + "\n")
+    return paths, lists
+
+
+def prepare(root: Path, people: list[Person], *, arriving: int, keypads: int = 200, hold: int = 4) -> Venue:
+    """Create the venue in ``root`` (which must be empty or absent); each arrival photo is shown to the
+    door camera for ``hold`` frames (10 frames per second)."""
+    root.mkdir(parents=True, exist_ok=True)
+    ca = root / "ca"
+    pki.init_ca(ca, VENUE_ID)
+    broker_port = free_port()
+    cfg = _controller_config(root, ca, broker_port, free_port(), keypads)
+    playlists, arrivals = _playlists(root, people, arriving, hold)
+    doors = {u: _door_config(root, ca, u, f"entrance-{n}", broker_port, playlists[u])
+             for n, u in enumerate(DOORS, 1)}
+    venue = Venue(root, ca, cfg, doors, _roster(root, people), people, keypads, broker_port, arrivals)
+    venue.controller()  # validate now: a bad file is the demo's bug, not the user's
+    for u in DOORS:
+        venue.door(u)
+    return venue
