@@ -135,6 +135,9 @@ def test_attendant_mode_asks_staff_and_follows_the_answer(tmp_path, venue_ca, br
         while factory.pin(AMBER).state and time.monotonic() < end:
             time.sleep(0.05)
         assert factory.pin(AMBER).state is False
+        # The green blink runs in gpiozero's own thread: it may start a moment after amber went off.
+        while not any(s.state for s in factory.pin(GREEN).states) and time.monotonic() < end:
+            time.sleep(0.05)
         assert any(s.state for s in factory.pin(GREEN).states)
     finally:
         unit.stop()
