@@ -52,33 +52,51 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue(key: Ed25519PrivateKey, venue_id: str, delegate_id: str, badge_no: int = 1) -> str:
-    """The token to print as a QR code on ``delegate_id``'s badge."""
-    body = json.dumps(
-        {"b": int(badge_no), "d": str(delegate_id), "v": str(venue_id)}, sort_keys=True, separators=(",", ":")
-    ).encode()
-    signed = f"{PREFIX}.{_b64(body)}"
+def seal(key: Ed25519PrivateKey, prefix: str, body: dict) -> str:
+    """``prefix.<payload>.<signature>`` for ``body`` (canonical JSON), signed with ``key``.
+
+    The badge token below and the document QR codes (:mod:`congress.document_token`) share this form;
+    the prefix tells them apart, and it is signed with the rest.
+    """
+    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    signed = f"{prefix}.{_b64(payload)}"
     return f"{signed}.{_b64(key.sign(signed.encode('ascii')))}"
 
 
-def verify(token: str, public_key: Ed25519PublicKey, venue_id: str) -> BadgeClaims:
-    """Check the signature and venue of a scanned token; raise ProtocolError with a reason code."""
+def unseal(token: str, public_key: Ed25519PublicKey, prefix: str, what: str = "congress badge") -> dict:
+    """The body of a token made by :func:`seal`; ProtocolError (MALFORMED or SIGNATURE) otherwise."""
     token = token.strip()
     parts = token.split(".")
-    if len(token) > MAX_TOKEN_CHARS or len(parts) != 3 or parts[0] != PREFIX:
-        raise ProtocolError(BadgeReason.MALFORMED, "this QR code is not a congress badge")
+    if len(token) > MAX_TOKEN_CHARS or len(parts) != 3 or parts[0] != prefix:
+        raise ProtocolError(BadgeReason.MALFORMED, f"this QR code is not a {what}")
     try:
         body = json.loads(_unb64(parts[1]))
         sig = _unb64(parts[2])
-        claims = BadgeClaims(str(body["v"]), str(body["d"]), int(body["b"]))
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise ProtocolError(BadgeReason.MALFORMED, "the badge QR code is damaged or incomplete") from None
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ProtocolError(BadgeReason.MALFORMED, f"the {what} QR code is damaged or incomplete") from None
+    if not isinstance(body, dict):
+        raise ProtocolError(BadgeReason.MALFORMED, f"the {what} QR code is damaged or incomplete")
     try:
         public_key.verify(sig, f"{parts[0]}.{parts[1]}".encode("ascii"))
     except InvalidSignature:
         raise ProtocolError(
-            BadgeReason.SIGNATURE, "the badge signature is not valid (forged or from another controller)"
+            BadgeReason.SIGNATURE, f"the {what} signature is not valid (forged or from another controller)"
         ) from None
+    return body
+
+
+def issue(key: Ed25519PrivateKey, venue_id: str, delegate_id: str, badge_no: int = 1) -> str:
+    """The token to print as a QR code on ``delegate_id``'s badge."""
+    return seal(key, PREFIX, {"b": int(badge_no), "d": str(delegate_id), "v": str(venue_id)})
+
+
+def verify(token: str, public_key: Ed25519PublicKey, venue_id: str) -> BadgeClaims:
+    """Check the signature and venue of a scanned token; raise ProtocolError with a reason code."""
+    body = unseal(token, public_key, PREFIX, "congress badge")
+    try:
+        claims = BadgeClaims(str(body["v"]), str(body["d"]), int(body["b"]))
+    except (ValueError, KeyError, TypeError):
+        raise ProtocolError(BadgeReason.MALFORMED, "the badge QR code is damaged or incomplete") from None
     if claims.venue_id != venue_id:
         raise ProtocolError(BadgeReason.VENUE, f"the badge belongs to venue {claims.venue_id!r}")
     return claims
