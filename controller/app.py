@@ -4,7 +4,9 @@
 (one per process; its sessions carry the audit key), the :class:`controller.live.LiveBus`, and every
 area's service as a typed field of :class:`Services`: the voting side (ballots, keypad reader, ballot
 timer), the enroller and roster imports, the device watch and, with ``mqtt=True`` (``congress
-controller run``), the broker-facing services: check-in ingest, unit commands and gallery publication.
+controller run``), the broker-facing services on the controller's one broker connection
+(:class:`controller.link.ControllerLink`, one boot counter): check-in ingest, unit commands and gallery
+publication.
 Nothing is started here and nothing is built later in a request thread; :class:`controller.server.
 ControllerServer` starts and stops the background services. The request guard
 (:mod:`controller.web.guard`) and one blueprint per area (:mod:`controller.web`) are attached with
@@ -35,10 +37,11 @@ from controller.storage.database import Database
 if TYPE_CHECKING:
     from controller.checkins.ingest import Ingest
     from controller.delegates.enrollment import Enroller
-    from controller.delegates.gallery import GalleryService
+    from controller.delegates.gallery import GalleryPublisher
     from controller.delegates.import_job import RosterImports
     from controller.devices.commands import UnitCommander
     from controller.devices.health import DeviceWatch
+    from controller.link import ControllerLink
     from controller.voting.ballots import Ballots
     from controller.voting.keypad_reader import KeypadReader
     from controller.voting.service import VotingService
@@ -54,7 +57,8 @@ class Services:
     """Everything the views and the background threads use, one typed field per service.
 
     Reached as :func:`services` in a view (``current_app.extensions["congress"]``). The broker-facing
-    fields (``ingest``, ``commander``, ``gallery``) are ``None`` in a process without MQTT (tests, the
+    fields (``link``, ``ingest``, ``commander``, ``gallery``) are ``None`` in a process without MQTT
+    (tests, the
     page-only ``run --no-ingest``); ``keypads`` is ``None`` without a ``[keypads]`` table.
     """
 
@@ -74,9 +78,10 @@ class Services:
     enroller: Enroller
     imports: RosterImports
     watch: DeviceWatch
+    link: ControllerLink | None = None
     ingest: Ingest | None = None
     commander: UnitCommander | None = None
-    gallery: GalleryService | None = None
+    gallery: GalleryPublisher | None = None
 
     def init_app(self, app: Flask) -> None:
         app.extensions["congress"] = self
@@ -147,27 +152,25 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
 
 
 def _add_broker_services(svc: Services) -> None:
-    """The services that talk to the door units through the broker."""
-    from congress import pki
-    from controller.checkins.service import build_ingest
-    from controller.delegates.gallery import GalleryService
+    """The services that talk to the door units, all on one broker connection."""
+    from controller.checkins.service import build_ingest, build_link
+    from controller.checkins.unit_registry import UnitRegistry
+    from controller.delegates.gallery import build_gallery_publisher
     from controller.devices.commands import UnitCommander
     from controller.devices.heartbeats import StatusSink
 
     config = svc.config
+    svc.link = build_link(config)
     svc.ingest = build_ingest(
-        config,
         svc.db,
+        svc.link,
         ca_dir=config.ca_dir,
         on_status=StatusSink(svc.db, svc.bus, svc.policy),
         on_live=svc.bus.publish,
     )
-    svc.commander = UnitCommander(
-        venue_id=config.venue.id,
-        broker=config.broker,
-        signing_key=pki.load_signing_key(config.ca_dir / "controller-signing.key"),
-    )
-    svc.gallery = GalleryService(config, svc.db)
+    svc.commander = UnitCommander(svc.link)
+    svc.gallery = build_gallery_publisher(config, svc.db, svc.link.publish_retained,
+                                          UnitRegistry(config.ca_dir), counter=svc.link.counter)
 
 
 def create_app(

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class EventKind(StrEnum):
-    """Event names on the live feed (the ``event:`` field of SSE)."""
+    """Event names on the live feed (the ``event:`` field of SSE): the one list every producer and the
+    page's scripts (``static/app.js``, ``static/ballots.js``) use; a new kind is added here first."""
 
     CHECKIN = "checkin"
     ATTENDANCE = "attendance"
@@ -35,6 +36,7 @@ class EventKind(StrEnum):
     ENROLLMENT = "enrollment"
     AUDIT = "audit"
     RESYNC = "resync"
+    BENCH = "bench"  # only ``congress controller bench-live`` publishes it
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,12 @@ class LiveBus:
     def init_app(self, app) -> None:
         app.extensions["live"] = self
 
-    def publish(self, kind: str, data: dict) -> None:
-        """Send ``data`` to every subscriber; never blocks, safe from any thread."""
+    def publish(self, kind: EventKind, data: dict) -> None:
+        """Send ``data`` to every subscriber; never blocks, safe from any thread. A ``kind`` that is not
+        an :class:`EventKind` raises ``ValueError`` (the page would never listen for it)."""
+        kind = EventKind(kind)
         with self._lock:
-            event = Event(next(self._ids), str(kind), data)
+            event = Event(next(self._ids), kind.value, data)
             subs = list(self._subs)
         for s in subs:
             s.offer(event)

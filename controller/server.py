@@ -3,12 +3,13 @@
 :class:`ControllerServer` opens the one :class:`controller.storage.database.Database` of the process,
 checks its schema, and lets ``create_app`` (:mod:`controller.app`, the composition root) build every
 service; it then starts the background ones from the app's :class:`controller.app.Services`: the
-check-in ingest, unit commands and gallery publication (when it runs with MQTT), the device watch and
-the voting side (keypad reader, ballot timer).
+check-in ingest, the one broker connection (:class:`controller.link.ControllerLink`, which also carries
+unit commands) and gallery publication (when it runs with MQTT), the device watch and the voting side
+(keypad reader, ballot timer).
 The page is served by cheroot, a production thread-pool WSGI server with built-in TLS that streams
 each server-sent event as it is yielded; its pool has ``[web] threads`` threads and at most
 ``[web] max_live_clients`` of them follow live feeds. Stopping ends the live streams first, then the
-server, the watch, the voting side, the gallery publisher and the ingest.
+server, the watch, the voting side, the gallery publisher, the ingest and the broker connection.
 """
 
 from __future__ import annotations
@@ -81,9 +82,9 @@ class ControllerServer:
     def start(self) -> ControllerServer:
         """Start the ingest, the device watch and the web server (in thread ``web-server``)."""
         svc = self.services
-        if svc.ingest is not None:
-            svc.ingest.start()
-            svc.commander.start()
+        if svc.link is not None:
+            svc.ingest.start()  # its thread first: the durable session's backlog arrives on connecting
+            svc.link.start()
             svc.gallery.start()
         svc.watch.start()
         svc.voting.start()
@@ -106,8 +107,8 @@ class ControllerServer:
             self._thread.join(10)
         svc.watch.stop()
         svc.voting.stop()
-        if svc.ingest is not None:
+        if svc.link is not None:
             svc.gallery.stop()
-            svc.commander.stop()
-            svc.ingest.stop()
+            svc.ingest.stop()  # acknowledges the batch in hand on the link
+            svc.link.stop()
         self.db.dispose()

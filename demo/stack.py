@@ -145,7 +145,7 @@ class Stack:
 
     def _start_gallery(self) -> None:
         """The controller's gallery service, started with the controller, seals the gallery for each door."""
-        self.gallery = self.controller.services.gallery.publisher
+        self.gallery = self.controller.services.gallery
 
     def start_doors(self, *, gallery_timeout: float = 60.0, realtime: bool = False) -> None:
         """Start both door units; their cameras start once each unit holds the controller's gallery."""

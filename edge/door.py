@@ -29,13 +29,13 @@ import numpy as np
 from congress import wire
 from congress.config.edge import Direction, DoorMode, EdgeConfig
 from congress.errors import CongressError
+from congress.link.outbox import Outbox, OutboxFull
 from edge.badges import BadgeGate
 from edge.camera import Camera
 from edge.feedback import Feedback
 from edge.gallery import GalleryStore
 from edge.health import ClockState, clock_state
 from edge.liveness import LivenessVerdict
-from edge.outbox import Outbox, OutboxFull
 from edge.recognition import Decision, Outcome, Recognizer
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,14 @@ from congress.config import read_secret
 from congress.config.edge import EdgeConfig
 from congress.errors import ConfigError
 from congress.gallery_keys import parse_key
+from congress.link.outbox import Outbox
+from congress.link.publisher import Publisher
 from edge import health
 from edge.camera import open_camera
 from edge.door import Door
 from edge.feedback import Feedback, make_pin_factory
 from edge.gallery import GalleryStore
 from edge.gallery_sync import GallerySync
-from edge.outbox import Outbox
-from edge.publisher import Publisher
 
 log = logging.getLogger(__name__)
 

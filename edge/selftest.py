@@ -90,8 +90,8 @@ def _gallery(cfg: EdgeConfig, ctx: dict) -> Check:
 
 
 def _outbox(cfg: EdgeConfig, ctx: dict) -> Check:
+    from congress.link.outbox import Outbox
     from edge.main import OUTBOX_FILE
-    from edge.outbox import Outbox
 
     ob = Outbox(cfg.unit.data_dir / OUTBOX_FILE, cfg.outbox.max_events)
     try:

@@ -4,8 +4,9 @@ Everything is real and private to the run: a fresh venue CA (:mod:`congress.pki`
 client certificates and the ACL (:class:`congress.broker.Mosquitto`), the controller ingest as its own
 process (``python -m controller.checkins.service``) storing to SQLite (default) or to a scratch database
 created on a PostgreSQL server (``--database``), and D simulated door units
-(:class:`controller.bench.sim_door.SimDoor`, each with its own certificate and Ed25519 key) publishing N
-check-ins in total over QoS 1 and keeping each in their outbox until the controller's signed ack.
+(:class:`controller.bench.sim_door.SimDoor`, each with its own certificate and Ed25519 key, and the
+door unit's own SQLite outbox and publisher) publishing N check-ins in total over QoS 1 and keeping
+each in their outbox until the controller's signed ack.
 
 ``kill_controller_at`` / ``kill_broker_at`` kill -9 the ingest process / the broker once that many
 check-ins are stored, and start it again; the result must still be 0 lost and 0 duplicated.
@@ -159,8 +160,9 @@ def run_bench(
         ingest = IngestProcess(cfg, ca_dir, work / "ingest.log", verify_workers)
         ingest.start()
         stack.callback(ingest.stop)
+        doors_dir = _doors_dir(stack)
         sims = [SimDoor(u, venue_id=VENUE, host="localhost", port=broker.port, resend_s=resend_s,
-                        door=f"door-{i + 1}") for i, u in enumerate(units)]
+                        door=f"door-{i + 1}", outbox_dir=doors_dir) for i, u in enumerate(units)]
         for s in sims:
             s.start()
             stack.callback(s.stop)
@@ -172,6 +174,16 @@ def run_bench(
         if result["lost"]:
             result["ingest_log_tail"] = ingest.log_tail()
         return result
+
+
+def _doors_dir(stack: ExitStack) -> Path:
+    """Where the simulated doors keep their outboxes: a tmpfs folder when there is one. Each real door
+    writes its own SD card; twenty doors syncing one shared disk would measure that disk, not the
+    controller. The outboxes are the door unit's own (SQLite, ``synchronous=FULL``) either way."""
+    shm = Path("/dev/shm")
+    path = Path(tempfile.mkdtemp(prefix="congress-bench-doors-", dir=shm if shm.is_dir() else None))
+    stack.callback(shutil.rmtree, path, True)
+    return path
 
 
 def _stored(db: Database) -> int:
@@ -230,7 +242,7 @@ def _drive(db, sims, count, rate, ingest, broker, kill_controller_at, kill_broke
 
 
 def _measure(db: Database, sims: list[SimDoor]) -> dict:
-    sent = {(s.unit_id, s.counter.boot, seq): t for s in sims for seq, t in s.sent_at.items()}
+    sent = {(s.unit_id, s.boot, seq): t for s in sims for seq, t in s.sent_at.items()}
     with db.session() as s:
         rows = s.execute(select(CheckIn.unit_id, CheckIn.boot_id, CheckIn.seq, CheckIn.stored_at)).all()
     keys = [(u, b, q) for u, b, q, _ in rows]

@@ -21,6 +21,7 @@ from congress.config import parse_config
 from congress.config.controller import ControllerConfig
 from controller.accounts.auth import make_hasher
 from controller.app import open_database
+from controller.live import EventKind
 from controller.storage import migrate
 from controller.storage.tables import Role, User
 
@@ -112,7 +113,7 @@ def run(clients: int = 48, events: int = 200, rate: float = 100.0) -> dict:
                 t.start()
             ready.wait()
             for _ in range(events):
-                server.bus.publish("bench", {"t": time.perf_counter()})
+                server.bus.publish(EventKind.BENCH, {"t": time.perf_counter()})
                 time.sleep(1.0 / rate)
             for t in threads:
                 t.join(60)

@@ -1,9 +1,10 @@
 """Check-in ingest: MQTT over TLS in, verified check-ins stored once, signed acks out after the commit.
 
-:class:`Ingest` owns one paho client (TLS, the controller's client certificate, a durable MQTT session
-so that the broker queues check-ins while the controller is down) subscribed to every unit's
-``checkin`` and ``status`` topics. paho's callback only puts ``(topic, payload, arrival time)`` on a
-queue; the thread named ``ingest`` takes up to ``batch_max`` messages at a time and
+:class:`Ingest` subscribes to every unit's ``checkin`` and ``status`` topics on the controller's one
+broker connection (:class:`controller.link.ControllerLink`: the controller's client certificate, a
+durable MQTT session so that the broker queues check-ins while the controller is down, one boot
+counter for everything the controller signs). The link's callback only puts ``(topic, payload,
+arrival time)`` on a queue; the thread named ``ingest`` takes up to ``batch_max`` messages at a time and
 
 1. verifies each with :func:`congress.wire.verify` against
 :class:`controller.checkins.unit_registry.UnitRegistry`
@@ -35,13 +36,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from congress import wire
 from controller.checkins.reject_audit import RejectAudit
 from controller.checkins.store import Disposition, Stored, Verified, store_batch
 from controller.checkins.unit_registry import UnitRegistry, UnitTrust
-from controller.checkins.verify_pool import verify_all
+from controller.checkins.verify_pool import Refused, Verdict, verify_all
+from controller.link import ControllerLink
+from controller.live import EventKind
 from controller.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -50,22 +51,6 @@ REVOKED_UNIT = "revoked_unit"
 #: Events per ack message: about 80 bytes each, well inside the wire's 16 KiB message limit.
 ACK_EVENTS_MAX = 150
 CONFLICT = "conflict"
-
-
-@dataclass(frozen=True)
-class BrokerTarget:
-    """Where and as whom the ingest connects (from ``[broker]`` of the controller configuration)."""
-
-    host: str
-    port: int
-    ca_file: str
-    cert_file: str
-    key_file: str
-    keepalive_s: int = 15
-
-    @classmethod
-    def from_section(cls, b) -> BrokerTarget:
-        return cls(b.host, b.port, str(b.ca_file), str(b.cert_file), str(b.key_file), b.keepalive_s)
 
 
 @dataclass
@@ -91,21 +76,15 @@ class Ingest:
         db: Database,
         registry: UnitRegistry,
         *,
-        venue_id: str,
-        broker: BrokerTarget,
-        signing_key: Ed25519PrivateKey,
-        client_id: str = "controller",
+        link: ControllerLink,
         on_status: Callable[[wire.UnitStatus, dt.datetime], None] | None = None,
-        on_live: Callable[[str, dict], None] | None = None,
+        on_live: Callable[[EventKind, dict], None] | None = None,
         batch_max: int = 1000,
         batch_wait_s: float = 0.01,
         reject_audit: RejectAudit | None = None,
         verify_workers: int = 0,
     ) -> None:
-        self.db, self.registry, self.venue_id = db, registry, venue_id
-        self.broker, self.client_id = broker, client_id
-        self._key = signing_key
-        self._counter = wire.BootCounter()
+        self.db, self.registry, self.link, self.venue_id = db, registry, link, link.venue_id
         self.on_status, self.on_live = on_status, on_live
         self.batch_max, self.batch_wait_s = batch_max, batch_wait_s
         self.rejects = reject_audit or RejectAudit()
@@ -115,56 +94,28 @@ class Ingest:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._client = None
+        link.subscribe([(wire.subscription(self.venue_id, wire.Kind.CHECKIN), 1),
+                        (wire.subscription(self.venue_id, wire.Kind.STATUS), 1)], self._enqueue)
 
-    # --- MQTT side: callbacks only enqueue -------------------------------------------------------
-
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if not reason_code.is_failure:
-            client.subscribe([(wire.subscription(self.venue_id, wire.Kind.CHECKIN), 1),
-                              (wire.subscription(self.venue_id, wire.Kind.STATUS), 1)])
-
-    def _on_message(self, client, userdata, message) -> None:
-        self._queue.put((message.topic, message.payload, time.time()))
+    def _enqueue(self, topic: str, payload: bytes, arrived: float) -> None:
+        """The link's callback: no work here, only the hand-over to the ``ingest`` thread."""
+        self._queue.put((topic, payload, arrived))
 
     def start(self) -> Ingest:
-        """Connect to the broker (raises BrokerError with the reason) and start the ``ingest`` thread."""
-        from congress import mqtt
-
+        """Start the signature workers and the ``ingest`` thread (start the link after this)."""
         if self.verify_workers > 0 and self._pool is None:
             from controller.checkins.verify_pool import VerifyPool
 
             self._pool = VerifyPool(self.registry.ca_dir, self.venue_id, self.verify_workers)
-        b = self.broker
-        client = mqtt.make_client(client_id=self.client_id, ca_file=b.ca_file, cert_file=b.cert_file,
-                                  key_file=b.key_file)
-        client.on_connect, client.on_message = self._on_connect, self._on_message
-        self._client = client  # before connecting: the queued backlog arrives at once and needs acks
-        try:
-            mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s, durable=True)
-        except Exception:
-            self._client = None
-            if self._pool is not None:
-                self._pool.close()
-                self._pool = None
-            raise
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._thread.start()
         return self
 
-    @property
-    def mqtt(self):
-        """The connected paho client (after :meth:`start`); the gallery publisher sends on it too."""
-        return self._client
-
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the batch in hand, stop the thread, disconnect (the durable session stays)."""
+        """Finish the batch in hand (its acks go out on the link, stopped after this) and stop."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -228,7 +179,7 @@ class Ingest:
             return REVOKED_UNIT
         return reason
 
-    def _submit(self, batch: list[tuple[str, bytes, float]]) -> Callable[[], list]:
+    def _submit(self, batch: list[tuple[str, bytes, float]]) -> Callable[[], list[Verdict]]:
         items = [(topic, payload) for topic, payload, _ in batch]
         if self._pool is not None:
             return self._pool.submit(items, self.venue_id, self.registry)
@@ -239,17 +190,20 @@ class Ingest:
         """Verify, store and acknowledge one batch (the ``ingest`` thread's work; tests call it too)."""
         return self._complete(batch, self._submit(batch))
 
-    def _complete(self, batch: list[tuple[str, bytes, float]], checked: Callable[[], list]) -> list[Stored]:
+    def _complete(
+        self, batch: list[tuple[str, bytes, float]], checked: Callable[[], list[Verdict]]
+    ) -> list[Stored]:
         verified: list[Verified] = []
         statuses: list[tuple[wire.UnitStatus, dt.datetime]] = []
         refused: list[str] = []
         for (topic, payload, arrived), msg in zip(batch, checked(), strict=True):
             self.stats.received += 1
-            if isinstance(msg, tuple):
+            if isinstance(msg, Refused):
                 unit = topic.split("/")[3] if topic.count("/") == 4 else "?"
-                reason = self._reason(msg[0], unit)
+                reason = self._reason(msg.reason, unit)
                 refused.append(reason)
-                self.rejects.note(unit, reason, {"topic": topic, "message": msg[1], "bytes": len(payload)})
+                detail = {"topic": topic, "message": msg.message, "bytes": len(payload)}
+                self.rejects.note(unit, reason, detail)
                 continue
             received = dt.datetime.fromtimestamp(arrived, dt.UTC)
             if isinstance(msg, wire.CheckIn):
@@ -283,13 +237,10 @@ class Ingest:
                 self.stats.stored += 1
             elif r.disposition is Disposition.DUPLICATE:
                 self.stats.duplicates += 1
-        if self._client is not None:
+        if self.link.started:
             for unit, events in by_unit.items():
                 for i in range(0, len(events), ACK_EVENTS_MAX):
-                    ack = wire.Ack(venue=self.venue_id, unit=unit, boot=self._counter.boot,
-                                   seq=self._counter.next(), events=tuple(events[i : i + ACK_EVENTS_MAX]))
-                    self._client.publish(ack.topic, wire.encode(ack, self._key), qos=1)
-                    self.stats.acks_sent += 1
+                    self._acknowledge(unit, tuple(events[i : i + ACK_EVENTS_MAX]))
         for msg, received in statuses:
             self.stats.statuses += 1
             if self.on_status is not None:
@@ -301,10 +252,15 @@ class Ingest:
             stored = [r for r in results if r.disposition is Disposition.STORED]
             if stored:
                 try:
-                    self.on_live("checkins", {"checkins": [
+                    self.on_live(EventKind.CHECKIN, {"checkins": [
                         {"delegate_id": r.item.msg.delegate_id, "direction": r.item.msg.direction.value,
                          "method": r.item.msg.method.value, "unit": r.item.msg.unit,
                          "door": r.item.msg.door, "event_at": r.item.event_at.isoformat()}
                         for r in stored[-200:]], "count": len(stored)})
                 except Exception:
                     log.exception("live update failed")
+
+    def _acknowledge(self, unit: str, events: tuple[wire.AckedEvent, ...]) -> None:
+        self.link.send(lambda boot, seq: wire.Ack(venue=self.venue_id, unit=unit, boot=boot, seq=seq,
+                                                  events=events), qos=1)
+        self.stats.acks_sent += 1

@@ -1,11 +1,11 @@
 """Wiring of the check-in ingest from a controller configuration, and an ingest-only process.
 
-:func:`build_ingest` is what the controller's ``run`` command calls: it turns ``[venue]``, ``[broker]``
-and the venue CA directory (unit signing keys, revocations, ``controller-signing.key``) into an
-:class:`controller.checkins.ingest.Ingest`. ``python -m controller.checkins.service --config FILE [--ca-dir
-DIR]``
-runs the ingest alone (no web page) until SIGTERM/SIGINT; the check-in bench starts it this way so it
-can kill -9 a real controller process mid-stream. It prints ``ready`` on stdout once subscribed.
+:func:`build_ingest` is what ``create_app`` calls: it turns the venue CA directory (unit signing keys,
+revocations) into an :class:`controller.checkins.ingest.Ingest` on the controller's one broker
+connection (:func:`build_link`: ``[venue]``, ``[broker]`` and ``controller-signing.key``).
+``python -m controller.checkins.service --config FILE [--ca-dir DIR]`` runs the ingest alone (no web
+page) until SIGTERM/SIGINT; the check-in bench starts it this way so it can kill -9 a real controller
+process mid-stream. It prints ``ready`` on stdout once subscribed.
 """
 
 from __future__ import annotations
@@ -20,45 +20,45 @@ from collections.abc import Callable
 from pathlib import Path
 
 from congress import pki
-from controller.checkins.ingest import BrokerTarget, Ingest
+from controller.checkins.ingest import Ingest
 from controller.checkins.unit_registry import UnitRegistry
+from controller.link import BrokerTarget, ControllerLink
 from controller.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 
+def build_link(cfg, *, ca_dir: Path | None = None, client_id: str = "controller") -> ControllerLink:
+    """The controller's one broker connection for a configuration (not started)."""
+    ca_dir = Path(ca_dir or cfg.ca_dir)
+    return ControllerLink(
+        venue_id=cfg.venue.id,
+        broker=BrokerTarget.from_section(cfg.broker),
+        signing_key=pki.load_signing_key(ca_dir / "controller-signing.key"),
+        client_id=client_id,
+    )
+
+
 def build_ingest(
-    cfg,
     db: Database,
+    link: ControllerLink,
     *,
     ca_dir: Path,
-    client_id: str = "controller",
     on_status: Callable | None = None,
     on_live: Callable | None = None,
     verify_workers: int | None = None,
     **kwargs,
 ) -> Ingest:
-    """An :class:`Ingest` for a :class:`congress.config.controller.ControllerConfig` (not started).
+    """An :class:`Ingest` on ``link`` trusting the units of ``ca_dir`` (not started).
 
     ``verify_workers`` processes check signatures (default: one per CPU when there are several; the
     processes start with the ingest).
     """
-    ca_dir = Path(ca_dir)
     if verify_workers is None:
         cpus = os.cpu_count() or 1
         verify_workers = cpus if cpus > 1 else 0
-    return Ingest(
-        db,
-        UnitRegistry(ca_dir),
-        venue_id=cfg.venue.id,
-        broker=BrokerTarget.from_section(cfg.broker),
-        signing_key=pki.load_signing_key(ca_dir / "controller-signing.key"),
-        client_id=client_id,
-        on_status=on_status,
-        on_live=on_live,
-        verify_workers=verify_workers,
-        **kwargs,
-    )
+    return Ingest(db, UnitRegistry(Path(ca_dir)), link=link, on_status=on_status, on_live=on_live,
+                  verify_workers=verify_workers, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,17 +77,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config, ControllerConfig)
-    db = Database(cfg.database.url, info={audit.INFO_KEY: audit.load_key(cfg.data_dir)})
+    db = Database(cfg.database.url, info={audit.INFO_KEY: audit.load_key(cfg.data_dir)}, hide_parameters=True)
     migrate.upgrade(db)
-    ingest = build_ingest(cfg, db, ca_dir=args.ca_dir or cfg.ca_dir, client_id=args.client_id,
-                          batch_max=args.batch_max, verify_workers=args.verify_workers)
+    ca_dir = args.ca_dir or cfg.ca_dir
+    link = build_link(cfg, ca_dir=ca_dir, client_id=args.client_id)
+    ingest = build_ingest(db, link, ca_dir=ca_dir, batch_max=args.batch_max,
+                          verify_workers=args.verify_workers)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     ingest.start()
+    link.start()
     print("ready", flush=True)
     stop.wait()
     ingest.stop()
+    link.stop()
     db.dispose()
     log.info("ingest stopped: %s", ingest.stats)
     return 0

@@ -6,7 +6,8 @@ forked: the parent has MQTT and database threads). Each worker keeps its own
 :class:`controller.checkins.unit_registry.UnitRegistry` on the venue CA directory (it re-reads the index when
 it changes, so a revocation reaches the workers as quickly as the parent). A batch is split into one
 chunk per worker; small batches are verified in the calling thread, where a process round trip would
-only add latency. Results come back in input order: the verified message, or ``(reason, message)``.
+only add latency. Results come back in input order, each a :data:`Verdict`: the verified message, or
+:class:`Refused` with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 from congress import wire
@@ -34,6 +36,19 @@ MIN_PARALLEL = 64
 RESTART_AFTER_S = 60.0
 
 _worker: dict = {}
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A message that failed verification: ``reason`` (a :class:`congress.wire.Reason` value) and what
+    exactly was wrong, for the audit row."""
+
+    reason: str
+    message: str
+
+
+#: The verdict on one message: the verified wire message, or why it was refused.
+Verdict = wire.Message | Refused
 
 
 def _init(ca_dir: str, venue_id: str) -> None:
@@ -53,18 +68,18 @@ def _init(ca_dir: str, venue_id: str) -> None:
     threading.Thread(target=watch_parent, name="verify-parent-watch", daemon=True).start()
 
 
-def verify_all(items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry) -> list:
-    """Verify ``(topic, payload)`` pairs here; each result is a message or ``(reason, message)``."""
-    out: list = []
+def verify_all(items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry) -> list[Verdict]:
+    """Verify ``(topic, payload)`` pairs here, one :data:`Verdict` each."""
+    out: list[Verdict] = []
     for topic, payload in items:
         try:
             out.append(wire.verify(payload, topic=topic, venue=venue_id, unit_keys=registry.key))
         except ProtocolError as exc:
-            out.append((str(exc.reason), exc.message))
+            out.append(Refused(str(exc.reason), exc.message))
     return out
 
 
-def _verify_chunk(items: list[tuple[str, bytes]]) -> list:
+def _verify_chunk(items: list[tuple[str, bytes]]) -> list[Verdict]:
     return verify_all(items, _worker["venue"], _worker["registry"])
 
 
@@ -110,7 +125,7 @@ class VerifyPool:
 
     def submit(
         self, items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry
-    ) -> Callable[[], list]:
+    ) -> Callable[[], list[Verdict]]:
         """Start verifying ``items``; the returned function waits for and returns the results."""
         ex = self._executor() if len(items) >= MIN_PARALLEL else None
         if ex is None:
@@ -124,7 +139,7 @@ class VerifyPool:
             done = verify_all(items, venue_id, registry)
             return lambda: done
 
-        def results() -> list:
+        def results() -> list[Verdict]:
             try:
                 return [r for f in futures for r in f.result()]
             except BrokenProcessPool as exc:
@@ -133,7 +148,7 @@ class VerifyPool:
 
         return results
 
-    def verify(self, items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry) -> list:
+    def verify(self, items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegistry) -> list[Verdict]:
         return self.submit(items, venue_id, registry)()
 
     def close(self) -> None:

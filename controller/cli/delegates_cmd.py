@@ -156,7 +156,7 @@ def _publish_empty_gallery(cfg, db) -> list[str] | None:
     from congress import mqtt
     from congress.errors import BrokerError
     from controller.checkins.unit_registry import UnitRegistry
-    from controller.delegates.gallery import build_gallery_publisher
+    from controller.delegates.gallery import build_gallery_publisher, mqtt_publisher
 
     try:
         client = mqtt.make_client_from_config(cfg.broker, client_id="controller-purge")
@@ -165,7 +165,8 @@ def _publish_empty_gallery(cfg, db) -> list[str] | None:
         print(f"congress: note: {exc}", file=sys.stderr)
         return None
     try:
-        return sorted(build_gallery_publisher(cfg, db, client, UnitRegistry(cfg.ca_dir)).run_once())
+        publisher = build_gallery_publisher(cfg, db, mqtt_publisher(client), UnitRegistry(cfg.ca_dir))
+        return sorted(publisher.run_once())
     finally:
         client.disconnect()
         client.loop_stop()

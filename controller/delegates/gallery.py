@@ -39,8 +39,7 @@ from controller.storage.tables import GalleryPublication, GalleryState, UnitHeal
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PART_TEMPLATES", "GalleryPublisher", "GalleryService", "build_gallery_publisher",
-           "mqtt_publisher"]
+__all__ = ["PART_TEMPLATES", "GalleryPublisher", "build_gallery_publisher", "mqtt_publisher"]
 
 
 class Units(Protocol):
@@ -55,7 +54,9 @@ class GalleryPublisher:
     """Thread ``gallery``: keeps every known unit's retained gallery at the current enrollment revision.
 
     ``publish(topic, payload)`` sends one retained QoS 1 message and returns once the broker has it
-    (raises on failure); :meth:`run_once` is one pass and is what tests and the purge command call.
+    (raises on failure); in the controller it is :meth:`controller.link.ControllerLink.publish_retained`
+    and ``counter`` the link's boot counter. :meth:`run_once` is one pass and is what tests and the purge
+    command call.
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class GalleryPublisher:
         units: Units,
         signing_key: Ed25519PrivateKey,
         publish: Callable[[str, bytes], None],
+        counter: wire.BootCounter | None = None,
         interval_s: float = 2.0,
         resend_after_s: float = 300.0,
     ) -> None:
@@ -75,7 +77,7 @@ class GalleryPublisher:
         self.interval_s = interval_s
         #: A unit that reports an older gallery this long after it was sent one gets it again.
         self.resend_after_s = resend_after_s
-        self._counter = wire.BootCounter()
+        self._counter = counter or wire.BootCounter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._built: tuple[int, int, list[bytes]] | None = None  # revision, templates, part plaintexts
@@ -193,43 +195,14 @@ def mqtt_publisher(client, timeout: float = 30.0) -> Callable[[str, bytes], None
     return publish
 
 
-def build_gallery_publisher(cfg, db: Database, client, registry) -> GalleryPublisher:
-    """The publisher for a controller configuration, on an already connected controller MQTT client."""
+def build_gallery_publisher(cfg, db: Database, publish: Callable[[str, bytes], None], registry, *,
+                            counter: wire.BootCounter | None = None) -> GalleryPublisher:
+    """The publisher for a controller configuration, sending with ``publish`` (see
+    :class:`GalleryPublisher`)."""
     from congress import pki
 
     return GalleryPublisher(
         db, lambda: FaceVault.load(cfg.data_dir), venue_id=cfg.venue.id, units=registry,
         signing_key=pki.load_signing_key(cfg.ca_dir / "controller-signing.key"),
-        publish=mqtt_publisher(client),
+        publish=publish, counter=counter,
     )
-
-
-class GalleryService:
-    """The gallery publisher on its own MQTT connection (controller identity, client id
-    ``controller-gallery``), for ``congress controller run``: construct, :meth:`start`, :meth:`stop`."""
-
-    def __init__(self, cfg, db: Database, *, interval_s: float = 2.0) -> None:
-        self.cfg, self.db, self.interval_s = cfg, db, interval_s
-        self.publisher: GalleryPublisher | None = None
-        self._client = None
-
-    def start(self) -> GalleryService:
-        """Connect (raises BrokerError with the reason) and start thread ``gallery``."""
-        from congress import mqtt
-        from controller.checkins.unit_registry import UnitRegistry
-
-        b = self.cfg.broker
-        client = mqtt.make_client_from_config(b, client_id="controller-gallery")
-        mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s)
-        self._client = client
-        self.publisher = build_gallery_publisher(self.cfg, self.db, client, UnitRegistry(self.cfg.ca_dir))
-        self.publisher.interval_s = self.interval_s
-        self.publisher.start()
-        return self
-
-    def stop(self) -> None:
-        if self.publisher is not None:
-            self.publisher.stop()
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()

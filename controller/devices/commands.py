@@ -7,49 +7,32 @@ The attendant lane (:mod:`controller.checkins.lane`) decides; the web route then
 from __future__ import annotations
 
 import logging
-import threading
 
 from congress import wire
 from controller.checkins.lane import Decided
+from controller.link import ControllerLink
 
 log = logging.getLogger(__name__)
 
 
 class UnitCommander:
-    """Sends signed :class:`congress.wire.UnitCommand` messages to door units over MQTT/TLS.
+    """Sends signed :class:`congress.wire.UnitCommand` messages to door units on the controller's link.
 
-    One paho client of its own (client id ``<name>-commands``) with the controller's certificate, so the
-    ingest's connection stays a pure consumer. Commands are QoS 1 and not retained: a command to a unit
-    that has restarted meanwhile is void anyway (``unit_boot``).
+    Commands are QoS 1 and not retained: a command to a unit that has restarted meanwhile is void
+    anyway (``unit_boot``). They are numbered by the link's one boot counter, like every message the
+    controller signs.
     """
 
-    def __init__(self, *, venue_id: str, broker, signing_key, client_id: str = "controller-commands") -> None:
-        self.venue_id, self.broker, self._key, self.client_id = venue_id, broker, signing_key, client_id
-        self._counter = wire.BootCounter()
-        self._client = None
-        self._lock = threading.Lock()
-
-    def start(self) -> UnitCommander:
-        from congress import mqtt
-
-        client = mqtt.make_client_from_config(self.broker, self.client_id)
-        mqtt.connect(client, self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s)
-        self._client = client
-        return self
+    def __init__(self, link: ControllerLink, *, timeout_s: float = 5.0) -> None:
+        self.link, self.timeout_s = link, timeout_s
 
     def send(self, unit_id: str, unit_boot: str, command: wire.Command, args: dict | None = None) -> None:
-        with self._lock:
-            msg = wire.UnitCommand(
-                venue=self.venue_id,
-                unit=unit_id,
-                boot=self._counter.boot,
-                seq=self._counter.next(),
-                unit_boot=unit_boot,
-                command=command,
-                args=dict(args or {}),
-            )
-            info = self._client.publish(msg.topic, wire.encode(msg, self._key), qos=1)
-        info.wait_for_publish(5)
+        def build(boot: str, seq: int) -> wire.UnitCommand:
+            return wire.UnitCommand(venue=self.link.venue_id, unit=unit_id, boot=boot, seq=seq,
+                                    unit_boot=unit_boot, command=command, args=dict(args or {}))
+
+        info = self.link.send(build, qos=1)
+        info.wait_for_publish(self.timeout_s)
         log.info("sent %s to unit %s", command.value, unit_id)
 
     def answer(self, decided: Decided) -> None:
@@ -60,8 +43,3 @@ class UnitCommander:
             wire.Command.OPEN_DOOR,
             {"delegate_id": decided.delegate_id, "accept": decided.accepted},
         )
-
-    def stop(self) -> None:
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()

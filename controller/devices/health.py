@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from congress.wire import UnitState, UnitStatus
 from controller import audit
+from controller.live import EventKind
 from controller.storage.database import Database, utcnow
 from controller.storage.tables import UnitHealth
 
@@ -183,7 +184,7 @@ class DeviceWatch(threading.Thread):
                 with self.db.session() as s:
                     changed = evaluate(s, self.policy)
                 for unit in changed:
-                    self.publish("device", unit)
+                    self.publish(EventKind.DEVICE, unit)
             except Exception:  # keep watching; a database hiccup must not end the alarms
                 log.exception("device alarm check failed; retrying in %.0f s", self.interval)
 

@@ -32,6 +32,7 @@ from congress.errors import CongressError
 from congress.keypads.protocol import AckStatus, BallotAnnounce, BallotState, VoteFrame
 from controller import audit
 from controller.checkins.attendance import QuorumPolicy, quorum
+from controller.live import EventKind
 from controller.storage.database import Database, utcnow
 from controller.storage.tables import Delegate, Presence
 from controller.voting import votes as ballot_votes
@@ -146,7 +147,7 @@ class Ballots:
             audit.record(s, actor, "ballot.extend", {"ballot": b.id, "seconds": seconds})
             closes = b.closes_at
         if self.publish:
-            self.publish("ballot", {"ballot": ballot_id, "closes_at": closes.isoformat()})
+            self.publish(EventKind.BALLOT, {"ballot": ballot_id, "closes_at": closes.isoformat()})
         return closes
 
     def close(self, ballot_id: int, *, actor: str) -> Result:
@@ -199,8 +200,8 @@ class Ballots:
         for bid in due:
             with contextlib.suppress(BallotError):
                 p = self.progress(bid)
-                self.publish("ballot", {"ballot": bid, "status": p["status"], "received": p["received"],
-                                        "eligible": p["eligible"]})
+                self.publish(EventKind.BALLOT, {"ballot": bid, "status": p["status"],
+                                                "received": p["received"], "eligible": p["eligible"]})
 
     def flush_progress(self) -> None:
         """Publish progress held back by the rate limit (called by the ballot timer every second)."""
@@ -277,4 +278,4 @@ class Ballots:
         if self.announce:
             self.announce(BallotAnnounce(b.id, state, KIND_CODE[b.kind], _max_choices(b), len(b.options)))
         if self.publish:
-            self.publish("ballot", {"ballot": b.id, "status": b.status.value})
+            self.publish(EventKind.BALLOT, {"ballot": b.id, "status": b.status.value})

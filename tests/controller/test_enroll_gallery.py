@@ -147,10 +147,12 @@ def published(db, unit: str) -> bool:
         return s.get(GalleryPublication, unit) is not None
 
 
-def test_gallery_service_publishes_on_its_own_connection(db, vault, venue_ca, broker, tmp_path):
+def test_gallery_publisher_sends_on_the_controllers_one_link(db, vault, venue_ca, broker, tmp_path):
     from congress.config import parse_config
     from congress.config.controller import ControllerConfig
-    from controller.delegates.gallery import GalleryService
+    from controller.checkins.service import build_link
+    from controller.checkins.unit_registry import UnitRegistry
+    from controller.delegates.gallery import build_gallery_publisher
 
     enroll_synthetic(db, vault, {"Q": 1})
     cfg = parse_config({
@@ -158,7 +160,11 @@ def test_gallery_service_publishes_on_its_own_connection(db, vault, venue_ca, br
         "broker": {"host": "localhost", "port": broker.port, "ca_file": str(venue_ca.ca_cert),
                    "cert_file": str(venue_ca.controller_cert), "key_file": str(venue_ca.controller_key)},
     }, ControllerConfig)
-    svc = GalleryService(cfg, db, interval_s=0.2).start()
+    link = build_link(cfg, client_id="controller-gallery-test").start()
+    pub = build_gallery_publisher(cfg, db, link.publish_retained, UnitRegistry(cfg.ca_dir),
+                                  counter=link.counter)
+    pub.interval_s = 0.2
+    pub.start()
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -169,9 +175,11 @@ def test_gallery_service_publishes_on_its_own_connection(db, vault, venue_ca, br
             if len(got) >= 2:
                 break
     finally:
-        svc.stop()
-    _, g = open_retained(venue_ca, "door-1", got)
+        pub.stop()
+        link.stop()
+    manifest, g = open_retained(venue_ca, "door-1", got)
     assert g.ids == ("Q",)
+    assert manifest.boot == link.counter.boot  # numbered by the link's one counter
 
 
 def test_unit_still_reporting_an_older_gallery_is_sent_it_again(db, vault, venue_ca, broker, mqtt_client):

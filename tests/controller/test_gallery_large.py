@@ -13,14 +13,14 @@ from gallery_probe import enroll_synthetic, open_retained, retained_gallery
 
 from congress import gallery_keys, pki, wire
 from congress.config.common import BrokerSection
+from congress.link.outbox import Outbox
+from congress.link.publisher import Publisher
 from controller.delegates.enrollment import purge_biometrics
 from controller.delegates.face_vault import FaceVault
 from controller.delegates.gallery import GalleryPublisher, mqtt_publisher
 from controller.delegates.gallery_parts import PART_TEMPLATES
 from edge.gallery import GalleryStore
 from edge.gallery_sync import GallerySync
-from edge.outbox import Outbox
-from edge.publisher import Publisher
 
 
 class Doors:

@@ -17,10 +17,10 @@ import pytest
 from congress import gallery_keys, pki
 from congress.broker import free_port
 from congress.config.common import BrokerSection
+from congress.link.outbox import Outbox
+from congress.link.publisher import Publisher
 from edge.gallery import GalleryStore
 from edge.gallery_sync import GallerySync
-from edge.outbox import Outbox
-from edge.publisher import Publisher
 from tests.controller.conftest import FAST_HASH
 
 FACES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "faces"

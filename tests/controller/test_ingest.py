@@ -15,8 +15,11 @@ from sqlalchemy import func, select
 
 from congress import pki, wire
 from controller.bench.sim_door import SimDoor
-from controller.checkins.ingest import BrokerTarget, Ingest
+from controller.checkins.ingest import Ingest
 from controller.checkins.unit_registry import UnitRegistry
+from controller.checkins.verify_pool import Refused
+from controller.link import BrokerTarget, ControllerLink
+from controller.live import EventKind
 from controller.storage.tables import AuditEntry, CheckIn, Presence
 
 
@@ -29,23 +32,32 @@ def wait_for(cond, timeout: float = 15.0, what: str = "condition") -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
-def ingest(db, venue_ca, broker):
-    ing = Ingest(
-        db,
-        UnitRegistry(venue_ca.dir, recheck_s=0.0),
+def controller_link(venue_ca, broker, client_id: str) -> ControllerLink:
+    return ControllerLink(
         venue_id=venue_ca.venue,
         broker=BrokerTarget("localhost", broker.port, str(venue_ca.ca_cert), str(venue_ca.controller_cert),
                             str(venue_ca.controller_key)),
         signing_key=pki.load_signing_key(venue_ca.controller_signing_key),
-        client_id="controller-test",
+        client_id=client_id,
+    )
+
+
+@pytest.fixture
+def ingest(db, venue_ca, broker):
+    link = controller_link(venue_ca, broker, "controller-test")
+    ing = Ingest(
+        db,
+        UnitRegistry(venue_ca.dir, recheck_s=0.0),
+        link=link,
         on_status=lambda msg, received: ing.seen_status.append((msg, received)),
         on_live=lambda kind, data: ing.seen_live.append((kind, data)),
     )
     ing.seen_status, ing.seen_live = [], []
     ing.start()
+    link.start()
     yield ing
     ing.stop()
+    link.stop()
 
 
 @pytest.fixture
@@ -81,12 +93,12 @@ def test_checkin_stored_once_and_acked_after_commit(db, ingest, door):
     assert d.acked[seq][0] is wire.AckOutcome.STORED
     with db.session() as s:
         row = s.scalars(select(CheckIn)).one()
-        assert (row.unit_id, row.boot_id, row.seq, row.delegate_id) == ("door-1", d.counter.boot, seq, "D001")
+        assert (row.unit_id, row.boot_id, row.seq, row.delegate_id) == ("door-1", d.boot, seq, "D001")
         assert s.get(Presence, "D001").inside
     assert ingest.stats.stored == 1 and ingest.stats.acks_sent == 1
     wait_for(lambda: ingest.seen_live, what="live event")
     kind, data = ingest.seen_live[0]
-    assert kind == "checkins" and data["checkins"][0]["delegate_id"] == "D001"
+    assert kind is EventKind.CHECKIN and data["checkins"][0]["delegate_id"] == "D001"
 
 
 def test_status_goes_to_the_devices_sink_and_is_not_stored(db, ingest, door, venue_ca):
@@ -108,13 +120,14 @@ def test_duplicate_delivery_stored_once_and_acked_again(db, ingest, door, venue_
                        direction=wire.Direction.IN, method=wire.Method.BADGE, door="north", mono_ms=5,
                        clock_synced=False)
     payload = wire.encode(msg, key)
-    acks = []
-    d._handle_ack = lambda topic, p, t: acks.append(wire.verify(p, topic=topic, venue=venue_ca.venue,
-                                                                  controller_key=d._controller))
     for _ in range(3):
         d.publish_raw(msg.topic, payload)
-    wait_for(lambda: sum(len(a.events) for a in acks) == 3, what="three acks")
-    outcomes = sorted(e.outcome.value for a in acks for e in a.events)
+
+    def acked() -> list[wire.AckedEvent]:  # the door's publisher verified these acks
+        return [e for e in d.ack_log if e.boot == msg.boot]
+
+    wait_for(lambda: len(acked()) == 3, what="three acks")
+    outcomes = sorted(e.outcome.value for e in acked())
     assert outcomes == ["duplicate", "duplicate", "stored"]
     assert count(db) == 1
     assert ingest.stats.duplicates == 2 and ingest.stats.stored == 1
@@ -131,7 +144,7 @@ def test_forged_signature_refused_and_audited(db, ingest, door, venue_ca):
     assert count(db) == 0
     rows = rejections(db)
     assert [(r["unit"], r["reason"]) for r in rows] == [("door-1", "bad_signature")]
-    assert d.acked == {} and ingest.stats.acks_sent == 0  # a forgery gets no ack
+    assert d.ack_log == [] and ingest.stats.acks_sent == 0  # a forgery gets no ack
 
 
 def test_replay_of_another_units_message_refused(db, ingest, door, venue_ca):
@@ -172,14 +185,13 @@ def test_unknown_and_revoked_units_refused(db, venue_ca, broker, door, tmp_path)
     new_id, rv_id = f"door-new-{secrets.token_hex(3)}", f"door-rv-{secrets.token_hex(3)}"
     venue_ca.unit(new_id)
     venue_ca.unit(rv_id)
-    ing = Ingest(db, UnitRegistry(venue_ca.dir, recheck_s=0.0), venue_id=venue_ca.venue,
-                 broker=BrokerTarget("localhost", broker.port, str(venue_ca.ca_cert),
-                                     str(venue_ca.controller_cert), str(venue_ca.controller_key)),
-                 signing_key=pki.load_signing_key(venue_ca.controller_signing_key), client_id="ctl-rv")
-    unknown = Ingest(db, UnitRegistry(snapshot, recheck_s=0.0), venue_id=venue_ca.venue,
-                     broker=ing.broker, signing_key=ing._key, client_id="ctl-snapshot")
+    links = [controller_link(venue_ca, broker, "ctl-rv"), controller_link(venue_ca, broker, "ctl-snapshot")]
+    ing = Ingest(db, UnitRegistry(venue_ca.dir, recheck_s=0.0), link=links[0])
+    unknown = Ingest(db, UnitRegistry(snapshot, recheck_s=0.0), link=links[1])
     ing.start()
     unknown.start()
+    for link in links:
+        link.start()
     try:
         new, rv = door(new_id), door(rv_id)
         pki.revoke(venue_ca.dir, rv_id)  # the broker keeps the open connection; the controller refuses
@@ -195,6 +207,8 @@ def test_unknown_and_revoked_units_refused(db, venue_ca, broker, door, tmp_path)
     finally:
         ing.stop()
         unknown.stop()
+        for link in links:
+            link.stop()
 
 
 def test_flood_of_forgeries_fills_no_disk(db, ingest, door, venue_ca):
@@ -204,7 +218,7 @@ def test_flood_of_forgeries_fills_no_disk(db, ingest, door, venue_ca):
     forger = Ed25519PrivateKey.generate()
     for i in range(300):
         fake = wire.CheckIn(**{**msg.__dict__, "seq": i + 1})
-        d._client.publish(msg.topic, wire.encode(fake, forger), qos=1)
+        d.publish_raw(msg.topic, wire.encode(fake, forger), wait=False)
     wait_for(lambda: ingest.stats.rejected["bad_signature"] == 300, what="300 rejections")
     assert count(db) == 0
     assert len(rejections(db)) == ingest.rejects.burst == 5
@@ -250,7 +264,7 @@ def test_verify_pool_gives_the_same_verdicts_as_the_ingest_thread(venue_ca):
     local = verify_all(items, venue_ca.venue, registry)
 
     def verdict(r):
-        return r[0] if isinstance(r, tuple) else (r.unit, r.seq, r.delegate_id)
+        return r.reason if isinstance(r, Refused) else (r.unit, r.seq, r.delegate_id)
 
     assert [verdict(r) for r in pooled] == [verdict(r) for r in local]
     assert [verdict(r) for r in pooled].count("bad_signature") == 10

@@ -16,6 +16,7 @@ from controller import audit
 from controller.checkins import lane
 from controller.checkins.attendance import Passing, apply_checkins
 from controller.devices.commands import UnitCommander
+from controller.link import ControllerLink
 from controller.storage.tables import AuditEntry, CheckIn, CheckInMethod, Delegate, Passage, Presence
 
 
@@ -93,17 +94,19 @@ def test_commander_answer_reaches_the_unit_signed(venue_ca, broker, mqtt_client)
         cert_file=venue_ca.controller_cert,
         key_file=venue_ca.controller_key,
     )
-    cmd = UnitCommander(
+    link = ControllerLink(
         venue_id=venue_ca.venue,
         broker=section,
         signing_key=pki.load_signing_key(venue_ca.controller_signing_key),
+        client_id="controller-lane-test",
     ).start()
+    cmd = UnitCommander(link)
     try:
         assert subscribed.wait(10)
         cmd.answer(lane.Decided("door-1", "boot-7", "D1", True))
         payload = got.get(timeout=10)
     finally:
-        cmd.stop()
+        link.stop()
     msg = wire.verify(
         payload,
         topic=wire.unit_topic(venue_ca.venue, "door-1", wire.Kind.CMD),
@@ -112,4 +115,5 @@ def test_commander_answer_reaches_the_unit_signed(venue_ca, broker, mqtt_client)
     )
     assert isinstance(msg, wire.UnitCommand)
     assert msg.command is wire.Command.OPEN_DOOR and msg.unit_boot == "boot-7"
+    assert msg.boot == link.counter.boot  # numbered by the controller's one counter
     assert msg.args == {"delegate_id": "D1", "accept": True}

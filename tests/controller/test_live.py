@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
+from pathlib import Path
 
-from controller.live import LiveBus, stream
+import pytest
+
+from controller.live import EventKind, LiveBus, stream
+
+STATIC = Path(__file__).resolve().parents[2] / "controller" / "web" / "static"
 
 
 def test_fan_out_to_every_subscriber():
     bus = LiveBus()
     a, b = bus.subscribe(), bus.subscribe()
-    bus.publish("checkins", {"n": 1})
+    bus.publish(EventKind.CHECKIN, {"n": 1})
     for sub in (a, b):
         ev = sub.get(timeout=1)
-        assert ev.kind == "checkins" and ev.data == {"n": 1}
-    assert "event: checkins\n" in ev.sse() and 'data: {"n":1}' in ev.sse()
+        assert ev.kind == "checkin" and ev.data == {"n": 1}
+    assert "event: checkin\n" in ev.sse() and 'data: {"n":1}' in ev.sse()
 
 
 def test_slow_client_gets_resync_instead_of_unbounded_memory():
     bus = LiveBus(queue_size=4)
     slow = bus.subscribe()
     for i in range(10):
-        bus.publish("checkins", {"i": i})
+        bus.publish(EventKind.CHECKIN, {"i": i})
     kinds = []
     while (ev := slow.get(timeout=0.05)) is not None:
         kinds.append((ev.kind, ev.data))
@@ -47,7 +53,7 @@ def test_stream_keeps_alive_then_ends_on_close():
     gen = stream(bus, sub, poll_s=0.05)
     t = threading.Thread(target=lambda: chunks.extend(gen), name="sse-reader")
     t.start()
-    bus.publish("device", {"unit_id": "door-1"})
+    bus.publish(EventKind.DEVICE, {"unit_id": "door-1"})
     t.join(0.5)
     bus.close()
     t.join(2)
@@ -67,9 +73,9 @@ def test_events_endpoint_streams_published_events(app, client, login_as):
     it = resp.response
     first = next(it)
     assert b"retry:" in first
-    bus.publish("checkins", {"checkins": [{"delegate_id": "D1"}], "count": 1})
+    bus.publish(EventKind.CHECKIN, {"checkins": [{"delegate_id": "D1"}], "count": 1})
     body = next(it)
-    assert b"event: checkins" in body and b"D1" in body
+    assert b"event: checkin\n" in body and b"D1" in body
     bus.close()
     resp.close()
 
@@ -93,3 +99,27 @@ def test_stream_ends_when_the_session_ends():
     allowed[0] = False
     chunks.extend(gen)  # ends by itself, without bus.close()
     assert chunks[0].startswith("retry:") and bus.clients == 0
+
+
+def test_only_event_kinds_go_on_the_bus():
+    bus = LiveBus()
+    sub = bus.subscribe()
+    bus.publish("enrollment", {"done": 1})  # a known name is taken as its kind
+    assert sub.get(timeout=1).kind == EventKind.ENROLLMENT
+    with pytest.raises(ValueError):
+        bus.publish("checkins", {"n": 1})  # the page listens for no such event
+
+
+def test_the_pages_listen_only_for_event_kinds_and_hear_every_producer():
+    """Every ``Congress.live({...})`` handler in the page scripts is an EventKind, and every kind a
+    producer publishes (all but the bench's) has a page listening for it."""
+    listened = set()
+    for js in STATIC.glob("*.js"):
+        for block in re.findall(r"Congress\.live\(\{(.*?)\}\);", js.read_text(), re.S):
+            listened |= set(re.findall(r"(?:^|[{,\s])([a-z]+):", block))
+    assert listened <= {k.value for k in EventKind}
+    produced = set()
+    for py in (STATIC.parents[1]).rglob("*.py"):
+        produced |= set(re.findall(r"EventKind\.([A-Z]+)\b", py.read_text()))
+    produced -= {"BENCH", "RESYNC"}
+    assert {EventKind[k].value for k in produced} <= listened

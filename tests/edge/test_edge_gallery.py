@@ -13,10 +13,10 @@ from edge_controller_stand_in import ControllerStandIn
 from congress import gallery_crypto, gallery_keys, pki, wire
 from congress.config.common import BrokerSection
 from congress.errors import ProtocolError
+from congress.link.outbox import Outbox
+from congress.link.publisher import Publisher
 from edge.gallery import FILE, GalleryStore
 from edge.gallery_sync import GallerySync
-from edge.outbox import Outbox
-from edge.publisher import Publisher
 
 
 def sealed(venue, unit, pub, version, groups, *, seq0=0):

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from edge.outbox import Outbox, OutboxFull
+from congress.link.outbox import Outbox, OutboxFull
 
 
 def build(boot, seq):
@@ -73,7 +73,7 @@ def test_kill_9_during_writes_loses_no_committed_event_and_reuses_no_seq(tmp_pat
     code = textwrap.dedent(
         f"""
         import sys
-        from edge.outbox import Outbox
+        from congress.link.outbox import Outbox
         ob = Outbox({str(db)!r}, 1_000_000, boot_id="b")
         while True:
             e = ob.add("checkin", lambda b, s: str(s).encode())

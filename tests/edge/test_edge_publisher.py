@@ -10,8 +10,8 @@ from edge_controller_stand_in import ControllerStandIn
 
 from congress import pki, wire
 from congress.config.common import BrokerSection
-from edge.outbox import Outbox
-from edge.publisher import Publisher
+from congress.link.outbox import Outbox
+from congress.link.publisher import Publisher
 
 
 def checkin_builder(venue, unit, key, delegate):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from controller.app import services
 from controller.checkins import lane
+from controller.live import EventKind
 from controller.storage.tables import EnrollStatus, FacePhoto
 from controller.web.guard import Perm, requires
 
@@ -71,8 +72,8 @@ def _decide(checkin_id: int, accept: bool):
             told = True
         except Exception:  # the decision stands; the amber light times out at the door
             log.exception("could not tell unit %s the lane decision", decided.unit_id)
-    svc.bus.publish("lane", {"id": checkin_id, "accepted": accept})
-    svc.bus.publish("attendance", {"delegate_id": decided.delegate_id})
+    svc.bus.publish(EventKind.LANE, {"id": checkin_id, "accepted": accept})
+    svc.bus.publish(EventKind.ATTENDANCE, {"delegate_id": decided.delegate_id})
     return jsonify(ok=True, accepted=accept, unit_told=told)
 
 

@@ -22,9 +22,8 @@ def ingest_health(svc) -> dict | None:
     if ingest is None:
         return None
     st = ingest.stats
-    client = ingest.mqtt
     return {
-        "connected": bool(client is not None and client.is_connected()),
+        "connected": svc.link is not None and svc.link.connected,
         "received": st.received,
         "stored": st.stored,
         "duplicates": st.duplicates,

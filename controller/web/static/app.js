@@ -86,7 +86,7 @@ function dashboardPage() {
 
   const refresh = Congress.debounce(() => Congress.api("/api/summary").then(render).catch(console.error), 250);
   Congress.live({
-    checkins: (d) => { for (const c of d.checkins || []) addRow(c); refresh(); },
+    checkin: (d) => { for (const c of d.checkins || []) addRow(c); refresh(); },
     attendance: refresh, device: refresh, resync: refresh,
   });
 }
@@ -124,7 +124,7 @@ function devicesPage() {
   }
   const refresh = Congress.debounce(() => Congress.api("/api/devices")
     .then((d) => { render(d); renderIngest(d.ingest); }).catch(console.error), 250);
-  Congress.live({ device: refresh, checkins: refresh, resync: refresh });
+  Congress.live({ device: refresh, checkin: refresh, resync: refresh });
   setInterval(refresh, 10000); // "seconds ago" keeps counting between heartbeats
 }
 
@@ -168,7 +168,7 @@ function attendancePage() {
   }
   const refresh = Congress.debounce(() => Congress.api("/api/attendance/timeline?bucket=60").then(draw).catch(console.error), 500);
   refresh();
-  Congress.live({ checkins: refresh, attendance: refresh, resync: refresh });
+  Congress.live({ checkin: refresh, attendance: refresh, resync: refresh });
 }
 
 // --- audit --------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ function lanePage() {
   }
   const refresh = Congress.debounce(() => Congress.api("/api/lane").then(render).catch(console.error), 200);
   refresh();
-  Congress.live({ lane: refresh, checkins: refresh, resync: refresh });
+  Congress.live({ lane: refresh, checkin: refresh, resync: refresh });
 }
 
 document.addEventListener("DOMContentLoaded", () => {

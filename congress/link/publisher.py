@@ -1,6 +1,9 @@
 """The unit's link to the controller: publish the outbox, apply acks, receive gallery and commands.
 
-One named thread (``edge-publisher``) owns the MQTT client. It connects over TLS with the unit's
+Used by the door unit (:class:`edge.main.Unit`) and by the check-in bench's simulated doors
+(:class:`controller.bench.sim_door.SimDoor`), which record what it does through a
+:class:`LinkObserver`. One named thread (``edge-publisher``) owns the MQTT client. It connects over TLS
+with the unit's
 client certificate (:mod:`congress.mqtt`, durable session, last will = a signed retained ``offline``
 status), and loops until its stop event is set:
 
@@ -11,7 +14,8 @@ status), and loops until its stop event is set:
   (controller signature, venue, topic, :mod:`congress.wire`); an Ack deletes exactly the events it names;
   sealed gallery parts and manifests go to ``on_gallery`` (an empty retained message is a cleared
   topic and is skipped), commands to ``on_command``;
-* every ``heartbeat_s`` a retained signed status carries outbox depth, gallery version and ``health()``.
+* every ``heartbeat_s`` a retained signed status carries outbox depth, gallery version and ``health()``
+  (``heartbeat_s=None``: no status at all, neither heartbeats nor the ``offline`` last will).
 
 After a disconnect paho reconnects by itself (or this thread reconnects with backoff when the first
 connection fails); on every (re)connection everything still in the outbox is published again, so an
@@ -28,15 +32,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from congress import wire
 from congress.errors import BrokerError, ProtocolError
-from edge.outbox import Outbox
+from congress.link.outbox import Event, Outbox
 
 log = logging.getLogger(__name__)
 
 #: Longest wait before an unacknowledged event is sent again on the same connection.
 MAX_RESEND_S = 300.0
+
+
+class LinkObserver(Protocol):
+    """What an instrument learns from the publisher thread (the bench's doors time their events)."""
+
+    def published(self, event: Event, resend: bool) -> None: ...
+    def acked_event(self, event: wire.AckedEvent) -> None: ...
 
 
 @dataclass
@@ -64,19 +76,24 @@ class Publisher(threading.Thread):
         health: Callable[[], dict],
         on_gallery: Callable[[wire.GalleryUpdate | wire.GalleryPart], None] | None = None,
         on_command: Callable[[wire.UnitCommand], None] | None = None,
-        heartbeat_s: float = 10.0,
+        heartbeat_s: float | None = 10.0,
         resend_s: float = 30.0,
         window: int = 256,
         software: str = "",
+        max_inflight: int | None = None,
+        observer: LinkObserver | None = None,
+        name: str = "edge-publisher",
     ) -> None:
-        super().__init__(name="edge-publisher", daemon=True)
+        super().__init__(name=name, daemon=True)
         self.broker, self.venue, self.unit = broker, venue_id, unit_id
         self.key, self.controller_key = signing_key, controller_key
         self.outbox, self.health = outbox, health
         self.on_gallery, self.on_command = on_gallery, on_command
         self.heartbeat_s, self.resend_s, self.window = heartbeat_s, resend_s, window
         self.software = software
+        self.max_inflight, self.observer = max_inflight, observer
         self.stop_event = threading.Event()
+        self.online = threading.Event()  # set while connected to the broker
         self.wake = threading.Event()
         # One boot id per run for check-ins (the outbox's) and status; status has its own counter.
         self.status_counter = wire.BootCounter(outbox.boot_id)
@@ -88,6 +105,11 @@ class Publisher(threading.Thread):
         self._client = None
         self._next_beat = 0.0
         self._replay = wire.ReplayGuard()
+
+    @property
+    def client(self):
+        """The paho client of the current connection (instruments publish raw messages on it)."""
+        return self._client
 
     @property
     def boot(self) -> str:
@@ -128,7 +150,7 @@ class Publisher(threading.Thread):
                 self._drain_inbox()
                 if self.stats.connected:
                     self._publish_pending()
-                    if time.monotonic() >= self._next_beat:
+                    if self.heartbeat_s is not None and time.monotonic() >= self._next_beat:
                         self._heartbeat()
                 self.wake.wait(0.5)
                 self.wake.clear()
@@ -176,11 +198,15 @@ class Publisher(threading.Thread):
     def _connect(self) -> None:
         from congress import mqtt
 
-        will = (
-            wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS),
-            self._status(wire.UnitState.OFFLINE, will=True),
-        )
+        will = None
+        if self.heartbeat_s is not None:
+            will = (
+                wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS),
+                self._status(wire.UnitState.OFFLINE, will=True),
+            )
         client = mqtt.make_client_from_config(self.broker, self.unit, will=will)
+        if self.max_inflight is not None:
+            client.max_inflight_messages_set(self.max_inflight)
         client.on_message = self._on_message
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -202,10 +228,12 @@ class Publisher(threading.Thread):
                     log.info("connected to the broker; %d events to (re)send", self.outbox.depth())
                 self._sent.clear()
                 self._next_beat = 0.0
+                self.online.set()
             elif topic == "disconnected":
                 if self.stats.connected:
                     log.warning("disconnected from the broker (%s)", payload)
                 self.stats.connected = False
+                self.online.clear()
             else:
                 self._handle(topic, payload)
 
@@ -225,6 +253,8 @@ class Publisher(threading.Thread):
                     self.stats.acked += 1
                 self._sent.pop((ev.boot, ev.seq), None)
                 self._tries.pop((ev.boot, ev.seq), None)
+                if self.observer is not None:
+                    self.observer.acked_event(ev)
                 if ev.outcome is wire.AckOutcome.REJECTED:
                     log.error("controller refused event %s/%d for good: %s", ev.boot, ev.seq, ev.reason)
         elif isinstance(msg, wire.GalleryUpdate | wire.GalleryPart):
@@ -265,6 +295,7 @@ class Publisher(threading.Thread):
             info = self._client.publish(topic, ev.payload, qos=1)
             if info.rc != 0:  # not connected any more: paho would only queue it in memory
                 self.stats.connected = False
+                self.online.clear()
                 return
             key = (ev.boot_id, ev.seq)
             tries = self._tries.get(key, 0)
@@ -273,6 +304,8 @@ class Publisher(threading.Thread):
             # the controller does not fill with copies; a reconnection sends everything at once.
             self._sent[key] = now + min(self.resend_s * 2**tries, MAX_RESEND_S)
             self.stats.published += 1
+            if self.observer is not None:
+                self.observer.published(ev, tries > 0)
 
     def _heartbeat(self) -> None:
         """Retained status: ``degraded`` while ``health()`` reports a fault (alarm, failed camera)."""
@@ -286,10 +319,11 @@ class Publisher(threading.Thread):
         if client is None:
             return
         with contextlib.suppress(Exception):
-            if self.stats.connected:
+            if self.stats.connected and self.heartbeat_s is not None:
                 topic = wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS)
                 info = client.publish(topic, self._status(wire.UnitState.OFFLINE), qos=1, retain=True)
                 info.wait_for_publish(2.0)
             client.disconnect()
         client.loop_stop()
         self.stats.connected = False
+        self.online.clear()
