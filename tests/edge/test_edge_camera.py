@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+import numpy as np
 import pytest
 
 from congress.config.edge import OpenCVCamera as OpenCVSettings
@@ -81,3 +84,48 @@ def test_picamera2_off_a_pi_says_what_to_do():
     with pytest.raises(DeviceError, match="picamera2 is not available") as exc:
         open_camera(PiSettings(type="picamera2"))
     assert "python3-picamera2" in str(exc.value)
+
+
+@pytest.fixture
+def fake_picamera2(monkeypatch):
+    import fake_picamera2
+
+    monkeypatch.setitem(sys.modules, "picamera2", fake_picamera2)
+    fake_picamera2.Picamera2.instances.clear()
+    return fake_picamera2.Picamera2
+
+
+def test_picamera2_frames_are_in_opencv_order_and_faces_are_found(fake_picamera2, faces_dir):
+    import cv2
+
+    from congress.faces import decode_image
+    from edge.camera.replay import letterbox
+    from edge.engine import EngineAnalyzer
+
+    bgr = letterbox(decode_image(faces_dir / "single" / "obama_1080p.jpg"), (640, 480))
+    fake_picamera2.scene = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # what the sensor sees
+    cam = open_camera(PiSettings(type="picamera2", width=640, height=480, fps=10))
+    try:
+        frame = cam.read()
+    finally:
+        cam.close()
+    assert frame.image.shape == (480, 640, 3) and frame.image.flags["C_CONTIGUOUS"]
+    assert np.array_equal(frame.image, bgr), "the frame must be B, G, R like cv2.imread"
+    analyzer = EngineAnalyzer.load()
+    (face,) = analyzer.analyze(frame.image)
+    (reference,) = analyzer.analyze(bgr)
+    assert float(np.dot(face.embedding, reference.embedding)) > 0.999
+
+
+def test_picamera2_built_for_another_numpy_says_how_to_fix_it(monkeypatch, tmp_path):
+    pkg = tmp_path / "picamera2"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        'raise ValueError("numpy.dtype size changed, may indicate binary incompatibility. '
+        'Expected 96 from C header, got 88 from PyObject")\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "picamera2", raising=False)
+    with pytest.raises(DeviceError, match="picamera2 cannot load with this numpy") as exc:
+        open_camera(PiSettings(type="picamera2"))
+    assert "pip uninstall numpy" in exc.value.hint and "python3-numpy" in exc.value.hint
