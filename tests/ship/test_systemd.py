@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,13 +120,50 @@ def test_units_are_hardened_and_supervised(name):
 def test_edge_unit_reaches_camera_gpio_and_its_data():
     o = unit_options("congress-edge.service")
     allowed = " ".join(o["Service.DeviceAllow"])
-    for dev in ("char-video4linux", "char-media", "char-dma_heap", "char-vchiq", "char-gpiochip"):
+    for dev in ("char-video4linux", "char-media", "char-dma_heap", "char-vchiq", "char-gpiochip",
+                "/dev/gpiomem"):  # the RPi.GPIO and native pin factories of a Pi 4 map /dev/gpiomem
         assert dev in allowed
     assert set(o["Service.SupplementaryGroups"][0].split()) >= {"video", "gpio"}
     assert o["Service.StateDirectory"] == ["congress-edge"]
     # The keys the first-boot script installs live in the state directory the service may write.
     assert any("/var/lib/congress-edge/keys/" in v for v in o["Service.LoadCredential"])
     assert "--config /etc/congress/edge.toml" in o["Service.ExecStart"][0]
+
+
+def test_edge_unit_works_in_a_directory_it_owns():
+    o = unit_options("congress-edge.service")
+    # systemd starts a service in / without WorkingDirectory=, and / is read-only (ProtectSystem=strict).
+    assert o.get("Service.WorkingDirectory") == ["/var/lib/congress-edge"]
+    assert o["Service.StateDirectory"] == ["congress-edge"]  # created and owned for the service user
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_lgpio_loads_as_the_service_user_in_its_working_directory():
+    """gpiozero's lgpio factory imports lgpio, which opens a notification pipe in the current directory."""
+    if importlib.util.find_spec("lgpio") is None:
+        pytest.skip("lgpio is not installed (its wheels exist for x86_64 CPython 3.11/3.12)")
+    o = unit_options("congress-edge.service")
+    cwd = o.get("Service.WorkingDirectory", ["/"])[0]
+    # The unit's directories under a scratch root the user can traverse: / belongs to root, the state
+    # directory to the service user (nobody stands in for congress-edge).
+    with tempfile.TemporaryDirectory(prefix="congress-unit-root-") as scratch:
+        root = Path(scratch)
+        root.chmod(0o755)
+        _run_lgpio_import(o, root, cwd)
+
+
+def _run_lgpio_import(o: dict, root: Path, cwd: str) -> None:
+    for state in o["Service.StateDirectory"]:
+        d = root / "var/lib" / state
+        d.mkdir(parents=True)
+        os.chown(d, 65534, 65534)
+        d.chmod(int(o["Service.StateDirectoryMode"][0], 8))
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", "import lgpio"],
+        cwd=root / cwd.lstrip("/"), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert any(p.name.startswith(".lgd-nfy") for p in (root / cwd.lstrip("/")).iterdir())
 
 
 needs_root = pytest.mark.skipif(
