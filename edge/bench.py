@@ -107,7 +107,9 @@ def _probes(images: Path, enroll_per_identity: int) -> tuple[dict[str, list[Path
     return enroll, order
 
 
-def _write_config(root: Path, ca: Path, port: int, playlist: Path, fps: float) -> Path:
+def _write_config(
+    root: Path, ca: Path, port: int, playlist: Path, fps: float, models_dir: Path | str | None
+) -> Path:
     creds = pki.issue_unit(ca, UNIT)
     data = root / "unit"
     text = f"""[venue]
@@ -132,6 +134,7 @@ path = "{playlist}"
 fps = {fps}
 [recognition]
 debounce_s = 0.0
+{f'models_dir = "{Path(models_dir).resolve()}"' if models_dir else ""}
 [feedback]
 pin_factory = "mock"
 [status]
@@ -152,7 +155,13 @@ def _proc_status(pid: int) -> dict[str, int]:
 
 
 def run_bench(
-    images, *, enroll_per_identity: int = 1, hold_frames: int = 4, fps: float = 10.0, rounds: int = 1
+    images,
+    *,
+    enroll_per_identity: int = 1,
+    hold_frames: int = 4,
+    fps: float = 10.0,
+    rounds: int = 1,
+    models_dir: Path | str | None = None,
 ) -> dict:
     from congress.broker import Mosquitto
     from congress.config import load_config
@@ -173,11 +182,11 @@ def run_bench(
         order = order * rounds
         playlist = root / "playlist.txt"
         playlist.write_text("".join(f"{p.resolve()} {hold_frames}\n" for _, p in order))
-        cfg = load_config(_write_config(root, ca, broker.port, playlist, fps), EdgeConfig)
+        cfg = load_config(_write_config(root, ca, broker.port, playlist, fps, models_dir), EdgeConfig)
         cfg.unit.data_dir.mkdir(parents=True)
         key = secrets.token_bytes(32)
         (cfg.unit.data_dir / "gallery.key").write_text(key.hex())
-        analyzer = EngineAnalyzer.load()
+        analyzer = EngineAnalyzer.load(cfg.recognition.models_dir)
         ids, rows = [], []
         for name, photos in list(enroll.items()):
             for p in photos:

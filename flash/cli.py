@@ -38,7 +38,7 @@ def _flash(args: argparse.Namespace) -> int:
         ca_dir=Path(args.ca_dir or os.environ.get("CONGRESS_CA_DIR") or "ca"),
         host=host,
         issue=args.issue,
-        wheel=Path(args.wheel) if args.wheel else None,
+        wheelhouse=Path(args.wheelhouse) if args.wheelhouse else None,
     )
     summary = provision(target, req)
     summary["gallery_key"] = "issued"  # units/<unit>/gallery.key from the venue CA
@@ -66,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ssh-key", metavar="FILE", help="SSH public key(s) for the technician account")
     p.add_argument("--admin-user", default="technician", help="technician account name (default %(default)s)")
     p.add_argument("--hostname", help="host name (default: the unit id)")
-    p.add_argument("--wheel", metavar="FILE.whl", help="project wheel that first boot installs")
+    p.add_argument("--wheelhouse", metavar="DIR",
+                   help="the unit's software for first boot to install offline (congress venue wheelhouse)")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.set_defaults(handler=_flash)

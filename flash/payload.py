@@ -24,8 +24,8 @@ PI_ETC = Path("/etc/congress")
 PI_STATE = Path("/var/lib/congress-edge")
 PI_KEYS = PI_STATE / "keys"
 PI_MODELS = Path("/opt/congress/models")
-_REPO = Path(__file__).resolve().parents[1]
-SYSTEMD_DIR = _REPO / "systemd"
+#: The systemd files, shipped in the package (``flash/systemd`` links to the checkout's ``systemd/``).
+SYSTEMD_DIR = Path(__file__).resolve().parent / "systemd"
 
 KEYS_NOTE = """\
 Digital Congress door unit - private keys on this card
@@ -143,7 +143,8 @@ def _systemd_files() -> dict[str, bytes]:
             out[name] = src.read_bytes()
         except OSError:
             raise FlashError(
-                f"{src} is missing", hint="run congress flash from a checkout of the project"
+                f"{src} is missing: this installation of the project is incomplete",
+                hint="reinstall digital-congress (its wheel carries flash/systemd/)",
             ) from None
     return out
 
@@ -169,19 +170,25 @@ def _model_files() -> dict[str, bytes]:
     return files
 
 
-def build_payload(unit: UnitFiles, config: bytes, *, wheel: Path | None = None) -> dict[str, bytes]:
-    """Every file of the ``congress/`` folder, keyed by its path on the boot partition."""
+def build_payload(unit: UnitFiles, config: bytes, *, wheelhouse: Path | None = None) -> dict[str, bytes]:
+    """Every file of the ``congress/`` folder, keyed by its path on the boot partition.
+
+    With ``wheelhouse`` (made by ``congress venue wheelhouse``) the card carries the software too, and
+    first boot installs it offline.
+    """
     files = dict(unit.files)
     files["edge.toml"] = config
     files["README-KEYS.txt"] = KEYS_NOTE.encode()
     files["firstboot.sh"] = (Path(__file__).parent / "firstboot.sh").read_bytes()
     files.update(_systemd_files())
     files.update(_model_files())
-    if wheel is not None:
+    if wheelhouse is not None:
+        from flash import wheelhouse as wh
+
         try:
-            files[f"dist/{wheel.name}"] = wheel.read_bytes()
+            files.update(wh.read(wheelhouse))
         except OSError as exc:
-            raise FlashError(f"cannot read wheel {wheel}: {exc.strerror}") from None
+            raise FlashError(f"cannot read the wheelhouse {wheelhouse}: {exc.strerror}") from None
     manifest = "".join(
         f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())
     )

@@ -50,7 +50,7 @@ class Request:
     ca_dir: Path
     host: HostSettings
     issue: bool = False
-    wheel: Path | None = None
+    wheelhouse: Path | None = None
 
 
 def _first_boot_files(fs, fmt: fb.BootFormat, mount: str, req: Request, manifest: bytes) -> dict[str, bytes]:
@@ -90,7 +90,7 @@ def provision(target: Target, req: Request) -> dict:
     mount = fb.boot_mount(listing, fmt)
     config, notes = payload.unit_config(req.config_file, req.unit_id)
     unit = payload.read_unit_files(req.ca_dir, req.unit_id, issue=req.issue)
-    files = payload.build_payload(unit, config, wheel=req.wheel)
+    files = payload.build_payload(unit, config, wheelhouse=req.wheelhouse)
     files.update(_first_boot_files(fs, fmt, mount, req, files[f"{payload.FOLDER}/manifest.sha256"]))
     log.info("writing %d files to %s (%s first boot)", len(files), fs.description, fmt.value)
     fs.write_many(files)
@@ -109,4 +109,5 @@ def provision(target: Target, req: Request) -> dict:
         "config_changes": notes,
         "wifi": req.host.wifi.ssid if req.host.wifi else None,
         "ssh_keys": len(req.host.ssh_keys),
+        "wheels": sum(1 for p in files if p.startswith(f"{payload.FOLDER}/wheels/") and p.endswith(".whl")),
     }

@@ -1,7 +1,9 @@
-"""``congress venue broker-files``: the venue Mosquitto configuration, ACL and certificates to install.
+"""``congress venue``: files to install at the venue.
 
-The text comes from :mod:`congress.broker` (the same renderer the tests and the demo use), through
-:mod:`flash.venue_broker`.
+* ``broker-files``: the venue Mosquitto configuration, ACL and certificates; the text comes from
+  :mod:`congress.broker` (the same renderer the tests and the demo use), through :mod:`flash.venue_broker`;
+* ``wheelhouse``: the door unit's software for one Raspberry Pi OS release (:mod:`flash.wheelhouse`),
+  which ``congress flash --wheelhouse`` puts on the card so first boot installs offline.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ def _broker_files(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wheelhouse(args: argparse.Namespace) -> int:
+    from flash import wheelhouse
+
+    r = wheelhouse.build(Path(args.out), release=args.release, wheel=Path(args.wheel) if args.wheel else None)
+    emit({"ok": True, **r}, as_json=args.json, human=(
+        f"{len(r['wheels'])} wheels ({r['bytes'] / 1e6:.1f} MB) for Raspberry Pi OS {r['release']} "
+        f"(Python {r['python']}, {r['multiarch']}) in {r['wheelhouse']}; from Debian: "
+        f"{', '.join(r['from_debian'])}. Put them on a card with congress flash --wheelhouse {args.out}"))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("venue", help="install files for the venue (broker configuration)")
     s = p.add_subparsers(dest="venue_command", metavar="ACTION", required=True)
@@ -36,3 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="controller client identity allowed to read all units (default: controller)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(handler=_broker_files)
+    w = s.add_parser("wheelhouse", help="download the door unit's software for first boot to install offline")
+    w.add_argument("--out", required=True, metavar="DIR", help="folder for the wheels (reused: quick again)")
+    w.add_argument("--release", default="trixie", help="Raspberry Pi OS release (64-bit; default trixie)")
+    w.add_argument("--wheel", metavar="FILE.whl", help="the project wheel (default: built from the checkout)")
+    w.add_argument("--json", action="store_true", help="print one JSON object")
+    w.set_defaults(handler=_wheelhouse)

@@ -7,6 +7,7 @@ compares its sha256 with the manifest and names the file and the fix when they d
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 from dataclasses import dataclass
@@ -14,13 +15,22 @@ from pathlib import Path
 
 from congress.errors import ModelError
 
-#: ``models/`` next to the ``congress`` package in a checkout; ``CONGRESS_MODELS_DIR`` overrides it.
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+def _bundled_models() -> Path:
+    """The ``models`` package's folder: in the wheel (site-packages) or in a checkout."""
+    spec = importlib.util.find_spec("models")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+#: The bundled ``models`` package (installed with the wheel); ``CONGRESS_MODELS_DIR`` overrides it.
+DEFAULT_MODELS_DIR = _bundled_models()
 REBUILD_HINT = "restore it from the release (git checkout models/) or rebuild: python -m models.builder"
 
 
 def models_dir(path: Path | str | None = None) -> Path:
-    """The models folder: ``path``, else ``$CONGRESS_MODELS_DIR``, else the checkout's ``models/``."""
+    """The models folder: ``path``, else ``$CONGRESS_MODELS_DIR``, else the bundled ``models/``."""
     if path is not None:
         return Path(path)
     return Path(os.environ.get("CONGRESS_MODELS_DIR") or DEFAULT_MODELS_DIR)

@@ -155,3 +155,99 @@ def test_first_boot_refuses_a_damaged_card(
     assert proc.returncode == 1 and "damaged" in proc.stderr
     assert not (root / "var/lib/congress-edge").exists()
     assert (boot_dir / "congress" / "keys" / "tls.key").exists()
+
+
+def run_firstboot(boot_dir, root, *, path_dir=None, timeout=60) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CONGRESS_FIRSTBOOT_ROOT": str(root)}
+    if path_dir is not None:  # stand-in programs first on PATH
+        env["PATH"] = f"{path_dir}:{env['PATH']}"
+    return subprocess.run(["sh", str(boot_dir / "congress" / "firstboot.sh")], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def stand_in(folder, name: str, script: str):
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text("#!/bin/sh\n" + script)
+    (folder / name).chmod(0o755)
+    return folder
+
+
+@needs_root
+def test_first_boot_resumes_after_an_interruption(tmp_path, capsys, boot_dir, issued_ca, unit_config):
+    """Keys are moved off the card early; a run stopped after that must not fail the card check next time."""
+    flash_dir(capsys, boot_dir, issued_ca, unit_config)
+    root = tmp_path / "pi-root"
+    (root / "etc").mkdir(parents=True)
+    broken = stand_in(tmp_path / "bin", "systemctl", "echo 'systemctl: power cut' >&2; exit 1\n")
+    first = run_firstboot(boot_dir, root, path_dir=broken)
+    assert first.returncode != 0 and "power cut" in first.stderr
+    assert not (boot_dir / "congress/keys/tls.key").exists()  # moved before the interruption
+    assert not (root / "var/lib/congress-edge/provisioned").exists()
+    again = run_firstboot(boot_dir, root)
+    assert again.returncode == 0, again.stderr
+    assert (root / "etc/systemd/system/multi-user.target.wants/congress-edge.service").is_symlink()
+    assert (root / "var/lib/congress-edge/keys/tls.key").read_bytes() == (
+        issued_ca / "units/door-1/key.pem").read_bytes()
+    # A key changed after it was moved is still caught.
+    (root / "etc/systemd/system/multi-user.target.wants/congress-edge.service").unlink()
+    (root / "var/lib/congress-edge/provisioned").unlink()
+    (root / "var/lib/congress-edge/keys/signing.key").write_bytes(b"tampered")
+    bad = run_firstboot(boot_dir, root)
+    assert bad.returncode == 1 and "differs from the card's manifest" in bad.stderr
+
+
+@needs_root
+def test_a_card_flashed_again_is_provisioned_again(tmp_path, capsys, boot_dir, issued_ca, unit_config):
+    flash_dir(capsys, boot_dir, issued_ca, unit_config)
+    root = tmp_path / "pi-root"
+    (root / "etc").mkdir(parents=True)
+    assert run_firstboot(boot_dir, root).returncode == 0
+    flash_dir(capsys, boot_dir, issued_ca, unit_config)  # the same unit again: the keys are back on the card
+    assert (boot_dir / "congress/keys/tls.key").exists()
+    again = run_firstboot(boot_dir, root)
+    assert again.returncode == 0, again.stderr
+    assert "nothing to do" not in again.stderr
+    assert not (boot_dir / "congress/keys").exists(), "the keys must not stay on the card"
+    third = run_firstboot(boot_dir, root)
+    assert third.returncode == 0 and "nothing to do" in third.stderr
+
+
+def fake_wheelhouse(folder):
+    folder.mkdir()
+    (folder / "TARGET").write_text("release=trixie\npython=3.13\nmultiarch=aarch64-linux-gnu\n"
+                                   "project=digital-congress==0.1.0\napt=python3-venv python3-numpy\n")
+    (folder / "digital_congress-0.1.0-py3-none-any.whl").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    return folder
+
+
+@needs_root
+@pytest.mark.parametrize(("release", "python", "said"), [
+    ("bookworm", "3.11 aarch64-linux-gnu", "numpy 1.24"),
+    ("trixie", "3.13 arm-linux-gnueabihf", "32-bit Raspberry Pi OS"),
+])
+def test_first_boot_refuses_an_image_the_software_is_not_for(
+    tmp_path, capsys, boot_dir, issued_ca, unit_config, release, python, said
+):
+    code = main(["flash", "--boot-dir", str(boot_dir), "--unit", "door-1", "--config", str(unit_config),
+                 "--ca-dir", str(issued_ca), "--wheelhouse", str(fake_wheelhouse(tmp_path / "wheels")),
+                 "--json"])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["wheels"] == 1 and (boot_dir / "congress/wheels/TARGET").is_file()
+    root = tmp_path / "pi-root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text(f'PRETTY_NAME="Debian"\nVERSION_CODENAME={release}\n')
+    system_python = stand_in(tmp_path / "bin", "python3", f"echo '{python}'\n")
+    proc = run_firstboot(boot_dir, root, path_dir=system_python)
+    assert proc.returncode == 1 and said in proc.stderr, proc.stderr
+    assert "flash" in proc.stderr.split("ERROR:")[1]  # what to do
+    assert not (root / "var/lib/congress-edge").exists()  # stopped before changing anything
+    assert (boot_dir / "congress/keys/tls.key").exists()
+
+
+def test_flash_refuses_a_folder_that_is_not_a_wheelhouse(tmp_path, capsys, boot_dir, issued_ca, unit_config):
+    (tmp_path / "wheels").mkdir()
+    code = main(["flash", "--boot-dir", str(boot_dir), "--unit", "door-1", "--config", str(unit_config),
+                 "--ca-dir", str(issued_ca), "--wheelhouse", str(tmp_path / "wheels"), "--json"])
+    assert code != 0
+    assert "not a wheelhouse" in capsys.readouterr().err
