@@ -10,9 +10,19 @@ comma := ,
 # On a Raspberry Pi, picamera2 comes from apt and is seen through the system site packages.
 VENV_FLAGS := $(shell [ -d /usr/lib/python3/dist-packages/picamera2 ] && echo --system-site-packages)
 
-.PHONY: setup system-packages test test-install lint demo clean
+.PHONY: setup system-packages assets test test-install lint demo clean
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) assets
+
+# Browser assets and fonts: npm packages pinned in assets/package-lock.json, installed once (later runs
+# work offline) and copied into the packages the wheel ships (scripts/assets.py, list in assets/files.txt).
+NPM_STAMP := assets/node_modules/.installed
+$(NPM_STAMP): assets/package.json assets/package-lock.json
+	cd assets && npm ci --no-audit --no-fund --prefer-offline --loglevel=error
+	@touch $@
+
+assets: $(NPM_STAMP)
+	@$(PYTHON) scripts/assets.py
 
 system-packages:
 	@scripts/setup-system.sh

@@ -2,7 +2,10 @@
 # Installs the Debian packages the project needs when they are missing. Idempotent: a second run only
 # asks dpkg. Without root it prints the apt-get command to run instead of failing half-way.
 set -euo pipefail
-packages=(python3-venv mosquitto chromium chromium-driver postgresql mtools dosfstools poppler-utils nginx-light fonts-dejavu-core)
+packages=(python3-venv mosquitto chromium chromium-driver postgresql mtools dosfstools poppler-utils nginx-light fonts-dejavu-core
+  gettext nodejs)
+# npm ships inside some nodejs builds (NodeSource); Debian packages it apart.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
