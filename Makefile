@@ -10,9 +10,9 @@ comma := ,
 # On a Raspberry Pi, picamera2 comes from apt and is seen through the system site packages.
 VENV_FLAGS := $(shell [ -d /usr/lib/python3/dist-packages/picamera2 ] && echo --system-site-packages)
 
-.PHONY: setup system-packages assets test test-install lint demo clean
+.PHONY: setup system-packages assets translations i18n-update i18n-check test test-install lint demo clean
 
-setup: system-packages $(STAMP) assets
+setup: system-packages $(STAMP) assets translations
 
 # Browser assets and fonts: npm packages pinned in assets/package-lock.json, installed once (later runs
 # work offline) and copied into the packages the wheel ships (scripts/assets.py, list in assets/files.txt).
@@ -23,6 +23,17 @@ $(NPM_STAMP): assets/package.json assets/package-lock.json
 
 assets: $(NPM_STAMP)
 	@$(PYTHON) scripts/assets.py
+
+# Message catalogues (docs/translations.md): .mo compiled from the .po files, shipped in the wheel.
+translations: $(STAMP)
+	@$(BIN)/python scripts/i18n.py compile
+
+i18n-update: $(STAMP)
+	$(BIN)/python scripts/i18n.py update
+
+i18n-check: $(STAMP)
+	$(BIN)/python scripts/i18n.py check
+	msgfmt --check --statistics -o /dev/null controller/web/translations/vi/LC_MESSAGES/messages.po
 
 system-packages:
 	@scripts/setup-system.sh

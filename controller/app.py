@@ -182,7 +182,7 @@ def create_app(
     mqtt: bool = False,
 ) -> Flask:
     """Build the controller page for ``config``; ``db``/``bus`` may be handed in (``run``, tests)."""
-    from controller.web import guard, register_blueprints
+    from controller.web import guard, i18n, labels, register_blueprints
 
     web_dir = Path(__file__).resolve().parent / "web"
     app = Flask("controller.web", root_path=str(web_dir), static_folder="static", template_folder="templates")
@@ -198,6 +198,8 @@ def create_app(
     svc.init_app(app)
     svc.bus.init_app(app)
     guard.init_app(app)
+    i18n.init_app(app)
+    labels.init_app(app)
     register_blueprints(app)
     app.jinja_env.globals["venue"] = config.venue
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -47,8 +48,30 @@ class VenueSection(Section):
 
     id: str = Field(title="Venue id", description="Short id, e.g. 'congress-2026'; used in MQTT topics")
     name: str = Field("", title="Venue name", description="Shown on the controller page")
+    language: Literal["vi", "en"] = Field(
+        "vi", title="Language",
+        description="Language of pages, projector and PDFs until a person or device picks one",
+    )
+    timezone: str = Field(
+        "Asia/Ho_Chi_Minh", title="Time zone",
+        description="IANA time zone of the venue; every time shown on pages, PDFs and exports is in it",
+    )
 
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
         return check_identifier(v, "venue.id")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"venue.timezone {v!r} is not a known IANA time zone (e.g. 'Asia/Ho_Chi_Minh'); "
+                "install the Debian package tzdata if the name is right"
+            ) from None
+        return v

@@ -12,6 +12,7 @@ from flask import Flask
 
 BLUEPRINTS: tuple[str, ...] = (
     "controller.web.accounts.login",
+    "controller.web.accounts.language",
     "controller.web.checkins.dashboard",
     "controller.web.devices.health",
     "controller.web.checkins.lane",

@@ -209,7 +209,8 @@ def controller_config(tmp_path, **overrides):
     from congress.config.controller import ControllerConfig
 
     data = {
-        "venue": {"id": "test-venue", "name": "Test Congress"},
+        # English pages: most tests read English text; tests of the Vietnamese pages ask for "vi".
+        "venue": {"id": "test-venue", "name": "Test Congress", "language": "en"},
         "broker": {"ca_file": "ca.pem", "cert_file": "c.pem", "key_file": "c.key"},
         "data_dir": str(tmp_path / "data"),
         "security": {

@@ -1,17 +1,51 @@
 // Controller page behaviour. Served from the controller itself (no CDN) and loaded with `defer`;
 // there is no inline script anywhere, so the Content-Security-Policy can forbid it.
 // Every state-changing fetch sends the page's CSRF token in the X-CSRF-Token header.
+// Strings a person reads are written _("…") or ngettext("…", "…", n) with %(name)s parameters; the page
+// carries their translations (script#i18n, see controller/web/i18n.py) and the venue's time zone.
 "use strict";
 
 const Congress = (() => {
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  const i18n = (() => {
+    const e = document.getElementById("i18n");
+    const base = { lang: document.documentElement.lang || "en", tz: document.documentElement.dataset.tz,
+      nplurals: 2, messages: {}, plurals: {} };
+    return e ? Object.assign(base, JSON.parse(e.textContent)) : base;
+  })();
+
+  function format(text, params) {
+    if (!params) return text;
+    return text.replace(/%\((\w+)\)[sd]/g, (m, k) => (k in params ? String(params[k]) : m));
+  }
+  function gettext(text, params) { return format(i18n.messages[text] || text, params); }
+  function ngettext(singular, plural, n, params) {
+    const forms = i18n.plurals[singular] || [singular, plural];
+    const index = i18n.nplurals === 1 ? 0 : (n === 1 ? 0 : 1);
+    return format(forms[Math.min(index, forms.length - 1)], Object.assign({ num: n }, params));
+  }
+  // Times in the venue's zone, 24-hour clock, in the page's language.
+  const formats = {
+    time: { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" },
+    time_short: { hour: "2-digit", minute: "2-digit", hourCycle: "h23" },
+    datetime: { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", hourCycle: "h23" },
+  };
+  function when(iso, kind = "time") {
+    if (!iso) return "";
+    const d = iso instanceof Date ? iso : new Date(iso);
+    if (Number.isNaN(d.getTime())) return "";
+    return new Intl.DateTimeFormat(i18n.lang, Object.assign({ timeZone: i18n.tz }, formats[kind])).format(d);
+  }
+  function number(n) { return new Intl.NumberFormat(i18n.lang).format(n); }
 
   async function api(url, options = {}) {
     const opts = Object.assign({ credentials: "same-origin", headers: {} }, options);
     if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = csrf();
     opts.headers["Accept"] = "application/json";
     const r = await fetch(url, opts);
-    if (r.status === 401) { window.location.assign("/login"); throw new Error("logged out"); }
+    if (r.status === 401) { window.location.assign("/login"); throw new Error(_("logged out")); }
     if (!r.ok) throw new Error(url + ": " + r.status);
     return r.json();
   }
@@ -49,8 +83,19 @@ const Congress = (() => {
     return () => { clearTimeout(t); t = setTimeout(fn, ms); };
   }
 
-  return { api, el, svg, live, debounce };
+  return { api, el, svg, live, debounce, gettext, ngettext, format, when, number, lang: i18n.lang, tz: i18n.tz };
 })();
+const _ = Congress.gettext;
+const ngettext = Congress.ngettext;
+
+// Values the API sends as short English words, as people read them (the same words as
+// controller/web/labels.py, listed here so that the extractor finds them).
+const LABELS = {
+  in: _("in"), out: _("out"), face: _("face"), badge: _("badge"), "badge+face": _("badge + face"),
+  attendant: _("attendant"), starting: _("starting"), ready: _("ready"), degraded: _("degraded"),
+  stopping: _("stopping"), offline: _("offline"), silent: _("silent"), backlog: _("backlog"),
+};
+function label(value) { return LABELS[value] || value || ""; }
 
 // --- dashboard ----------------------------------------------------------------------------------
 function dashboardPage() {
@@ -59,12 +104,12 @@ function dashboardPage() {
 
   function addRow(c) {
     const tr = Congress.el("tr", { class: "fresh" });
-    const time = (c.event_at || "").slice(11, 19);
+    const time = Congress.when(c.event_at);
     tr.append(Congress.el("td", { "data-time": c.event_at || "" }, time),
       Congress.el("td", {}, c.name || c.delegate_id),
       Congress.el("td", {}, c.delegation || ""),
-      Congress.el("td", { class: c.direction }, c.direction),
-      Congress.el("td", {}, c.method), Congress.el("td", {}, c.unit));
+      Congress.el("td", { class: c.direction }, label(c.direction)),
+      Congress.el("td", {}, label(c.method)), Congress.el("td", {}, c.unit));
     feed.prepend(tr);
     while (feed.children.length > 50) feed.lastElementChild.remove();
   }
@@ -74,11 +119,11 @@ function dashboardPage() {
     setText("present", q.present);
     setText("summoned", q.summoned);
     setText("required", q.present_summoned + " / " + q.required);
-    setText("quorum", q.reached ? "QUORUM" : "NO QUORUM");
+    setText("quorum", q.reached ? _("QUORUM") : _("NO QUORUM"));
     const tile = document.getElementById("quorum-tile");
     tile.classList.toggle("ok", q.reached);
     tile.classList.toggle("bad", !q.reached);
-    setText("units", s.units.total + (s.units.alarms ? " · " + s.units.alarms + " alarm" : ""));
+    setText("units", s.units.total + (s.units.alarms ? " · " + ngettext("%(num)d alarm", "%(num)d alarms", s.units.alarms) : ""));
     document.getElementById("units-tile").classList.toggle("bad", s.units.alarms > 0);
     feed.replaceChildren();
     for (const c of s.checkins.slice().reverse()) addRow(c);
@@ -99,15 +144,17 @@ function devicesPage() {
     body.replaceChildren();
     if (!d.units.length) {
       const tr = Congress.el("tr", { class: "empty" });
-      tr.append(Congress.el("td", { colspan: "11" }, "No door unit has reported yet."));
+      tr.append(Congress.el("td", { colspan: "11" }, _("No door unit has reported yet.")));
       body.append(tr);
     }
     for (const u of d.units) {
       const tr = Congress.el("tr", { "data-unit": u.unit_id, class: u.alarm ? "alarm" : "" });
-      const cells = [u.unit_id, u.online ? u.state : "offline", dash(u.seconds_since_seen) + " s ago",
+      const ago = u.seconds_since_seen === null || u.seconds_since_seen === undefined ? "—"
+        : _("%(seconds)s s ago", { seconds: u.seconds_since_seen });
+      const cells = [u.unit_id, label(u.online ? u.state : "offline"), ago,
         dash(u.fps), dash(u.latency_ms), dash(u.outbox), dash(u.temperature_c), dash(u.rss_mb),
         dash(u.versions.software) + (u.versions.model ? " · " + u.versions.model : ""),
-        dash(u.versions.gallery), u.alarm || "ok"];
+        dash(u.versions.gallery), u.alarm ? label(u.alarm) : _("ok")];
       for (const c of cells) tr.append(Congress.el("td", {}, c));
       body.append(tr);
     }
@@ -116,7 +163,7 @@ function devicesPage() {
     if (!g || !document.getElementById("ingest")) return;
     const set = (id, v) => { document.getElementById(id).textContent = String(v); };
     const conn = document.getElementById("ingest-connected");
-    conn.textContent = g.connected ? "connected" : "DISCONNECTED";
+    conn.textContent = g.connected ? _("connected") : _("DISCONNECTED");
     conn.className = g.connected ? "ok-msg" : "error";
     set("ingest-received", g.received); set("ingest-stored", g.stored); set("ingest-duplicates", g.duplicates);
     set("ingest-rejected", Object.values(g.rejected).reduce((a, b) => a + b, 0));
@@ -136,7 +183,7 @@ function attendancePage() {
     const s = Congress.svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img" });
     const pts = d.series;
     box.replaceChildren(s);
-    if (!pts.length) { s.append(Congress.svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "No check-ins yet")); return; }
+    if (!pts.length) { s.append(Congress.svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, _("No check-ins yet"))); return; }
     const top = Math.max(1, d.summoned, d.required, ...pts.map((p) => p.present));
     const raw = top / 4, mag = Math.pow(10, Math.floor(Math.log10(raw)));
     const step = Math.max(1, [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw));
@@ -151,13 +198,13 @@ function attendancePage() {
     const ticks = Math.min(6, pts.length);
     for (let i = 0; i < ticks; i++) {
       const p = pts[Math.round((i * (pts.length - 1)) / Math.max(1, ticks - 1))];
-      const d8 = new Date(p.t);
-      const label = d8.toTimeString().slice(0, 5);
-      s.append(Congress.svg("text", { x: x(p.t), y: H - 12, "text-anchor": "middle", class: "axis" }, label));
+      s.append(Congress.svg("text", { x: x(p.t), y: H - 12, "text-anchor": "middle", class: "axis" },
+        Congress.when(p.t, "time_short")));
     }
     if (d.required > 0) {
       s.append(Congress.svg("line", { x1: L, x2: W - R, y1: y(d.required), y2: y(d.required), class: "quorum-line" }));
-      s.append(Congress.svg("text", { x: W - R, y: y(d.required) - 4, "text-anchor": "end", class: "axis" }, "quorum " + d.required));
+      s.append(Congress.svg("text", { x: W - R, y: y(d.required) - 4, "text-anchor": "end", class: "axis" },
+        _("quorum %(required)s", { required: d.required })));
     }
     let path = "";
     pts.forEach((p, i) => {
@@ -175,9 +222,10 @@ function attendancePage() {
 function auditPage() {
   const out = document.getElementById("verify-result");
   document.getElementById("verify").addEventListener("click", () => {
-    out.textContent = "checking…";
+    out.textContent = _("checking…");
     Congress.api("/api/audit/verify").then((r) => {
-      out.textContent = r.ok ? `intact: ${r.rows} rows` : `BROKEN at row ${r.first_bad_seq}: ${r.reason}`;
+      out.textContent = r.ok ? _("intact: %(rows)s rows", { rows: r.rows })
+        : _("BROKEN at row %(seq)s: %(reason)s", { seq: r.first_bad_seq, reason: r.reason });
       out.className = r.ok ? "ok-msg" : "error";
     }).catch((e) => { out.textContent = String(e); });
   });
@@ -203,15 +251,16 @@ function lanePage() {
   const list = document.getElementById("lane");
   function render(d) {
     list.replaceChildren();
-    if (!d.pending.length) list.append(Congress.el("p", { class: "hint" }, "Nobody is waiting."));
+    if (!d.pending.length) list.append(Congress.el("p", { class: "hint" }, _("Nobody is waiting.")));
     for (const p of d.pending) {
       const card = Congress.el("div", { class: "lane-card", "data-id": String(p.id) });
-      if (p.photo_url) card.append(Congress.el("img", { src: p.photo_url, alt: "enrolled photo", class: "face" }));
+      if (p.photo_url) card.append(Congress.el("img", { src: p.photo_url, alt: _("enrolled photo"), class: "face" }));
       const info = Congress.el("div", { class: "info" });
       info.append(Congress.el("strong", {}, p.name || p.delegate_id),
-        Congress.el("span", {}, `${p.delegation || ""} · door ${p.door || p.unit} · score ${p.score ?? "—"}`));
-      const yes = Congress.el("button", { type: "button", class: "confirm" }, "Let in");
-      const no = Congress.el("button", { type: "button", class: "reject" }, "Refuse");
+        Congress.el("span", {}, _("%(delegation)s · door %(door)s · score %(score)s",
+          { delegation: p.delegation || "", door: p.door || p.unit, score: p.score ?? "—" })));
+      const yes = Congress.el("button", { type: "button", class: "confirm" }, _("Let in"));
+      const no = Congress.el("button", { type: "button", class: "reject" }, _("Refuse"));
       yes.addEventListener("click", () => decide(p.id, "confirm"));
       no.addEventListener("click", () => decide(p.id, "reject"));
       card.append(info, yes, no);

@@ -1,0 +1,77 @@
+"""What people read for the values the code keeps as short English words (roles, states, alarms).
+
+The database and the JSON API keep the values (``technician``, ``offline``, ``two_thirds``); pages show
+``label(kind, value)``, translated. Add a kind here when an area adds an enum that a page shows; a value
+missing from the table is shown as it is (and the template test lists it as untranslated).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from flask import Flask
+from flask_babel import gettext
+
+from congress.i18n import N_
+
+LABELS: dict[str, dict[str, str]] = {
+    "role": {
+        "admin": N_("administrator"),
+        "technician": N_("technician"),
+        "chair": N_("chair"),
+        "observer": N_("observer"),
+    },
+    "unit_state": {
+        "starting": N_("starting"),
+        "ready": N_("ready"),
+        "degraded": N_("degraded"),
+        "stopping": N_("stopping"),
+        "offline": N_("offline"),
+    },
+    "alarm": {
+        "": N_("ok"),
+        "offline": N_("offline"),
+        "silent": N_("silent"),
+        "backlog": N_("backlog"),
+        "degraded": N_("degraded"),
+        "reported lost": N_("reported lost"),
+        "never heard": N_("never heard"),
+        "not heard for more than 5 minutes": N_("not heard for more than 5 minutes"),
+        "battery low": N_("battery low"),
+    },
+    "direction": {"in": N_("in"), "out": N_("out")},
+    "method": {
+        "face": N_("face"),
+        "badge": N_("badge"),
+        "badge+face": N_("badge + face"),
+        "attendant": N_("attendant"),
+    },
+    "ballot_kind": {"motion": N_("motion"), "election": N_("election")},
+    "ballot_status": {"draft": N_("draft"), "open": N_("open"), "closed": N_("closed")},
+    "rule": {"simple": N_("simple"), "absolute": N_("absolute"), "two_thirds": N_("two-thirds")},
+    "base": {"cast": N_("votes cast"), "present": N_("present"), "summoned": N_("summoned")},
+    "assign_mode": {"seat": N_("by seat plan"), "door": N_("at the door")},
+    "keypad_action": {"found": N_("found"), "lost": N_("lost"), "unbind": N_("unbind")},
+    "motion_option": {"Yes": N_("Yes"), "No": N_("No"), "Abstain": N_("Abstain")},
+    "quorum": {"two-thirds": N_("two-thirds"), "majority": N_("majority")},
+}
+
+
+def label(kind: str, value: object) -> str:
+    """The translated label of ``value`` (an enum member or its value) in the table ``kind``."""
+    key = value.value if isinstance(value, Enum) else ("" if value is None else str(value))
+    text = LABELS.get(kind, {}).get(key)
+    return gettext(text) if text is not None else key
+
+
+def quorum_label(rule: str) -> str:
+    """``two-thirds``, ``majority`` or ``fixed:N`` as people read it."""
+    if rule.startswith("fixed:"):
+        return gettext("fixed: %(count)s", count=rule.removeprefix("fixed:"))
+    return label("quorum", rule)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["role_label"] = lambda role: label("role", role)
+    app.jinja_env.globals["quorum_label"] = quorum_label

@@ -1,0 +1,148 @@
+"""Languages of the controller page: Vietnamese by default at a Vietnamese venue, English on request,
+per device (cookie) and per request (``?lang=``); plural forms; venue-time formats; the catalogues are
+complete and current (``msgfmt --statistics``, ``scripts/i18n.py check``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.app import create_app
+from tests.controller.conftest import controller_config, page_csrf
+
+ROOT = Path(__file__).resolve().parents[2]
+VI_PO = ROOT / "controller/web/translations/vi/LC_MESSAGES/messages.po"
+
+
+@pytest.fixture
+def vi_app(app):
+    """The test app at a Vietnamese venue (the default language of the configuration)."""
+    cfg = controller_config(Path(app.extensions["congress"].config.data_dir).parent,
+                            venue={"id": "test-venue", "name": "Đại hội thử"},
+                            ca_dir=str(app.extensions["congress"].config.ca_dir))
+    assert cfg.venue.language == "vi" and cfg.venue.timezone == "Asia/Ho_Chi_Minh"
+    return create_app(cfg, {"TESTING": True}, db=app.extensions["congress"].db)
+
+
+@pytest.fixture
+def vi_client(vi_app):
+    c = vi_app.test_client()
+    c.environ_base["wsgi.url_scheme"] = "https"
+    return c
+
+
+def html_of(client, path):
+    r = client.get(path, headers={"Accept": "text/html"})
+    assert r.status_code == 200, r.status
+    return r.get_data(as_text=True)
+
+
+def test_vietnamese_by_default_english_on_request(vi_client):
+    page = html_of(vi_client, "/login")
+    assert '<html lang="vi"' in page and "Đăng nhập" in page and "Log in" not in page
+    page = html_of(vi_client, "/login?lang=en")
+    assert '<html lang="en"' in page and "Log in" in page and "Đăng nhập" not in page
+    # ?lang= holds for that request only: the device is still Vietnamese
+    assert "Đăng nhập" in html_of(vi_client, "/login")
+
+
+def test_switch_sets_the_device_language(vi_client):
+    token = page_csrf(vi_client, "/login")
+    r = vi_client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/login"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    assert "congress_lang=en" in r.headers["Set-Cookie"]
+    assert "Log in" in html_of(vi_client, "/login")
+    r = vi_client.post("/language", data={"csrf_token": token, "lang": "fr", "next": "/login"})
+    assert r.status_code == 400
+    r = vi_client.post("/language", data={"csrf_token": token, "lang": "vi", "next": "https://evil.example/"})
+    assert r.status_code == 302 and "evil" not in r.headers["Location"]
+    assert "Đăng nhập" in html_of(vi_client, "/login")
+
+
+def test_switch_needs_the_csrf_token(vi_client):
+    assert vi_client.post("/language", data={"lang": "en"}).status_code == 400
+
+
+def test_every_page_carries_the_switch(vi_client, client, login_as):
+    assert 'action="/language"' in html_of(vi_client, "/login")
+    login_as("admin")
+    for path in ("/", "/attendance", "/devices", "/delegates", "/audit", "/users", "/account"):
+        page = html_of(client, path)
+        assert 'action="/language"' in page and 'lang="vi"' in page and "Tiếng Việt" in page, path
+
+
+def test_plural_forms(client, login_as, app):
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            assert [ngettext("%(num)d photo", "%(num)d photos", n) for n in (1, 2)] == ["1 photo", "2 photos"]
+        with force_locale("vi"):  # Vietnamese has one form
+            assert [ngettext("%(num)d photo", "%(num)d photos", n) for n in (1, 2)] == ["1 ảnh", "2 ảnh"]
+
+
+def test_times_in_the_venue_zone(app):
+    from controller.web import i18n
+
+    at = dt.datetime(2026, 12, 1, 7, 5, 9, tzinfo=dt.UTC)  # 14:05:09 in Hanoi
+    with app.test_request_context("/?lang=vi"):
+        assert i18n.format_when(at) == "14:05:09 01/12/2026"
+        assert i18n.format_when(at.replace(tzinfo=None)) == "14:05:09 01/12/2026"  # naive = UTC
+        assert i18n.format_when("2026-12-01T07:05:09Z", "time") == "14:05:09"
+        assert i18n.format_when(at, "date_long") == "ngày 01 tháng 12 năm 2026"
+        assert i18n.zone_label(at) == "Asia/Ho_Chi_Minh (UTC+07:00)"
+        assert i18n.format_number(5000) == "5.000"
+        assert i18n.format_when(None) == ""
+    with app.test_request_context("/?lang=en"):
+        assert i18n.format_when(at) == "1 Dec 2026, 14:05:09"
+        assert i18n.format_number(5000) == "5,000"
+
+
+def test_scripts_get_their_strings_translated(vi_client):
+    page = html_of(vi_client, "/login")
+    found = re.search(r'<script type="application/json" id="i18n">(.*?)</script>', page, re.S)
+    data = json.loads(found.group(1))
+    assert data["lang"] == "vi" and data["tz"] == "Asia/Ho_Chi_Minh" and data["nplurals"] == 1
+    assert data["messages"]["Nobody is waiting."] == "Không có ai đang chờ."
+    assert data["plurals"]["%(num)d alarm"] == ["%(num)d cảnh báo", "%(num)d cảnh báo"]
+
+
+def test_messages_from_library_code_are_translated_on_the_page(app):
+    from congress.i18n import M_, N_, P_
+    from controller.web.i18n import translate
+
+    refused = P_("%(num)d photo", "%(num)d photos", 3)
+    assert str(refused) == "3 photos"  # the command line stays English
+    with app.test_request_context("/?lang=vi"):
+        assert translate(refused) == "3 ảnh"
+        assert translate(N_("badge only")) == "chỉ dùng thẻ"
+        assert translate(M_("Ballot %(id)s", id=7)) == "Biểu quyết số 7"
+        assert translate(None) == ""
+
+
+def test_vietnamese_catalogue_is_complete():
+    msgfmt = shutil.which("msgfmt")
+    assert msgfmt, "msgfmt is missing: scripts/setup-system.sh installs the Debian package gettext"
+    r = subprocess.run([msgfmt, "--check", "--statistics", "-o", "/dev/null", str(VI_PO)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"\d+ translated messages?\.\n", r.stderr), r.stderr  # no fuzzy, no untranslated
+
+
+def test_catalogues_hold_every_marked_string():
+    r = subprocess.run([sys.executable, str(ROOT / "scripts/i18n.py"), "check"], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 0, "catalogues out of date; see docs/translations.md:\n" + r.stdout + r.stderr
+
+
+def test_compiled_catalogues_are_current():
+    for po in (ROOT / "controller/web/translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime, f"{mo} is stale: run make setup"
