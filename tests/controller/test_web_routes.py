@@ -10,7 +10,7 @@ from controller.accounts.auth import PERMISSIONS, Perm
 from controller.storage.tables import Role
 from controller.web.guard import permission_of
 
-PUBLIC = {"auth.login", "static"}
+PUBLIC = {"auth.login", "language.switch", "static"}  # the language switch serves the login page too
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
