@@ -181,13 +181,16 @@ def timeline(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> list[dict]:
-    """Delegates present at the end of each ``bucket_s`` interval, replaying check-ins in event order.
+    """Delegates present over time, replaying check-ins in event order, one point per ``bucket_s``.
 
-    Returns ``[{"t": ISO time, "present": n}, ...]`` from the first check-in (or ``since``) to ``until``
-    (default now). Check-ins of people not on the roster are ignored.
+    Returns ``[{"t": ISO time, "present": n, "arrivals": k, "by_door": {unit: k}}, ...]``: the first
+    point is the start of the first bucket (nobody counted yet), then the end of each bucket, the last
+    point being ``until`` itself (default now), never a time in the future. ``arrivals`` counts the
+    delegates who came in during the interval that ends at the point (a repeated "in" is not an
+    arrival), per door in ``by_door``. Check-ins of people not on the roster are ignored.
     """
     q = (
-        select(CheckIn.event_at, CheckIn.delegate_id, CheckIn.passage)
+        select(CheckIn.event_at, CheckIn.delegate_id, CheckIn.passage, CheckIn.unit_id)
         .join(Delegate, Delegate.id == CheckIn.delegate_id)
         .order_by(CheckIn.event_at, CheckIn.id)
     )
@@ -198,20 +201,23 @@ def timeline(
     start = since or events[0][0]
     step = dt.timedelta(seconds=bucket_s)
     epoch = int(start.timestamp()) // bucket_s * bucket_s  # aligned buckets: 09:05, 09:10, ...
-    t = dt.datetime.fromtimestamp(epoch, dt.UTC) + step
+    t = dt.datetime.fromtimestamp(epoch, dt.UTC)
     state: dict[str, bool] = {}
-    count, i, out = 0, 0, []
+    count, i = 0, 0
+    out: list[dict] = []
     while True:
+        arrivals: dict[str, int] = {}
         while i < len(events) and events[i][0] <= t:
-            _, who, passage = events[i]
+            _, who, passage, unit = events[i]
             was, now = state.get(who, False), passage is Passage.IN
             count += int(now) - int(was)
+            if now and not was:
+                arrivals[unit] = arrivals.get(unit, 0) + 1
             state[who] = now
             i += 1
-        out.append({"t": t.isoformat(), "present": count})
-        if t >= until:
+        out.append({"t": t.isoformat(), "present": count, "arrivals": sum(arrivals.values()),
+                    "by_door": arrivals})
+        if t >= until or len(out) > 5000:  # a far-off `since` must not produce an endless chart
             break
-        t += step
-        if len(out) > 5000:  # a far-off `since` must not produce an endless chart
-            break
+        t = min(t + step, until)
     return out

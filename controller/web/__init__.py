@@ -14,6 +14,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.accounts.login",
     "controller.web.accounts.language",
     "controller.web.checkins.dashboard",
+    "controller.web.checkins.projector",
     "controller.web.devices.health",
     "controller.web.checkins.lane",
     "controller.web.delegates.roster",

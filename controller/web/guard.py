@@ -25,7 +25,9 @@ import secrets
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, jsonify, redirect, request, url_for
+from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
 from controller.accounts import auth
 from controller.accounts.auth import Perm  # re-exported for the views
@@ -89,23 +91,56 @@ def _wants_html() -> bool:
     return request.method == "GET" and "text/html" in request.headers.get("Accept", "")
 
 
+def _titles() -> dict[int, str]:
+    return {
+        400: _("The request was refused"),
+        403: _("You may not open this page"),
+        404: _("This page does not exist"),
+        405: _("This action is not possible here"),
+        413: _("The upload is too large"),
+        429: _("Too many attempts"),
+        500: _("Something went wrong on the controller"),
+    }
+
+
+def error_page(status: int, message: str) -> Response:
+    """The styled error page (in the person's language) or, for scripts, ``{"error": message}``."""
+    if "text/html" in request.headers.get("Accept", ""):
+        title = _titles().get(status, _("Error %(status)s", status=status))
+        return Response(render_template("error.html", status=status, title=title, message=message),
+                        status=status, mimetype="text/html")
+    return jsonify(error=message), status
+
+
 def _deny(status: int, message: str) -> Response:
     if status == 401 and _wants_html():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    if _wants_html():
-        return Response(message, status=status, mimetype="text/plain")
-    return jsonify(error=message), status
+    return error_page(status, message)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    messages = {
+        404: _("Check the address, or use the menu above."),
+        405: _("Use the buttons on the page instead of typing the address."),
+        400: _("The form was incomplete or out of date; reload the page and try again."),
+    }
+    return error_page(exc.code or 500, messages.get(exc.code or 500, exc.description or ""))
+
+
+def _server_error(exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return error_page(500, _("The technicians can find the details in the controller's log."))
 
 
 def _check_csrf() -> str | None:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
-        return "request from a foreign origin refused"
+        return _("request from a foreign origin refused")
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
     ws = g.get("websession")
     expected = ws.csrf_token if ws is not None else request.cookies.get(PRE_COOKIE, "")
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        return "missing or wrong CSRF token; reload the page and try again"
+        return _("missing or wrong CSRF token; reload the page and try again")
     return None
 
 
@@ -125,12 +160,14 @@ def _before() -> Response | None:
     perm = permission_of(app, request.endpoint)
     if perm is None:
         log.error("route %s has no permission; denied to everyone", request.endpoint)
-        return _deny(403, "this page has no access rule; it is closed")
+        return _deny(403, _("this page has no access rule; it is closed"))
     if perm is not True:
         if g.user is None:
-            return _deny(401, "log in first")
+            return _deny(401, _("log in first"))
         if not auth.allowed(g.user.role, perm):
-            return _deny(403, f"the {g.user.role.value} role may not do this")
+            from controller.web.labels import label
+
+            return _deny(403, _("the %(role)s role may not do this", role=label("role", g.user.role)))
     if request.method not in SAFE_METHODS:
         problem = _check_csrf()
         if problem:
@@ -178,4 +215,7 @@ def init_app(app: Flask) -> None:
         g.get("user") is not None and auth.allowed(g.user.role, Perm(perm))
     )
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
-    app.register_error_handler(413, lambda e: _deny(413, "the upload is too large; split the file"))
+    app.register_error_handler(413, lambda e: _deny(413, _("the upload is too large; split the file")))
+    for code in (400, 404, 405):
+        app.register_error_handler(code, _http_error)
+    app.register_error_handler(500, _server_error)

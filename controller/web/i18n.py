@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale, get_translations
 
 from congress.i18n import Message
+from controller.app import services
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +67,11 @@ PATTERNS: dict[str, dict[str, str]] = {
 
 def language() -> str:
     """The language of the current request (``vi`` or ``en``)."""
-    return str(get_locale() or current_app.extensions["congress"].config.venue.language)
+    return str(get_locale() or services().config.venue.language)
 
 
 def venue_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.extensions["congress"].config.venue.timezone)
+    return ZoneInfo(services().config.venue.timezone)
 
 
 def _select_locale() -> str:
@@ -83,11 +85,11 @@ def _select_locale() -> str:
     account = getattr(user, "language", None) if user is not None else None
     if account in LANGUAGES:
         return account
-    return current_app.extensions["congress"].config.venue.language
+    return services().config.venue.language
 
 
 def _select_timezone() -> str:
-    return current_app.extensions["congress"].config.venue.timezone
+    return services().config.venue.timezone
 
 
 def to_venue_time(value: dt.datetime | str | None) -> dt.datetime | None:
@@ -138,6 +140,18 @@ def translate(value: Any) -> str:
 
 # --- strings of the page's scripts -----------------------------------------------------------------
 
+EXTENSION = "congress_i18n"
+
+
+@dataclass
+class ScriptStrings:
+    """The scripts' marked strings (found once when the app is built) and their translations by language."""
+
+    singles: list[str]
+    plurals: list[tuple[str, str]]
+    by_language: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 def script_msgids(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """The ``_("…")`` and ``ngettext("…", "…", n)`` strings of the scripts in ``folder`` (not vendor/)."""
     from babel.messages.extract import extract_javascript
@@ -159,13 +173,14 @@ def script_msgids(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
 def js_messages() -> dict[str, Any]:
     """What ``app.js`` needs to speak the page's language: its strings translated, zone and language."""
     lang = language()
-    cache: dict[str, dict[str, Any]] = current_app.extensions["congress_i18n"]
+    state: ScriptStrings = current_app.extensions[EXTENSION]
+    cache = state.by_language
     if lang not in cache:
-        singles, plurals = current_app.extensions["congress_i18n_ids"]
+        singles, plurals = state.singles, state.plurals
         t = get_translations()
         cache[lang] = {
             "lang": lang,
-            "tz": current_app.extensions["congress"].config.venue.timezone,
+            "tz": services().config.venue.timezone,
             "nplurals": 1 if lang == "vi" else 2,
             "messages": {s: t.gettext(s) for s in singles},
             "plurals": {s: [t.ngettext(s, p, 1), t.ngettext(s, p, 2)] for s, p in plurals},
@@ -191,8 +206,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_select_locale, timezone_selector=_select_timezone,
           default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.policies["ext.i18n.trimmed"] = True
-    app.extensions["congress_i18n"] = {}
-    app.extensions["congress_i18n_ids"] = script_msgids(WEB_DIR / "static")
+    app.extensions[EXTENSION] = ScriptStrings(*script_msgids(WEB_DIR / "static"))
     if not any(TRANSLATIONS.glob("*/LC_MESSAGES/messages.mo")):
         log.error("no compiled catalogue in %s: pages show English only; run `make setup`", TRANSLATIONS)
     app.jinja_env.filters.update(

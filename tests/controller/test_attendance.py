@@ -126,8 +126,11 @@ def test_timeline_replays_in_event_order(db):
     checkin(db, "north", 3, "D002", Passage.IN, 7)
     checkin(db, "north", 4, "D000", Passage.OUT, 12)
     checkin(db, "north", 5, "D000", Passage.IN, 4)  # duplicate "in" earlier: no double count
+    checkin(db, "south", 6, "D000", Passage.IN, 14)
     with db.session() as s:
         series = timeline(s, bucket_s=300, until=T0 + dt.timedelta(minutes=16))
-    assert [p["present"] for p in series] == [2, 3, 2, 2]
-    assert series[0]["t"].startswith("2026-05-04T09:05:00")
-    assert series[-1]["t"].startswith("2026-05-04T09:20:00")
+    # starts at the first bucket's start with nobody, ends at `until` itself, never in the future
+    assert [p["t"][11:16] for p in series] == ["09:00", "09:05", "09:10", "09:15", "09:16"]
+    assert [p["present"] for p in series] == [0, 2, 3, 3, 3]
+    assert [p["arrivals"] for p in series] == [0, 2, 1, 1, 0]
+    assert series[3]["by_door"] == {"south": 1} and series[1]["by_door"] == {"north": 2}

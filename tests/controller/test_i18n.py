@@ -146,3 +146,22 @@ def test_compiled_catalogues_are_current():
     for po in (ROOT / "controller/web/translations").glob("*/LC_MESSAGES/messages.po"):
         mo = po.with_suffix(".mo")
         assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime, f"{mo} is stale: run make setup"
+
+
+def test_error_pages_are_styled_and_translated(vi_client, client, login_as):
+    r = vi_client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and "Trang này không tồn tại" in r.get_data(as_text=True)
+    assert 'href="/static/app.css"' in r.get_data(as_text=True)
+    assert vi_client.get("/no-such-page", headers={"Accept": "application/json"}).get_json()["error"]
+    login_as("observer")
+    r = client.get("/users", headers={"Accept": "text/html"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 403 and "You may not open this page" in page and "observer" in page
+    assert client.get("/users", headers={"Accept": "application/json"}).status_code == 403
+
+
+def test_projector_roll_call(client, login_as):
+    login_as("observer")
+    page = html_of(client, "/projector/attendance?lang=vi")
+    assert "Điểm danh đại biểu" in page and "Tổng số đại biểu được triệu tập" in page
+    assert 'id="present"' in page and "projector.css" in page

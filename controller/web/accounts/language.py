@@ -11,9 +11,9 @@ import datetime as dt
 from flask import Blueprint, abort, g, redirect, request
 
 from controller.app import services
+from controller.web.accounts.login import _safe_next
 from controller.web.guard import public, set_cookie
 from controller.web.i18n import LANG_COOKIE, LANGUAGES
-from controller.web.accounts.login import _safe_next
 
 bp = Blueprint("language", __name__)
 

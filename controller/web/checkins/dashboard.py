@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
+from flask_babel import gettext
 from sqlalchemy import select
 
 from controller import live
@@ -41,7 +42,7 @@ def recent_checkins(session, limit: int = 30) -> list[dict]:
     return [
         {
             "delegate_id": c.delegate_id,
-            "name": name or "(not on the roster)",
+            "name": name or gettext("(not on the roster)"),
             "delegation": delegation or "",
             "direction": c.passage.value,
             "method": c.method.value,

@@ -176,44 +176,85 @@ function devicesPage() {
 }
 
 // --- attendance chart (SVG drawn here; no chart library) ---------------------------------------
+// The line is the number present at each point (straight between points: the server sends the end of
+// each interval, the first interval's start with nobody, and "now" as the last point, never later);
+// bars under it are the arrivals in each interval, stacked per door; time ticks fall on round minutes
+// of the venue's clock.
+const TICK_MINUTES = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440];
+const DOOR_COLOURS = ["#0b5cad", "#a66300", "#1f7a3a", "#7b3fa0", "#b3261e", "#00796b", "#5b6472"];
+
 function attendancePage() {
   const box = document.getElementById("chart");
+  const legend = document.getElementById("chart-doors");
   function draw(d) {
-    const W = 900, H = 320, L = 48, R = 16, T = 16, B = 36;
-    const s = Congress.svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img" });
+    const W = 900, H = 340, L = 52, R = 16, T = 16, B = 40, BARS = 70;
+    const s = Congress.svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", "aria-hidden": "true" });
     const pts = d.series;
     box.replaceChildren(s);
+    if (legend) legend.replaceChildren();
     if (!pts.length) { s.append(Congress.svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, _("No check-ins yet"))); return; }
     const top = Math.max(1, d.summoned, d.required, ...pts.map((p) => p.present));
     const raw = top / 4, mag = Math.pow(10, Math.floor(Math.log10(raw)));
     const step = Math.max(1, [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw));
     const maxY = step * Math.ceil(top / step);
-    const t0 = Date.parse(pts[0].t), t1 = Math.max(Date.parse(pts[pts.length - 1].t), t0 + 1);
-    const x = (t) => L + ((Date.parse(t) - t0) / (t1 - t0)) * (W - L - R);
+    const t0 = Date.parse(pts[0].t), t1 = Math.max(Date.parse(pts[pts.length - 1].t), t0 + 60000);
+    const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
     const y = (v) => H - B - (v / maxY) * (H - T - B);
     for (let v = 0; v <= maxY; v += step) {
       s.append(Congress.svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
-      s.append(Congress.svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, v));
+      s.append(Congress.svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, Congress.number(v)));
     }
-    const ticks = Math.min(6, pts.length);
-    for (let i = 0; i < ticks; i++) {
-      const p = pts[Math.round((i * (pts.length - 1)) / Math.max(1, ticks - 1))];
-      s.append(Congress.svg("text", { x: x(p.t), y: H - 12, "text-anchor": "middle", class: "axis" },
-        Congress.when(p.t, "time_short")));
+    // ticks on round minutes of the venue clock, at most 7
+    const span = (t1 - t0) / 60000;
+    const every = TICK_MINUTES.find((m) => span / m <= 7) || 1440;
+    const clock = (t) => { const [h, m] = Congress.when(new Date(t), "time_short").split(":"); return Number(h) * 60 + Number(m); };
+    let first = t0 - (clock(t0) % every) * 60000 - (t0 % 60000);
+    if (first < t0) first += every * 60000;
+    for (let t = first; t <= t1; t += every * 60000) {
+      s.append(Congress.svg("line", { x1: x(t), x2: x(t), y1: H - B, y2: H - B + 5, class: "tick" }));
+      s.append(Congress.svg("text", { x: x(t), y: H - 14, "text-anchor": "middle", class: "axis" }, Congress.when(new Date(t), "time_short")));
+    }
+    // arrivals per interval, stacked per door, scaled to their own small band at the bottom
+    const doors = [...new Set(pts.flatMap((p) => Object.keys(p.by_door || {})))].sort();
+    const most = Math.max(1, ...pts.map((p) => p.arrivals || 0));
+    for (let i = 1; i < pts.length; i++) {
+      const xa = x(Date.parse(pts[i - 1].t)), xb = x(Date.parse(pts[i].t));
+      let base = H - B;
+      doors.forEach((door, k) => {
+        const n = (pts[i].by_door || {})[door] || 0;
+        if (!n) return;
+        const h = (n / most) * BARS;
+        s.append(Congress.svg("rect", { x: xa + 0.5, y: base - h, width: Math.max(1, xb - xa - 1), height: h,
+          fill: DOOR_COLOURS[k % DOOR_COLOURS.length], class: "arrivals" }));
+        base -= h;
+      });
+    }
+    if (legend) {
+      doors.forEach((door, k) => {
+        const total = pts.reduce((a, p) => a + ((p.by_door || {})[door] || 0), 0);
+        const li = Congress.el("li");
+        li.append(Congress.el("span", { class: "swatch" }), document.createTextNode(
+          _("%(door)s: %(count)s arrivals", { door, count: Congress.number(total) })));
+        li.firstChild.style.background = DOOR_COLOURS[k % DOOR_COLOURS.length];
+        legend.append(li);
+      });
     }
     if (d.required > 0) {
       s.append(Congress.svg("line", { x1: L, x2: W - R, y1: y(d.required), y2: y(d.required), class: "quorum-line" }));
       s.append(Congress.svg("text", { x: W - R, y: y(d.required) - 4, "text-anchor": "end", class: "axis" },
         _("quorum %(required)s", { required: d.required })));
     }
-    let path = "";
-    pts.forEach((p, i) => {
-      const px = x(p.t).toFixed(1), py = y(p.present).toFixed(1);
-      path += i === 0 ? `M${px},${py}` : ` H${px} V${py}`;
-    });
+    const path = pts.map((p, i) => `${i ? "L" : "M"}${x(Date.parse(p.t)).toFixed(1)},${y(p.present).toFixed(1)}`).join(" ");
     s.append(Congress.svg("path", { d: path, class: "series" }));
+    const last = pts[pts.length - 1];
+    s.append(Congress.svg("circle", { cx: x(Date.parse(last.t)), cy: y(last.present), r: 4, class: "series-end" }));
+    const now = document.getElementById("present");
+    if (now) now.textContent = last.present;
   }
-  const refresh = Congress.debounce(() => Congress.api("/api/attendance/timeline?bucket=60").then(draw).catch(console.error), 500);
+  const bucket = () => { const w = document.getElementById("bucket"); return w ? w.value : 300; };
+  const refresh = Congress.debounce(() => Congress.api(`/api/attendance/timeline?bucket=${bucket()}`).then(draw).catch(console.error), 500);
+  const pick = document.getElementById("bucket");
+  if (pick) pick.addEventListener("change", refresh);
   refresh();
   Congress.live({ checkin: refresh, attendance: refresh, resync: refresh });
 }
@@ -275,9 +316,35 @@ function lanePage() {
   Congress.live({ lane: refresh, checkin: refresh, resync: refresh });
 }
 
+// --- projector: roll call -----------------------------------------------------------------------
+function projectorAttendancePage() {
+  const set = (id, v) => { const e = document.getElementById(id); if (e) e.textContent = v; };
+  function render(q) {
+    const present = q.present_summoned, summoned = q.summoned;
+    set("summoned", Congress.number(summoned));
+    set("present", Congress.number(present));
+    set("absent", Congress.number(Math.max(0, summoned - present)));
+    const state = document.getElementById("quorum-state");
+    state.firstChild.textContent = (q.reached ? _("Quorum reached") : _("Quorum not reached")) + " ";
+    state.classList.toggle("ok", q.reached);
+    state.classList.toggle("bad", !q.reached);
+    const of = Math.max(1, summoned);
+    document.getElementById("quorum-fill").style.width = `${(100 * present) / of}%`;
+    document.getElementById("quorum-mark").style.left = `${(100 * q.required) / of}%`;
+  }
+  const f = document.getElementById("figures").dataset;
+  render({ present_summoned: Number(f.present), summoned: Number(f.summoned), required: Number(f.required),
+    reached: document.getElementById("quorum-state").classList.contains("ok") });
+  const tick = () => set("clock", Congress.when(new Date(), "time"));
+  tick();
+  setInterval(tick, 1000);
+  const refresh = Congress.debounce(() => Congress.api("/api/summary").then((s) => render(s.quorum)).catch(console.error), 250);
+  Congress.live({ checkin: refresh, attendance: refresh, resync: refresh });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const pages = { dashboard: dashboardPage, devices: devicesPage, attendance: attendancePage,
-    audit: auditPage, delegates: delegatesPage, lane: lanePage };
+    audit: auditPage, delegates: delegatesPage, lane: lanePage, "projector-attendance": projectorAttendancePage };
   const fn = pages[document.body.dataset.page];
   if (fn) fn();
 });
