@@ -324,3 +324,17 @@ def test_verify_pool_survives_a_killed_worker(venue_ca, monkeypatch):
         assert pool.restarts == 1 and len(got) == 80 and pool._ex is not None
     finally:
         pool.close()
+
+
+def test_bench_doors_run_the_door_units_own_outbox_and_publisher(door):
+    import edge.main
+    from congress.link.outbox import Outbox
+    from congress.link.publisher import Publisher
+
+    d = door("door-1")
+    assert type(d.publisher) is Publisher is edge.main.Publisher
+    assert type(d.outbox) is Outbox is edge.main.Outbox
+    assert d.publisher.outbox is d.outbox and d.publisher.heartbeat_s is None  # check-ins only
+    seq = d.checkin("D010")  # no ingest runs here: nobody acknowledges it
+    wait_for(lambda: seq in d.sent_at, what="the publisher sent it")
+    assert [e.seq for e in d.outbox.pending()] == [seq]  # kept in the outbox until an ack names it
