@@ -3,7 +3,8 @@
 ``create_app(config)`` constructs, in one place, the :class:`controller.storage.database.Database`
 (one per process; its sessions carry the audit key), the :class:`controller.live.LiveBus`, and every
 area's service as a typed field of :class:`Services`: the voting side (ballots, keypad reader, ballot
-timer), the enroller and roster imports, the device watch and, with ``mqtt=True`` (``congress
+timer), the enroller and roster imports, the device watch, the programme, session roll calls and
+the document library, and, with ``mqtt=True`` (``congress
 controller run``), the broker-facing services on the controller's one broker connection
 (:class:`controller.link.ControllerLink`, one boot counter): check-in ingest, unit commands and gallery
 publication.
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
     from controller.delegates.import_job import RosterImports
     from controller.devices.commands import UnitCommander
     from controller.devices.health import DeviceWatch
+    from controller.documents.library import Library
+    from controller.programme.agenda import Programme
+    from controller.programme.rollcall import RollCalls
     from controller.link import ControllerLink
     from controller.voting.ballots import Ballots
     from controller.voting.keypad_reader import KeypadReader
@@ -78,6 +82,9 @@ class Services:
     enroller: Enroller
     imports: RosterImports
     watch: DeviceWatch
+    programme: Programme
+    rollcalls: RollCalls
+    documents: Library
     link: ControllerLink | None = None
     ingest: Ingest | None = None
     commander: UnitCommander | None = None
@@ -115,6 +122,9 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
     from controller.delegates.enrollment import build_enroller
     from controller.delegates.import_job import RosterImports
     from controller.devices.health import DeviceWatch
+    from controller.documents.service import build_library
+    from controller.programme.agenda import Programme
+    from controller.programme.rollcall import RollCalls
     from controller.voting.ballots import Ballots
     from controller.voting.service import build_voting
 
@@ -145,6 +155,9 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
         enroller=enroller,
         imports=RosterImports(db, bus, enroller),
         watch=DeviceWatch(db, policy, bus.publish, interval=config.devices.check_interval_s),
+        programme=Programme(db, bus.publish),
+        rollcalls=RollCalls(db, QuorumPolicy.parse(config.attendance.quorum), bus.publish),
+        documents=build_library(config, db, bus.publish),
     )
     if mqtt:
         _add_broker_services(svc)

@@ -35,6 +35,9 @@ class EventKind(StrEnum):
     BALLOT = "ballot"
     ENROLLMENT = "enrollment"
     AUDIT = "audit"
+    AGENDA = "agenda"
+    ROLLCALL = "rollcall"
+    DOCUMENTS = "documents"
     RESYNC = "resync"
     BENCH = "bench"  # only ``congress controller bench-live`` publishes it
 

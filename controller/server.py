@@ -88,6 +88,7 @@ class ControllerServer:
             svc.gallery.start()
         svc.watch.start()
         svc.voting.start()
+        svc.documents.opens.start()
         self._server = self._make_server()
         self._server.prepare()  # binds now, so a port clash is reported here
         self._thread = threading.Thread(target=self._server.serve, name="web-server", daemon=True)
@@ -107,6 +108,7 @@ class ControllerServer:
             self._thread.join(10)
         svc.watch.stop()
         svc.voting.stop()
+        svc.documents.opens.stop()
         if svc.link is not None:
             svc.gallery.stop()
             svc.ingest.stop()  # acknowledges the batch in hand on the link

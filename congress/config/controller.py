@@ -2,7 +2,8 @@
 
 Tables: ``[venue]``, ``[database]``, ``[broker]``, ``[web]`` (address, TLS, server threads),
 ``[security]`` (cookies, session lifetime, login rate limits), ``[devices]`` (door-unit alarms),
-``[attendance]`` (quorum rule). Secrets (audit key, TLS key passphrase) never live here: see
+``[attendance]`` (quorum rule), ``[documents]`` (upload limits, watermark time zone, portal
+address). Secrets (audit key, TLS key passphrase) never live here: see
 :func:`congress.config.read_secret`.
 """
 
@@ -115,6 +116,31 @@ class AttendanceSection(Section):
     quorum: str = Field("two-thirds", title="Quorum rule", description="two-thirds, majority or fixed:N")
 
 
+class DocumentsSection(Section):
+    """Congress documents: upload limits, the venue's time zone on watermarks, the portal's address."""
+
+    max_mb: int = Field(50, ge=1, le=1024, title="Largest upload", description="Megabytes per PDF")
+    max_pages: int = Field(1000, ge=1, le=100_000, title="Most pages", description="Pages per PDF")
+    time_zone: str = Field(
+        "Asia/Ho_Chi_Minh", title="Venue time zone", description="IANA zone of times printed on watermarks"
+    )
+    portal_url: str = Field(
+        "https://congress.local",
+        title="Portal address",
+        description="Base address printed in document QR codes (the delegates' portal)",
+    )
+
+    @model_validator(mode="after")
+    def _zone(self) -> DocumentsSection:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"documents.time_zone {self.time_zone!r} is not a known time zone") from None
+        return self
+
+
 class ControllerConfig(Section):
     """Controller: ``[venue]``, ``[database]``, ``[broker]``, ``[web]``, ``[security]``, ``[devices]``."""
 
@@ -125,6 +151,7 @@ class ControllerConfig(Section):
     security: SecuritySection = SecuritySection()
     devices: DevicesSection = DevicesSection()
     attendance: AttendanceSection = AttendanceSection()
+    documents: DocumentsSection = DocumentsSection()
     keypads: KeypadsSection | None = None  # keypad base station; none: no keypad reader
     ca_dir: Path = Field(
         Path("ca"),

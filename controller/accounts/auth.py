@@ -43,6 +43,11 @@ class Perm(StrEnum):
     MANAGE_USERS = "manage_users"
     VIEW_BALLOTS = "view_ballots"
     MANAGE_BALLOTS = "manage_ballots"
+    VIEW_PROGRAMME = "view_programme"
+    MANAGE_PROGRAMME = "manage_programme"
+    MOVE_AGENDA = "move_agenda"
+    VIEW_DOCUMENTS = "view_documents"
+    MANAGE_DOCUMENTS = "manage_documents"
 
 
 _ALL = frozenset(Role)
@@ -58,6 +63,12 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.MANAGE_USERS: frozenset({Role.ADMIN}),
     Perm.VIEW_BALLOTS: _ALL,
     Perm.MANAGE_BALLOTS: frozenset({Role.ADMIN, Role.CHAIR}),
+    Perm.VIEW_PROGRAMME: _ALL,
+    Perm.MANAGE_PROGRAMME: frozenset({Role.ADMIN, Role.CHAIR}),
+    Perm.MOVE_AGENDA: frozenset({Role.ADMIN, Role.CHAIR}),
+    Perm.VIEW_DOCUMENTS: _ALL,
+    # The secretariat: prepares, uploads and withdraws documents, and reads every stored one.
+    Perm.MANAGE_DOCUMENTS: frozenset({Role.ADMIN, Role.TECHNICIAN, Role.CHAIR}),
 }
 
 

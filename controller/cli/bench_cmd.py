@@ -57,6 +57,21 @@ def keypads(args: argparse.Namespace) -> int:
     return 0 if r["lost"] == 0 else 1
 
 
+def documents(args: argparse.Namespace) -> int:
+    from controller.bench.documents import run as run_documents
+
+    r = run_documents(delegates=args.delegates, documents=args.documents, set_mb=args.set_mb,
+                      threads=args.threads, client_procs=args.client_procs)
+    human = (
+        f"{r['completed']} of {r['delegates']} tablets got their {r['set_bytes'] / 1e6:.1f} MB set, "
+        f"{r['failed']} failed; p50 {r['p50_s']} s, p99 {r['p99_s']} s; {r['mb_per_s']} MB/s against nginx's "
+        f"{r['static']['mb_per_s']} MB/s (ratio {r['ratio']}); first-time watermark "
+        f"{r['watermark_ms_per_page']} ms/page ({r['watermark_ms_per_copy']} ms/copy); RSS {r['rss_mb']} MB"
+    )
+    emit(r, as_json=args.json, human=human)
+    return 0 if r["failed"] == 0 else 1
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against real parts")
     s = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
@@ -87,3 +102,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--no-pace", action="store_true", help="do not pace writes to the baud rate")
     k.add_argument("--json", action="store_true", help="print one JSON object")
     k.set_defaults(handler=keypads)
+    d = s.add_parser("documents",
+                     help="tablets fetch watermarked documents over TLS from the controller, and from nginx")
+    d.add_argument("--delegates", type=int, default=2000, help="tablets, one delegate each (default 2000)")
+    d.add_argument("--documents", type=int, default=4, help="documents in the set (default 4)")
+    d.add_argument("--set-mb", type=float, default=20.0, help="size of the whole set in MB (default 20)")
+    d.add_argument("--threads", type=int, default=64, help="controller web server threads (default 64)")
+    d.add_argument("--client-procs", type=int, default=2, help="load generator processes (default 2)")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+    d.set_defaults(handler=documents)

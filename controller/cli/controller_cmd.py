@@ -23,7 +23,7 @@ from congress.cli import emit
 from congress.errors import CongressError
 
 #: Modules that add subcommands to ``congress controller`` (``register(actions)`` each).
-EXTENSIONS: tuple[str, ...] = ("controller.cli.delegates_cmd",)
+EXTENSIONS: tuple[str, ...] = ("controller.cli.delegates_cmd", "controller.cli.programme_cmd")
 ROLES = ("admin", "technician", "chair", "observer")
 PASSWORD_ENV = "CONGRESS_NEW_PASSWORD"
 

@@ -5,7 +5,7 @@ Layout under ``<data_dir>/documents/`` (folders 0700, files 0600, every write at
     versions/<version_key>/base.pdf     the shared base of the copies (:func:`watermark.prepare_base`)
     versions/<version_key>/base.json    what a tail needs to know about it
     versions/<version_key>/original.pdf the file as uploaded and checked, kept for the record
-    copies/<version_key>/<holder>.tail  one holder's incremental update, made once, never remade
+    copies/<version_key>/<holder>.tail  one holder's incremental update, made once
 
 ``holder`` is a hash of the holder's id, so file names reveal nobody. A copy is made under a per-copy
 lock: two requests of the same delegate at once make it once. :meth:`CopyStore.copy` hands back what
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -42,6 +43,17 @@ class Copy:
     @property
     def length(self) -> int:
         return self.base_length + len(self.tail)
+
+
+def _write_tail(path: Path, data: bytes) -> None:
+    """Atomic (temporary name, rename) and 0600, but not fsynced: a tail lost in a power cut is
+    simply made again at the next open (same dot code; the band shows the new time)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
 
 
 class CopyStore:
@@ -107,7 +119,7 @@ class CopyStore:
                     start = time.perf_counter()
                     who, when = holder()
                     tail = watermark.make_tail(base, who, when)
-                    write_private(path, tail)
+                    _write_tail(path, tail)
                     made = (time.perf_counter() - start) * 1000
                     path.parent.chmod(0o700)
             with self._guard:

@@ -81,6 +81,7 @@ async def run(job: dict) -> dict:
         "p50_s": round(_percentile(times, 0.5), 3),
         "p99_s": round(_percentile(times, 0.99), 3),
         "client_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "times": [round(t, 4) for t in times],
         "errors": errors[:5],
     }
 

@@ -60,6 +60,7 @@ class StaticServer:
         self.binary = shutil.which("nginx") or "/usr/sbin/nginx"
         if not Path(self.binary).exists():
             raise ConfigError("nginx is not installed", hint="run make setup (scripts/setup-system.sh)")
+        self.root = Path(root)
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
@@ -74,6 +75,12 @@ class StaticServer:
         return f"https://127.0.0.1:{self.port}"
 
     def start(self) -> StaticServer:
+        # nginx's workers drop root for an unprivileged user: the files they serve must be readable.
+        for folder in {self.root, *self.root.parents[:2]}:
+            folder.chmod(folder.stat().st_mode | 0o711)
+        self.root.chmod(0o755)
+        for f in self.root.iterdir():
+            f.chmod(0o644)
         self.proc = subprocess.Popen(
             [
                 self.binary,

@@ -33,6 +33,8 @@ from controller.storage.database import Base, Database
 TABLE_MODULES: tuple[str, ...] = (
     "controller.storage.tables",
     "controller.voting.tables",
+    "controller.programme.tables",
+    "controller.documents.tables",
 )
 
 # Alembic announces every autogenerate plugin at INFO; that is noise in the controller's log.

@@ -23,6 +23,8 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.accounts.account",
     "controller.web.voting.ballots",
     "controller.web.voting.keypads",
+    "controller.web.programme.views",
+    "controller.web.documents.views",
 )
 
 

@@ -1,0 +1,201 @@
+"""Programme and document commands under ``congress controller`` (registered in ``EXTENSIONS``):
+
+* ``programme import FILE --config CFG [--json]`` — check and merge a TOML/CSV/XLSX programme; every
+  problem is listed with its row, nothing is stored when there is one (exit status 1);
+* ``programme show --config CFG [--json]`` — days, sessions and items, and what is on the agenda now;
+* ``documents add FILE --title T [--item NUMBER] [--level L] [--group G] [--note N] --config CFG``
+  (``--level confidential`` takes no file: write ``-`` for FILE);
+* ``documents list --config CFG [--json]``;
+* ``documents withdraw REF --config CFG``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from congress.cli import emit
+
+#: The values of controller.documents.access.Level and .tables.DocumentKind (kept import-free here,
+#: so building the parser loads no database code; a test holds them equal).
+LEVELS = ("public", "delegates", "group", "confidential")
+KINDS = ("draft", "report", "resolution", "speech", "other")
+
+
+def _open(path: str):
+    from controller.app import open_configured
+
+    return open_configured(path)
+
+
+def programme_import(args: argparse.Namespace) -> int:
+    from controller.programme.agenda import Programme
+    from controller.programme.importer import ProgrammeImportError, import_file
+
+    cfg, db = _open(args.config)
+    try:
+        result = import_file(
+            Programme(db),
+            Path(args.file).read_bytes(),
+            Path(args.file).suffix,
+            zone=cfg.documents.time_zone,
+            actor=args.actor,
+        )
+    except ProgrammeImportError as exc:
+        emit(
+            {"imported": False, "problems": [str(p) for p in exc.problems]},
+            as_json=args.json,
+            human="\n".join([exc.message.split(":")[0] + ":"] + [f"  {p}" for p in exc.problems]),
+        )
+        return 1
+    finally:
+        db.dispose()
+    emit(
+        {"imported": True, **result},
+        as_json=args.json,
+        human=f"imported {result['items']} items in {result['sessions']} sessions over {result['days']} days",
+    )
+    return 0
+
+
+def programme_show(args: argparse.Namespace) -> int:
+    from controller.programme.agenda import Programme
+
+    _, db = _open(args.config)
+    try:
+        p = Programme(db)
+        outline, now = p.outline(), p.now()
+    finally:
+        db.dispose()
+    lines = []
+    for day in outline:
+        lines.append(f"{day['date']}  {day['title']}")
+        for sess in day["sessions"]:
+            lines.append(f"  {sess['code']}  {sess['title']}  ({sess['kind']}, {sess['status']})")
+            lines += [f"    {i['number']:>5}  {i['title']}" for i in sess["items"]]
+    lines.append(
+        f"now on the agenda: {now['item']['number'] + '. ' + now['item']['title'] if now['item'] else '-'}"
+    )
+    emit({"days": outline, "now": now}, as_json=args.json, human="\n".join(lines))
+    return 0
+
+
+def documents_add(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from controller.documents.access import Level
+    from controller.documents.service import build_library
+    from controller.documents.tables import DocumentKind
+    from controller.programme.tables import AgendaItem
+
+    cfg, db = _open(args.config)
+    try:
+        item_ref = None
+        if args.item:
+            with db.session() as s:
+                item_ref = s.scalar(select(AgendaItem.ref).where(AgendaItem.number == args.item))
+            if item_ref is None:
+                from congress.errors import CongressError
+
+                raise CongressError(f"there is no agenda item number {args.item}")
+        data = None if args.file == "-" else Path(args.file).read_bytes()
+        ref = build_library(cfg, db).add(
+            args.title,
+            kind=DocumentKind(args.kind),
+            level=Level(args.level),
+            group=args.group,
+            item_ref=item_ref,
+            data=data,
+            filename="" if args.file == "-" else Path(args.file).name,
+            note=args.note,
+            actor=args.actor,
+        )
+    finally:
+        db.dispose()
+    emit({"ref": ref}, as_json=args.json, human=f"added document {ref}")
+    return 0
+
+
+def documents_list(args: argparse.Namespace) -> int:
+    from controller.documents.access import Reader, ReaderKind
+    from controller.documents.service import build_library
+
+    cfg, db = _open(args.config)
+    try:
+        lib = build_library(cfg, db)
+        docs = lib.documents(Reader(ReaderKind.STAFF, "cli", "cli", secretariat=True))
+        rows = [
+            {
+                "ref": d.ref,
+                "title": d.title,
+                "item": d.item_number,
+                "level": d.level.value,
+                "group": d.group,
+                "withdrawn": d.withdrawn,
+                "version": d.current.number if d.current else None,
+                "pages": d.current.pages if d.current else 0,
+                "readers": lib.stats(d.ref)["readers"],
+            }
+            for d in docs
+        ]
+    finally:
+        db.dispose()
+    human = (
+        "\n".join(
+            f"{r['ref']}  {r['item'] or '-':>5}  v{r['version']}  {r['level']:<12} "
+            f"{r['readers']:>5} readers  {r['title']}{'  (withdrawn)' if r['withdrawn'] else ''}"
+            for r in rows
+        )
+        or "no documents"
+    )
+    emit({"documents": rows}, as_json=args.json, human=human)
+    return 0
+
+
+def documents_withdraw(args: argparse.Namespace) -> int:
+    from controller.documents.service import build_library
+
+    cfg, db = _open(args.config)
+    try:
+        build_library(cfg, db).withdraw(args.ref, actor=args.actor)
+    finally:
+        db.dispose()
+    emit({"withdrawn": args.ref}, as_json=args.json, human=f"withdrew {args.ref}")
+    return 0
+
+
+def register(actions: argparse._SubParsersAction) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", required=True, help="controller TOML configuration")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.add_argument("--actor", default="cli", help="name recorded in the audit trail")
+
+    p = actions.add_parser("programme", help="the congress programme (days, sessions, agenda items)")
+    pa = p.add_subparsers(dest="programme_command", metavar="ACTION", required=True)
+    i = pa.add_parser("import", help="check and merge a programme file (TOML, CSV or XLSX)")
+    i.add_argument("file")
+    common(i)
+    i.set_defaults(handler=programme_import)
+    s = pa.add_parser("show", help="the programme and what is on the agenda now")
+    common(s)
+    s.set_defaults(handler=programme_show)
+
+    d = actions.add_parser("documents", help="congress documents")
+    da = d.add_subparsers(dest="documents_command", metavar="ACTION", required=True)
+    a = da.add_parser("add", help="add a document (a checked PDF; '-' for a paper-only one)")
+    a.add_argument("file", help="PDF file, or - for --level confidential")
+    a.add_argument("--title", required=True)
+    a.add_argument("--item", help="agenda item number")
+    a.add_argument("--kind", default="other", choices=KINDS)
+    a.add_argument("--level", default="delegates", choices=LEVELS)
+    a.add_argument("--group", help="group name for --level group")
+    a.add_argument("--note", default="", help="change note")
+    common(a)
+    a.set_defaults(handler=documents_add)
+    ls = da.add_parser("list", help="every document with its version and readers")
+    common(ls)
+    ls.set_defaults(handler=documents_list)
+    w = da.add_parser("withdraw", help="withdraw a document (nobody receives it any more)")
+    w.add_argument("ref")
+    common(w)
+    w.set_defaults(handler=documents_withdraw)

@@ -1,0 +1,307 @@
+"""Importing a programme from a file: TOML, CSV or XLSX, checked whole before anything is stored.
+
+TOML declares days, sessions and items in their own tables::
+
+    [[day]]
+    date = 2026-12-02
+    title = "Ngày thứ nhất"
+
+    [[session]]
+    code = "S1"
+    day = 2026-12-02
+    title = "Phiên trù bị"
+    kind = "preparatory"        # preparatory | official | other
+    starts = "08:00"            # venue time
+
+    [[item]]
+    number = "1"
+    session = "S1"
+    title = "Khai mạc"
+
+CSV and XLSX (first sheet) have one row per agenda item, with a header row naming the columns
+``date, day_title, session, session_title, kind, starts, number, title, description`` (the session's
+columns may be left empty on its later rows). Every problem is reported with its row (or table
+entry) number: duplicate item numbers, items whose session is missing or unknown, bad dates and
+times, missing titles. If there is any problem nothing is stored; otherwise the file is merged into
+the programme in one transaction (days by date, sessions by code, items by number: an item already
+in the programme is updated in place and keeps its documents, ballots and QR code).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import tomllib
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from congress.errors import CongressError
+from controller import audit
+from controller.programme.agenda import Programme
+from controller.programme.tables import ProgrammeSession, SessionKind
+
+COLUMNS = (
+    "date",
+    "day_title",
+    "session",
+    "session_title",
+    "kind",
+    "starts",
+    "number",
+    "title",
+    "description",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # "row 4", "item 2"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class ProgrammeImportError(CongressError):
+    """The file has problems; nothing was stored. ``problems`` lists them all."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        shown = "; ".join(str(p) for p in problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        super().__init__(
+            f"the programme file has {len(problems)} problem(s), nothing was imported: {shown}{more}"
+        )
+        self.problems = problems
+
+
+@dataclass
+class Plan:
+    days: dict[dt.date, str] = field(default_factory=dict)
+    sessions: dict[str, dict] = field(default_factory=dict)  # code -> date, title, kind, starts
+    items: list[dict] = field(default_factory=list)  # number, session, title, description
+
+
+def _date(value, where: str, problems: list[Problem]) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        problems.append(Problem(where, f"{value!r} is not a date (write it as 2026-12-02)"))
+        return None
+
+
+def _time(value, where: str, problems: list[Problem]) -> dt.time | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.time):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.time()
+    try:
+        return dt.time.fromisoformat(str(value).strip())
+    except ValueError:
+        problems.append(Problem(where, f"{value!r} is not a time (write it as 08:30)"))
+        return None
+
+
+def _kind(value, where: str, problems: list[Problem]) -> SessionKind:
+    try:
+        return SessionKind(str(value or "official").strip().lower())
+    except ValueError:
+        problems.append(Problem(where, f"session kind {value!r} is not one of preparatory, official, other"))
+        return SessionKind.OTHER
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _rows_to_plan(rows: list[dict], label: str, known_sessions: set[str]) -> tuple[Plan, list[Problem]]:
+    plan, problems = Plan(), []
+    for n, row in enumerate(rows, 2 if label == "row" else 1):
+        where = f"{label} {n}"
+        code = _text(row.get("session"))
+        if _text(row.get("date")) or _text(row.get("session_title")):
+            day = _date(row.get("date"), where, problems) if _text(row.get("date")) else None
+            if code and day:
+                plan.days.setdefault(day, _text(row.get("day_title")))
+                if code not in plan.sessions:
+                    if not _text(row.get("session_title")):
+                        problems.append(Problem(where, f"session {code} has no title"))
+                    plan.sessions[code] = {
+                        "date": day,
+                        "title": _text(row.get("session_title")),
+                        "kind": _kind(row.get("kind"), where, problems),
+                        "starts": _time(row.get("starts"), where, problems),
+                    }
+            elif code and not day:
+                problems.append(Problem(where, f"session {code} has no date"))
+        if not _text(row.get("number")) and not _text(row.get("title")):
+            continue
+        if not code:
+            problems.append(Problem(where, "the agenda item has no session"))
+        elif code not in plan.sessions and code not in known_sessions:
+            problems.append(
+                Problem(where, f"session {code} is not defined (give its date and title on its first row)")
+            )
+        plan.items.append(
+            {
+                "where": where,
+                "number": _text(row.get("number")),
+                "session": code,
+                "title": _text(row.get("title")),
+                "description": _text(row.get("description")),
+            }
+        )
+    return plan, problems
+
+
+def _toml_plan(data: bytes, known_sessions: set[str]) -> tuple[Plan, list[Problem]]:
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return Plan(), [Problem("file", f"not valid TOML ({exc})")]
+    plan, problems = Plan(), []
+    for n, day in enumerate(doc.get("day", []), 1):
+        d = _date(day.get("date"), f"day {n}", problems)
+        if d:
+            plan.days[d] = _text(day.get("title"))
+    for n, sess in enumerate(doc.get("session", []), 1):
+        where = f"session {n}"
+        code = _text(sess.get("code"))
+        if not code:
+            problems.append(Problem(where, "the session has no code"))
+            continue
+        if code in plan.sessions:
+            problems.append(Problem(where, f"session code {code} is used twice"))
+        d = _date(sess.get("day"), where, problems)
+        if not _text(sess.get("title")):
+            problems.append(Problem(where, f"session {code} has no title"))
+        if d:
+            plan.days.setdefault(d, "")
+        plan.sessions[code] = {
+            "date": d,
+            "title": _text(sess.get("title")),
+            "kind": _kind(sess.get("kind"), where, problems),
+            "starts": _time(sess.get("starts"), where, problems),
+        }
+    for n, item in enumerate(doc.get("item", []), 1):
+        code = _text(item.get("session"))
+        where = f"item {n}"
+        if not code:
+            problems.append(Problem(where, "the agenda item has no session"))
+        elif code not in plan.sessions and code not in known_sessions:
+            problems.append(Problem(where, f"session {code} is not in the file or the programme"))
+        plan.items.append(
+            {
+                "where": where,
+                "number": _text(item.get("number")),
+                "session": code,
+                "title": _text(item.get("title")),
+                "description": _text(item.get("description")),
+            }
+        )
+    return plan, problems
+
+
+def _table_rows(data: bytes, fmt: str) -> tuple[list[dict], list[Problem]]:
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+            return [], [Problem("file", f"not a readable XLSX workbook ({type(exc).__name__})")]
+        table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return [], [Problem("file", "the CSV is not UTF-8 text (save it as CSV UTF-8)")]
+        table = list(csv.reader(io.StringIO(text)))
+    if not table:
+        return [], [Problem("file", "the file is empty")]
+    header = [_text(h).lower() for h in table[0]]
+    missing = [c for c in ("session", "number", "title") if c not in header]
+    if missing:
+        return [], [
+            Problem("row 1", f"missing column(s): {', '.join(missing)} (columns: {', '.join(COLUMNS)})")
+        ]
+    return [dict(zip(header, r, strict=False)) for r in table[1:] if any(_text(v) for v in r)], []
+
+
+def parse(data: bytes, fmt: str, known_sessions: set[str] = frozenset()) -> Plan:
+    """The plan of ``data`` in format ``toml``, ``csv`` or ``xlsx``; ProgrammeImportError if any problem."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt == "toml":
+        plan, problems = _toml_plan(data, set(known_sessions))
+    elif fmt in ("csv", "xlsx"):
+        rows, problems = _table_rows(data, fmt)
+        if not problems:
+            plan, problems = _rows_to_plan(rows, "row", set(known_sessions))
+        else:
+            plan = Plan()
+    else:
+        raise ProgrammeImportError([Problem("file", f"format {fmt!r} is not toml, csv or xlsx")])
+    seen: dict[str, str] = {}
+    for item in plan.items:
+        if not item["number"]:
+            problems.append(Problem(item["where"], "the agenda item has no number"))
+        elif item["number"] in seen:
+            problems.append(
+                Problem(item["where"], f"item number {item['number']} is also used by {seen[item['number']]}")
+            )
+        else:
+            seen[item["number"]] = item["where"]
+        if not item["title"]:
+            problems.append(Problem(item["where"], "the agenda item has no title"))
+    if not plan.items and not problems:
+        problems.append(Problem("file", "the file has no agenda items"))
+    if problems:
+        raise ProgrammeImportError(problems)
+    return plan
+
+
+def import_file(programme: Programme, data: bytes, fmt: str, *, zone: str, actor: str) -> dict:
+    """Check and merge a programme file; returns counts. Nothing is stored when there is a problem."""
+    from sqlalchemy import select
+
+    with programme.db.session() as s:
+        known = set(s.scalars(select(ProgrammeSession.code)))
+    plan = parse(data, fmt, known)
+    tz = ZoneInfo(zone)
+    with programme.db.session() as s:
+        for day, title in plan.days.items():
+            programme.day(s, day, title)
+        for n, (code, sess) in enumerate(plan.sessions.items(), 1):
+            starts = (
+                dt.datetime.combine(sess["date"], sess["starts"], tz).astimezone(dt.UTC)
+                if sess["starts"]
+                else None
+            )
+            programme.session_row(
+                s,
+                code,
+                date=sess["date"],
+                title=sess["title"],
+                kind=sess["kind"],
+                starts_at=starts,
+                position=n,
+            )
+        for n, item in enumerate(plan.items, 1):
+            programme.item_row(
+                s,
+                item["number"],
+                session_code=item["session"],
+                title=item["title"],
+                description=item["description"],
+                position=n,
+            )
+        result = {"days": len(plan.days), "sessions": len(plan.sessions), "items": len(plan.items)}
+        audit.record(s, actor, "programme.import", result)
+    programme.publish("agenda", programme.now())
+    return result

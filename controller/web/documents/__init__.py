@@ -1,0 +1,1 @@
+"""Document pages: the library for staff, and the delegate-facing fetch of watermarked copies."""

@@ -1,0 +1,186 @@
+"""The programme on the controller page (``programme`` blueprint).
+
+* ``/programme`` — the outline (days, sessions, items with their ballots and documents), the editor
+  (add, edit, delete items; import a TOML/CSV/XLSX file), "now on the agenda" buttons, opening and
+  closing sessions (which takes the roll call) and recording leave of absence;
+* ``/programme/now`` — move the agenda (JSON ``{"ref", "revision"}``; 409 with the current state when
+  another chair moved first);
+* ``/projector`` — the hall projector: what is on the agenda now, the session's roll call and quorum,
+  the item's documents; it follows the live feed (``agenda``, ``rollcall``, ``documents`` events).
+
+Everyone logged in may look (``VIEW_PROGRAMME``); the chair and admins change the programme
+(``MANAGE_PROGRAMME``) and move the agenda (``MOVE_AGENDA``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
+
+from controller.app import services
+from controller.documents.access import Reader, ReaderKind
+from controller.programme.agenda import AgendaConflict, ProgrammeError
+from controller.programme.importer import ProgrammeImportError, import_file
+from controller.web.guard import Perm, requires
+
+bp = Blueprint("programme", __name__)
+
+
+def _actor() -> str:
+    return f"user:{g.user.name}"
+
+
+def _back(message: str = "", error: str = ""):
+    return redirect(url_for("programme.page", message=message or None, error=error or None))
+
+
+def _staff_reader() -> Reader:
+    return Reader(ReaderKind.STAFF, f"user:{g.user.id}", g.user.name, secretariat=True)
+
+
+def _documents_by_item() -> dict[str, list]:
+    out: dict[str, list] = {}
+    for d in services().documents.documents(_staff_reader()):
+        if d.item_ref and not d.withdrawn:
+            out.setdefault(d.item_ref, []).append(d)
+    return out
+
+
+@bp.route("/programme")
+@requires(Perm.VIEW_PROGRAMME)
+def page():
+    svc = services()
+    return render_template(
+        "programme/index.html",
+        outline=svc.programme.outline(),
+        now=svc.programme.now(),
+        docs=_documents_by_item(),
+        rollcall=svc.rollcalls.latest(),
+        message=request.args.get("message", ""),
+        error=request.args.get("error", ""),
+    )
+
+
+@bp.route("/programme/api")
+@requires(Perm.VIEW_PROGRAMME)
+def api():
+    svc = services()
+    return jsonify(outline=svc.programme.outline(), now=svc.programme.now(), rollcall=svc.rollcalls.latest())
+
+
+@bp.route("/programme/items", methods=["POST"])
+@requires(Perm.MANAGE_PROGRAMME)
+def add_item():
+    f = request.form
+    try:
+        services().programme.add_item(
+            f.get("number", ""),
+            f.get("session", ""),
+            f.get("title", ""),
+            f.get("description", ""),
+            actor=_actor(),
+        )
+    except ProgrammeError as exc:
+        return _back(error=exc.message)
+    return _back(message="Agenda item added")
+
+
+@bp.route("/programme/items/<ref>", methods=["POST"])
+@requires(Perm.MANAGE_PROGRAMME)
+def edit_item(ref: str):
+    f = request.form
+    try:
+        services().programme.edit_item(
+            ref,
+            actor=_actor(),
+            number=f.get("number"),
+            title=f.get("title"),
+            description=f.get("description"),
+            session_code=f.get("session") or None,
+        )
+    except ProgrammeError as exc:
+        return _back(error=exc.message)
+    return _back(message="Agenda item saved")
+
+
+@bp.route("/programme/items/<ref>/delete", methods=["POST"])
+@requires(Perm.MANAGE_PROGRAMME)
+def delete_item(ref: str):
+    try:
+        services().programme.delete_item(ref, actor=_actor())
+    except ProgrammeError as exc:
+        return _back(error=exc.message)
+    return _back(message="Agenda item deleted")
+
+
+@bp.route("/programme/import", methods=["POST"])
+@requires(Perm.MANAGE_PROGRAMME)
+def import_programme():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _back(error="Choose a programme file (TOML, CSV or XLSX)")
+    svc = services()
+    try:
+        result = import_file(
+            svc.programme,
+            upload.read(),
+            Path(upload.filename).suffix,
+            zone=svc.config.documents.time_zone,
+            actor=_actor(),
+        )
+    except ProgrammeImportError as exc:
+        return _back(error=exc.message)
+    return _back(message=f"Imported {result['items']} agenda items in {result['sessions']} sessions")
+
+
+@bp.route("/programme/now", methods=["POST"])
+@requires(Perm.MOVE_AGENDA)
+def move():
+    body = request.get_json(silent=True) or request.form
+    try:
+        revision = int(body.get("revision", -1))
+        state = services().programme.move(body.get("ref") or None, revision=revision, actor=_actor())
+    except AgendaConflict as exc:
+        return jsonify(error=exc.message, now=exc.state), 409
+    except (ProgrammeError, ValueError) as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(now=state)
+
+
+@bp.route("/programme/sessions/<code>/<action>", methods=["POST"])
+@requires(Perm.MANAGE_PROGRAMME)
+def session_action(code: str, action: str):
+    rc = services().rollcalls
+    try:
+        if action == "open":
+            data = rc.open_session(code, actor=_actor())
+            return _back(message=f"Session {code} opened: {data['present']} of {data['summoned']} present")
+        if action == "close":
+            rc.close_session(code, actor=_actor())
+            return _back(message=f"Session {code} closed")
+    except ProgrammeError as exc:
+        return _back(error=exc.message)
+    return _back(error="unknown session action")
+
+
+@bp.route("/programme/leave", methods=["POST"])
+@requires(Perm.MANAGE_PROGRAMME)
+def leave():
+    f = request.form
+    try:
+        services().rollcalls.record_leave(
+            f.get("delegate_id", "").strip(), f.get("session") or None, f.get("reason", ""), actor=_actor()
+        )
+    except ProgrammeError as exc:
+        return _back(error=exc.message)
+    return _back(message="Leave of absence recorded")
+
+
+@bp.route("/projector")
+@requires(Perm.VIEW_PROGRAMME)
+def projector():
+    svc = services()
+    now = svc.programme.now()
+    docs = _documents_by_item().get(now["item"]["ref"], []) if now["item"] else []
+    return render_template("programme/projector.html", now=now, rollcall=svc.rollcalls.latest(), docs=docs)

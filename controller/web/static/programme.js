@@ -1,0 +1,62 @@
+// Programme editor and hall projector: "now on the agenda" follows the live feed (event "agenda"),
+// the roll call follows event "rollcall". Moving the agenda names the revision this page saw; a 409
+// means another chair moved first, and the page shows the new state instead of overwriting it.
+"use strict";
+
+function showNow(state) {
+  const title = document.getElementById("now-title");
+  if (title) title.textContent = state.item ? `${state.item.number}. ${state.item.title}` : "\u00a0";
+  const sess = document.getElementById("now-session");
+  if (sess) sess.textContent = state.item ? state.item.session : "";
+  const box = document.getElementById("now");
+  if (box) box.dataset.revision = state.revision;
+  document.querySelectorAll("tr[data-ref]").forEach((tr) => {
+    tr.classList.toggle("current", !!state.item && tr.dataset.ref === state.item.ref);
+  });
+}
+
+function showRollCall(rc) {
+  const box = document.getElementById("rollcall");
+  if (!box || rc.summoned === undefined) return;
+  box.hidden = false;
+  const set = (id, v) => { const e = document.getElementById(id); if (e) e.textContent = v; };
+  set("rc-present", rc.present); set("rc-summoned", rc.summoned); set("rc-excused", rc.excused);
+  set("rc-absent", rc.absent); set("rc-required", rc.quorum_required);
+  set("rc-quorate", rc.quorate ? "reached" : "not reached");
+}
+
+function programmePage() {
+  const box = document.getElementById("now");
+  const note = document.getElementById("now-conflict");
+  document.querySelectorAll("button.move").forEach((b) => b.addEventListener("click", async () => {
+    const r = await fetch(box.dataset.move, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content },
+      body: JSON.stringify({ ref: b.dataset.ref, revision: Number(box.dataset.revision) }),
+    });
+    const body = await r.json();
+    if (body.now) showNow(body.now);
+    note.hidden = r.ok;
+    if (!r.ok) note.textContent = body.error;
+  }));
+  Congress.live({ agenda: showNow });
+}
+
+function hallProjector() {
+  const api = document.body.dataset.api;
+  async function refresh() {
+    const data = await Congress.api(api);
+    showNow(data.now);
+    if (data.rollcall) showRollCall(data.rollcall);
+  }
+  const later = Congress.debounce(refresh, 300);
+  const es = Congress.live({ agenda: (s) => { showNow(s); later(); }, rollcall: later, documents: later });
+  es.addEventListener("open", later);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const page = document.body.dataset.page;
+  if (page === "programme") programmePage();
+  if (page === "hall-projector") hallProjector();
+});
