@@ -1,0 +1,171 @@
+"""A real headless Chromium against the real controller (cheroot, HTTPS): the chair uploads a document
+to an agenda item, sees it on the programme, moves the agenda and watches the hall projector follow
+live; the printed QR sheet is rendered and its code decoded and verified; a delegate opens the
+document with their badge token and their watermark is read back from the rendered page. The pages
+are checked at phone, tablet and desktop widths (nothing wider than the screen)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import zxingcpp
+
+from congress import badge_token, document_token, pki
+from congress.broker import free_port
+from controller.app import open_database
+from controller.documents import mark, survival
+from controller.documents.samples import text_pdf
+from controller.documents.tables import WatermarkHolder
+from controller.programme.agenda import Programme
+from controller.programme.importer import import_file
+from controller.server import ControllerServer
+from controller.storage import migrate
+from controller.storage.tables import Delegate, Role, User
+from tests.controller.conftest import PASSWORD, controller_config
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+PROGRAMME = """
+[[session]]
+code = "S2"
+day = 2026-12-02
+title = "Phiên chính thức"
+[[item]]
+number = "3"
+session = "S2"
+title = "Báo cáo chính trị"
+[[item]]
+number = "4"
+session = "S2"
+title = "Thảo luận"
+"""
+
+
+@pytest.fixture
+def controller(tmp_path, venue_ca, password_hash):
+    cert_dir = venue_ca.dir / "broker" / "localhost"
+    cfg = controller_config(
+        tmp_path,
+        database={"url": f"sqlite:///{tmp_path}/congress.db"},
+        ca_dir=str(venue_ca.dir),
+        web={"host": "127.0.0.1", "port": free_port(), "threads": 16, "max_live_clients": 8,
+             "tls_cert": str(cert_dir / "cert.pem"), "tls_key": str(cert_dir / "key.pem")},
+    )
+    db = open_database(cfg)
+    migrate.upgrade(db)
+    with db.session() as s:
+        s.add(User(name="chu-toa", role=Role.CHAIR, password_hash=password_hash))
+        s.add(Delegate(id="D-0042", name="Nguyễn Thị Ánh Tuyết", delegation="Hà Nội", consent=False))
+    import_file(Programme(db), PROGRAMME.encode(), "toml", zone="Asia/Ho_Chi_Minh", actor="setup")
+    db.dispose()
+    server = ControllerServer(cfg, with_ingest=False).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser():
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Debian chromium is not installed (scripts/setup-system.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _page(context):
+    pg = context.new_page()
+    pg.console_errors = []
+    pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+    return pg
+
+
+def _fits(pg) -> bool:
+    return pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browser, venue_ca, tmp_path):
+    base = controller.url
+    staff = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
+    page = _page(staff)
+    page.goto(base + "/login")
+    page.fill("#name", "chu-toa")
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url(base + "/")
+
+    # Upload a document to agenda item 3 through the library page (XHR with a progress bar).
+    pdf = tmp_path / "bao-cao.pdf"
+    pdf.write_bytes(text_pdf(3, title="Dự thảo Báo cáo chính trị"))
+    page.goto(base + "/documents")
+    page.fill("#upload input[name=title]", "Dự thảo Báo cáo chính trị")
+    page.select_option("#upload select[name=item]", label="3. Báo cáo chính trị")
+    page.set_input_files("#upload input[name=file]", str(pdf))
+    page.fill("#upload input[name=note]", "bản đầu")
+    page.click("#upload button[type=submit]")
+    page.wait_for_url(base + "/documents/*", timeout=20000)
+    ref = page.url.rsplit("/", 1)[1]
+    assert "v1 (current)" in page.inner_text("main")
+
+    # The hall projector follows the agenda live.
+    projector = _page(staff)
+    projector.goto(base + "/projector")
+    projector.evaluate("window.__sameDocument = true")
+    page.goto(base + "/programme")
+    row = page.locator(f"tr:has-text('Báo cáo chính trị')").first
+    assert "Dự thảo Báo cáo chính trị" in row.inner_text()  # the document is on the agenda
+    projector.wait_for_selector("#live-state, #hall", state="attached")
+    projector.wait_for_timeout(500)  # let the projector's live feed connect
+    row.locator("button.move").click()
+    page.wait_for_selector("tr.current:has-text('Báo cáo chính trị')", timeout=10000)
+    projector.wait_for_function(
+        "document.getElementById('now-title').textContent.includes('3. Báo cáo chính trị')", timeout=15000)
+    assert projector.evaluate("window.__sameDocument") is True
+    projector.reload()
+    assert "Dự thảo Báo cáo chính trị" in projector.inner_text("#now-docs")
+
+    # The printed QR sheet: render it, decode the document's code, check it offline and follow it.
+    sheet = staff.request.get(base + "/documents/qr-sheet.pdf")
+    assert sheet.ok
+    img = survival.render(sheet.body(), 150)
+    codes = [r.text for r in zxingcpp.read_barcodes(img)]
+    public_key = pki.load_signing_key(venue_ca.controller_signing_key).public_key()
+    claims = [document_token.verify(c, public_key, venue_ca.venue) for c in codes]
+    doc_codes = [(c, cl) for c, cl in zip(codes, claims, strict=True) if cl.kind is document_token.Kind.DOCUMENT]
+    assert [cl.ref for _, cl in doc_codes] == [ref] and doc_codes[0][1].version == 1
+    page.goto(base + "/q/" + document_token.from_scanned(doc_codes[0][0]))
+    assert "Genuine code for version 1" in page.inner_text("main")
+
+    # A delegate opens it with their badge token and finds their own watermark on the page.
+    token = badge_token.issue(pki.load_signing_key(venue_ca.controller_signing_key), venue_ca.venue, "D-0042")
+    tablet = browser.new_context(ignore_https_errors=True, viewport={"width": 820, "height": 1180},
+                                 extra_http_headers={"Authorization": f"Badge {token}"})
+    listed = tablet.request.get(base + "/d").json()["documents"]
+    assert [d["ref"] for d in listed] == [ref]
+    copy = tablet.request.get(base + listed[0]["file"])
+    assert copy.ok and copy.headers["content-type"] == "application/pdf"
+    found = mark.decode(survival.render(copy.body(), 110))
+    assert found is not None
+    with controller.db.session() as s:
+        holder = s.get(WatermarkHolder, found.number)
+    assert holder.holder_id == "D-0042" and holder.name == "Nguyễn Thị Ánh Tuyết"
+    text_band = survival.render(copy.body(), 150)[-40:]
+    assert (text_band < 100).sum() > 300  # the visible band with the delegate's name is drawn
+    page.goto(base + f"/documents/{ref}")
+    assert "Nguyễn Thị Ánh Tuyết" in page.inner_text("#openers")
+
+    # Phone, tablet and desktop widths: nothing wider than the screen.
+    for width in (390, 820, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in ("/programme", "/documents", f"/documents/{ref}", "/projector"):
+            page.goto(base + path)
+            assert _fits(page), (path, width)
+        page.screenshot(path=str(tmp_path / f"programme-{width}.png"), full_page=True)
+    assert page.console_errors == [] and projector.console_errors == []
