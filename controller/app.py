@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from controller.devices.commands import UnitCommander
     from controller.devices.health import DeviceWatch
     from controller.documents.library import Library
+    from controller.link import ControllerLink
     from controller.programme.agenda import Programme
     from controller.programme.rollcall import RollCalls
-    from controller.link import ControllerLink
     from controller.voting.ballots import Ballots
     from controller.voting.keypad_reader import KeypadReader
     from controller.voting.service import VotingService

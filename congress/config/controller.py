@@ -2,9 +2,8 @@
 
 Tables: ``[venue]``, ``[database]``, ``[broker]``, ``[web]`` (address, TLS, server threads),
 ``[security]`` (cookies, session lifetime, login rate limits), ``[devices]`` (door-unit alarms),
-``[attendance]`` (quorum rule), ``[documents]`` (upload limits, watermark time zone, portal
-address). Secrets (audit key, TLS key passphrase) never live here: see
-:func:`congress.config.read_secret`.
+``[attendance]`` (quorum rule), ``[documents]`` (upload limits, portal address). Secrets (audit key,
+TLS key passphrase) never live here: see :func:`congress.config.read_secret`.
 """
 
 from __future__ import annotations
@@ -117,28 +116,15 @@ class AttendanceSection(Section):
 
 
 class DocumentsSection(Section):
-    """Congress documents: upload limits, the venue's time zone on watermarks, the portal's address."""
+    """Congress documents: upload limits and the portal's address (printed in QR codes)."""
 
     max_mb: int = Field(50, ge=1, le=1024, title="Largest upload", description="Megabytes per PDF")
     max_pages: int = Field(1000, ge=1, le=100_000, title="Most pages", description="Pages per PDF")
-    time_zone: str = Field(
-        "Asia/Ho_Chi_Minh", title="Venue time zone", description="IANA zone of times printed on watermarks"
-    )
     portal_url: str = Field(
         "https://congress.local",
         title="Portal address",
         description="Base address printed in document QR codes (the delegates' portal)",
     )
-
-    @model_validator(mode="after")
-    def _zone(self) -> DocumentsSection:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"documents.time_zone {self.time_zone!r} is not a known time zone") from None
-        return self
 
 
 class ControllerConfig(Section):

@@ -38,7 +38,7 @@ def programme_import(args: argparse.Namespace) -> int:
             Programme(db),
             Path(args.file).read_bytes(),
             Path(args.file).suffix,
-            zone=cfg.documents.time_zone,
+            zone=cfg.venue.timezone,
             actor=args.actor,
         )
     except ProgrammeImportError as exc:

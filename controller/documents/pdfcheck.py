@@ -17,6 +17,7 @@ from enum import StrEnum
 import pikepdf
 
 from congress.errors import CongressError
+from congress.i18n import N_
 
 #: Defaults; the controller configuration may lower or raise them.
 MAX_BYTES = 50 * 1024 * 1024
@@ -61,6 +62,26 @@ class Refusal(StrEnum):
     EMBEDDED_FILE = "embedded_file"
     XFA = "xfa"
     MEDIA = "media"
+
+
+#: What each refusal means and what to do, for the page (translated there; the CLI prints the message).
+REFUSAL_TEXT: dict[Refusal, str] = {
+    Refusal.EMPTY: N_("The file is empty."),
+    Refusal.TOO_LARGE: N_("The file is too large: reduce its images (print to PDF at 150 dpi) or split it."),
+    Refusal.NOT_PDF: N_("The file is not a PDF: export or print the document to PDF."),
+    Refusal.BROKEN: N_(
+        "The PDF is damaged or incomplete: upload it again, or export it again from its source."
+    ),
+    Refusal.ENCRYPTED: N_("The PDF is protected by a password or restrictions: save an unprotected copy."),
+    Refusal.TOO_MANY_PAGES: N_("The PDF has too many pages: split it."),
+    Refusal.NO_PAGES: N_("The PDF has no pages."),
+    Refusal.PAGE_SIZE: N_("A page of the PDF has an impossible size: export it again."),
+    Refusal.JAVASCRIPT: N_("The PDF contains JavaScript: print it to a new PDF without scripts."),
+    Refusal.ACTION: N_("The PDF runs actions (programs, forms, automatic actions): print it to a new PDF."),
+    Refusal.EMBEDDED_FILE: N_("The PDF carries attached files: send attachments as their own documents."),
+    Refusal.XFA: N_("The PDF is an XFA form: print it to a new PDF."),
+    Refusal.MEDIA: N_("The PDF carries rich media or 3D: print it to a new PDF."),
+}
 
 
 class DocumentRefused(CongressError):

@@ -54,6 +54,13 @@ LABELS: dict[str, dict[str, str]] = {
     "keypad_action": {"found": N_("found"), "lost": N_("lost"), "unbind": N_("unbind")},
     "motion_option": {"Yes": N_("Yes"), "No": N_("No"), "Abstain": N_("Abstain")},
     "quorum": {"two-thirds": N_("two-thirds"), "majority": N_("majority")},
+    "session_kind": {"preparatory": N_("preparatory session"), "official": N_("official session"),
+                     "other": N_("other session")},
+    "session_status": {"planned": N_("planned"), "open": N_("open"), "closed": N_("closed")},
+    "access": {"public": N_("Public (guests, press)"), "delegates": N_("Delegates"),
+               "group": N_("A named group"), "confidential": N_("Confidential: paper only (no file stored)")},
+    "document_kind": {"draft": N_("draft"), "report": N_("report"), "resolution": N_("resolution"),
+                      "speech": N_("speech"), "other": N_("other")},
 }
 
 

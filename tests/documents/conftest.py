@@ -66,8 +66,15 @@ def db(request, tmp_path):
     database.dispose()
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from controller.accounts.auth import make_hasher
+
+    return make_hasher(**support.FAST_HASH).hash(support.PASSWORD)
+
+
 @pytest.fixture
-def app(tmp_path, venue_ca):
+def app(tmp_path, venue_ca, password_hash):
     """The controller app on SQLite, one account per role (named after it), the test venue CA."""
     from controller.app import create_app
     from controller.storage.tables import Role, User
@@ -75,12 +82,9 @@ def app(tmp_path, venue_ca):
     database = Database(f"sqlite:///{tmp_path / 'app.db'}", info={audit.INFO_KEY: secrets.token_bytes(32)})
     migrate.upgrade(database)
     _roster(database)
-    from controller.accounts.auth import make_hasher
-
-    hashed = make_hasher(**support.FAST_HASH).hash(support.PASSWORD)
     with database.session() as s:
         for role in Role:
-            s.add(User(name=role.value, role=role, password_hash=hashed))
+            s.add(User(name=role.value, role=role, password_hash=password_hash))
     cfg = support.controller_config(tmp_path, ca_dir=str(venue_ca.dir))
     application = create_app(cfg, {"TESTING": True}, db=database)
     yield application

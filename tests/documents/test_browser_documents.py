@@ -26,8 +26,14 @@ from tests.controller.conftest import PASSWORD, controller_config
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 PROGRAMME = """
 [[session]]
 code = "S2"
@@ -51,8 +57,14 @@ def controller(tmp_path, venue_ca, password_hash):
         tmp_path,
         database={"url": f"sqlite:///{tmp_path}/congress.db"},
         ca_dir=str(venue_ca.dir),
-        web={"host": "127.0.0.1", "port": free_port(), "threads": 16, "max_live_clients": 8,
-             "tls_cert": str(cert_dir / "cert.pem"), "tls_key": str(cert_dir / "key.pem")},
+        web={
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "threads": 16,
+            "max_live_clients": 8,
+            "tls_cert": str(cert_dir / "cert.pem"),
+            "tls_key": str(cert_dir / "key.pem"),
+        },
     )
     db = open_database(cfg)
     migrate.upgrade(db)
@@ -84,6 +96,9 @@ def _page(context):
     pg = context.new_page()
     pg.console_errors = []
     pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+    pg.on(
+        "response", lambda r: r.status >= 400 and pg.console_errors.append(f"{r.status} {r.url} on {pg.url}")
+    )
     return pg
 
 
@@ -119,14 +134,15 @@ def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browse
     projector.goto(base + "/projector")
     projector.evaluate("window.__sameDocument = true")
     page.goto(base + "/programme")
-    row = page.locator(f"tr:has-text('Báo cáo chính trị')").first
+    row = page.locator("tr:has-text('Báo cáo chính trị')").first
     assert "Dự thảo Báo cáo chính trị" in row.inner_text()  # the document is on the agenda
     projector.wait_for_selector("#live-state, #hall", state="attached")
     projector.wait_for_timeout(500)  # let the projector's live feed connect
     row.locator("button.move").click()
     page.wait_for_selector("tr.current:has-text('Báo cáo chính trị')", timeout=10000)
     projector.wait_for_function(
-        "document.getElementById('now-title').textContent.includes('3. Báo cáo chính trị')", timeout=15000)
+        "document.getElementById('now-title').textContent.includes('3. Báo cáo chính trị')", timeout=15000
+    )
     assert projector.evaluate("window.__sameDocument") is True
     projector.reload()
     assert "Dự thảo Báo cáo chính trị" in projector.inner_text("#now-docs")
@@ -138,15 +154,20 @@ def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browse
     codes = [r.text for r in zxingcpp.read_barcodes(img)]
     public_key = pki.load_signing_key(venue_ca.controller_signing_key).public_key()
     claims = [document_token.verify(c, public_key, venue_ca.venue) for c in codes]
-    doc_codes = [(c, cl) for c, cl in zip(codes, claims, strict=True) if cl.kind is document_token.Kind.DOCUMENT]
+    doc_codes = [
+        (c, cl) for c, cl in zip(codes, claims, strict=True) if cl.kind is document_token.Kind.DOCUMENT
+    ]
     assert [cl.ref for _, cl in doc_codes] == [ref] and doc_codes[0][1].version == 1
     page.goto(base + "/q/" + document_token.from_scanned(doc_codes[0][0]))
     assert "Genuine code for version 1" in page.inner_text("main")
 
     # A delegate opens it with their badge token and finds their own watermark on the page.
     token = badge_token.issue(pki.load_signing_key(venue_ca.controller_signing_key), venue_ca.venue, "D-0042")
-    tablet = browser.new_context(ignore_https_errors=True, viewport={"width": 820, "height": 1180},
-                                 extra_http_headers={"Authorization": f"Badge {token}"})
+    tablet = browser.new_context(
+        ignore_https_errors=True,
+        viewport={"width": 820, "height": 1180},
+        extra_http_headers={"Authorization": f"Badge {token}"},
+    )
     listed = tablet.request.get(base + "/d").json()["documents"]
     assert [d["ref"] for d in listed] == [ref]
     copy = tablet.request.get(base + listed[0]["file"])
@@ -164,8 +185,11 @@ def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browse
     # Phone, tablet and desktop widths: nothing wider than the screen.
     for width in (390, 820, 1280):
         page.set_viewport_size({"width": width, "height": 900})
-        for path in ("/programme", "/documents", f"/documents/{ref}", "/projector"):
+        for path in ("/programme", "/documents", f"/documents/{ref}"):
             page.goto(base + path)
             assert _fits(page), (path, width)
+        projector.set_viewport_size({"width": width, "height": 900})
+        assert _fits(projector), ("/projector", width)
         page.screenshot(path=str(tmp_path / f"programme-{width}.png"), full_page=True)
-    assert page.console_errors == [] and projector.console_errors == []
+    assert page.console_errors == [], page.console_errors
+    assert projector.console_errors == [], projector.console_errors

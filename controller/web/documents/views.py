@@ -21,13 +21,14 @@ Anything a reader may not have answers 404, like a reference that does not exist
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from congress.errors import ProtocolError
 from controller.app import services
 from controller.documents.access import Level, Reader
 from controller.documents.delegate_access import reader_for
 from controller.documents.library import DocumentError, DocView, NotFound
-from controller.documents.pdfcheck import DocumentRefused
+from controller.documents.pdfcheck import REFUSAL_TEXT, DocumentRefused
 from controller.documents.serving import copy_response
 from controller.documents.tables import DocumentKind
 from controller.web.guard import Perm, public, requires
@@ -99,6 +100,11 @@ def index():
     )
 
 
+def refusal_text(exc: DocumentRefused) -> str:
+    """The refusal in the page's language, with the checker's detail (English, technical) after it."""
+    return f"{_(REFUSAL_TEXT[exc.reason])} ({exc.message})"
+
+
 def _upload_error(message: str, reason: str = "refused", status: int = 400):
     if "application/json" in request.headers.get("Accept", ""):
         return jsonify(error=message, reason=reason), status
@@ -124,7 +130,7 @@ def upload():
             actor=_actor(),
         )
     except DocumentRefused as exc:
-        return _upload_error(str(exc), exc.reason.value, 422)
+        return _upload_error(refusal_text(exc), exc.reason.value, 422)
     except (DocumentError, ValueError) as exc:
         return _upload_error(str(exc))
     if "application/json" in request.headers.get("Accept", ""):
@@ -164,9 +170,13 @@ def new_version(ref: str):
         )
     except NotFound:
         abort(404)
-    except (DocumentRefused, DocumentError) as exc:
+    except DocumentRefused as exc:
+        return redirect(url_for("documents.detail", ref=ref, error=refusal_text(exc)))
+    except DocumentError as exc:
         return redirect(url_for("documents.detail", ref=ref, error=str(exc)))
-    return redirect(url_for("documents.detail", ref=ref, message=f"Version {n} is now current"))
+    return redirect(
+        url_for("documents.detail", ref=ref, message=_("Version %(number)s is now current", number=n))
+    )
 
 
 @bp.route("/documents/<ref>/withdraw", methods=["POST"])
@@ -176,7 +186,7 @@ def withdraw(ref: str):
         services().documents.withdraw(ref, actor=_actor())
     except NotFound:
         abort(404)
-    return redirect(url_for("documents.detail", ref=ref, message="Withdrawn: nobody receives it any more"))
+    return redirect(url_for("documents.detail", ref=ref, message=_("Withdrawn: nobody receives it any more")))
 
 
 @bp.route("/documents/qr-sheet.pdf")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from controller.app import services
 from controller.documents.access import Reader, ReaderKind
@@ -83,7 +84,7 @@ def add_item():
         )
     except ProgrammeError as exc:
         return _back(error=exc.message)
-    return _back(message="Agenda item added")
+    return _back(message=_("Agenda item added"))
 
 
 @bp.route("/programme/items/<ref>", methods=["POST"])
@@ -101,7 +102,7 @@ def edit_item(ref: str):
         )
     except ProgrammeError as exc:
         return _back(error=exc.message)
-    return _back(message="Agenda item saved")
+    return _back(message=_("Agenda item saved"))
 
 
 @bp.route("/programme/items/<ref>/delete", methods=["POST"])
@@ -111,7 +112,7 @@ def delete_item(ref: str):
         services().programme.delete_item(ref, actor=_actor())
     except ProgrammeError as exc:
         return _back(error=exc.message)
-    return _back(message="Agenda item deleted")
+    return _back(message=_("Agenda item deleted"))
 
 
 @bp.route("/programme/import", methods=["POST"])
@@ -119,19 +120,25 @@ def delete_item(ref: str):
 def import_programme():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _back(error="Choose a programme file (TOML, CSV or XLSX)")
+        return _back(error=_("Choose a programme file (TOML, CSV or XLSX)"))
     svc = services()
     try:
         result = import_file(
             svc.programme,
             upload.read(),
             Path(upload.filename).suffix,
-            zone=svc.config.documents.time_zone,
+            zone=svc.config.venue.timezone,
             actor=_actor(),
         )
     except ProgrammeImportError as exc:
         return _back(error=exc.message)
-    return _back(message=f"Imported {result['items']} agenda items in {result['sessions']} sessions")
+    return _back(
+        message=_(
+            "Imported %(items)s agenda items in %(sessions)s sessions",
+            items=result["items"],
+            sessions=result["sessions"],
+        )
+    )
 
 
 @bp.route("/programme/now", methods=["POST"])
@@ -155,13 +162,20 @@ def session_action(code: str, action: str):
     try:
         if action == "open":
             data = rc.open_session(code, actor=_actor())
-            return _back(message=f"Session {code} opened: {data['present']} of {data['summoned']} present")
+            return _back(
+                message=_(
+                    "Session %(code)s opened: %(present)s of %(summoned)s present",
+                    code=code,
+                    present=data["present"],
+                    summoned=data["summoned"],
+                )
+            )
         if action == "close":
             rc.close_session(code, actor=_actor())
-            return _back(message=f"Session {code} closed")
+            return _back(message=_("Session %(code)s closed", code=code))
     except ProgrammeError as exc:
         return _back(error=exc.message)
-    return _back(error="unknown session action")
+    return _back(error=_("Unknown session action"))
 
 
 @bp.route("/programme/leave", methods=["POST"])
@@ -174,7 +188,7 @@ def leave():
         )
     except ProgrammeError as exc:
         return _back(error=exc.message)
-    return _back(message="Leave of absence recorded")
+    return _back(message=_("Leave of absence recorded"))
 
 
 @bp.route("/projector")

@@ -24,9 +24,9 @@ function documentsPage() {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = { error: xhr.statusText }; }
       if (xhr.status === 201) { window.location.assign(body.url); return; }
-      err.textContent = body.error || ("upload failed: " + xhr.status); err.hidden = false;
+      err.textContent = body.error || _("The upload failed (%(status)s).", { status: xhr.status }); err.hidden = false;
     });
-    xhr.addEventListener("error", () => { err.textContent = "the upload was interrupted"; err.hidden = false; });
+    xhr.addEventListener("error", () => { err.textContent = _("The upload was interrupted."); err.hidden = false; });
     xhr.send(new FormData(form));
   });
 }

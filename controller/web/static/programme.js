@@ -22,7 +22,8 @@ function showRollCall(rc) {
   const set = (id, v) => { const e = document.getElementById(id); if (e) e.textContent = v; };
   set("rc-present", rc.present); set("rc-summoned", rc.summoned); set("rc-excused", rc.excused);
   set("rc-absent", rc.absent); set("rc-required", rc.quorum_required);
-  set("rc-quorate", rc.quorate ? "reached" : "not reached");
+  const q = document.getElementById("rc-quorate");
+  if (q) q.textContent = rc.quorate ? q.dataset.yes : q.dataset.no;
 }
 
 function programmePage() {
