@@ -10,7 +10,10 @@ starts ``congress edge run`` as its own process with a ``NOTIFY_SOCKET`` and mea
   camera (the check-in's ``mono_ms``, CLOCK_MONOTONIC is system-wide) until the signed check-in
   arrived at a subscriber playing the controller (which verifies and acknowledges it);
 * ``frame_p50_ms``: per-frame processing time (detect, embed, decide), from the unit's heartbeat;
-* ``mismatched``: check-ins (in order) naming someone other than the person shown;
+* ``expected``: the probes the unit's engine recognises at the configured thresholds (computed in
+  this process on the same frames); ``below_threshold`` lists the other genuine photos with their best
+  score: the thresholds, not the pipeline, turn them away;
+* ``mismatched``: check-ins (in order) naming someone other than the expected person;
 * ``rss_mb`` / ``rss_peak_mb``: the unit's resident memory after the stream (VmRSS, VmHWM).
 """
 
@@ -107,8 +110,32 @@ def _probes(images: Path, enroll_per_identity: int) -> tuple[dict[str, list[Path
     return enroll, order
 
 
+def _expected(analyzer, gallery, order, cfg) -> tuple[list[str], list[dict]]:
+    """Who the unit should check in, in order: the probes its engine recognises at the configured
+    thresholds on the frame the camera shows (frames of a photo are identical); the others, with their
+    best score, are genuine photos that the thresholds turn away (not a fault of the pipeline)."""
+    from congress.faces import decode_image
+    from edge.camera.replay import letterbox
+
+    r = cfg.recognition
+    expected, below = [], []
+    for name, photo in order:
+        faces = analyzer.analyze(letterbox(decode_image(photo), (cfg.camera.width, cfg.camera.height)))
+        matches = [gallery.search(f.embedding) for f in faces]
+        if any(m.identity == name and m.score >= r.min_score and m.margin >= r.min_margin for m in matches):
+            expected.append(name)
+        else:
+            best = max(matches, key=lambda m: m.score, default=None)
+            below.append({"identity": name, "photo": photo.name, "faces": len(faces),
+                          "best": best.identity if best else None,
+                          "score": round(best.score, 4) if best else None,
+                          "margin": round(best.margin, 4) if best else None})
+    return expected, below
+
+
 def _write_config(
-    root: Path, ca: Path, port: int, playlist: Path, fps: float, models_dir: Path | str | None
+    root: Path, ca: Path, port: int, playlist: Path, fps: float, models_dir: Path | str | None,
+    min_score: float | None,
 ) -> Path:
     creds = pki.issue_unit(ca, UNIT)
     data = root / "unit"
@@ -134,6 +161,7 @@ path = "{playlist}"
 fps = {fps}
 [recognition]
 debounce_s = 0.0
+{f"min_score = {min_score}" if min_score is not None else ""}
 {f'models_dir = "{Path(models_dir).resolve()}"' if models_dir else ""}
 [feedback]
 pin_factory = "mock"
@@ -162,6 +190,7 @@ def run_bench(
     fps: float = 10.0,
     rounds: int = 1,
     models_dir: Path | str | None = None,
+    min_score: float | None = None,
 ) -> dict:
     from congress.broker import Mosquitto
     from congress.config import load_config
@@ -169,11 +198,11 @@ def run_bench(
     from congress.faces import decode_image
     from edge.camera.replay import letterbox
     from edge.engine import EngineAnalyzer
-    from edge.gallery import GalleryStore
+    from edge.gallery import GalleryIndex, GalleryStore
 
     images = Path(images)
     root = Path(tempfile.mkdtemp(prefix="congress-edge-bench-"))
-    broker = ctl = proc = None
+    broker = ctl = proc = log = None
     try:
         ca = root / "ca"
         pki.init_ca(ca, VENUE)
@@ -182,7 +211,8 @@ def run_bench(
         order = order * rounds
         playlist = root / "playlist.txt"
         playlist.write_text("".join(f"{p.resolve()} {hold_frames}\n" for _, p in order))
-        cfg = load_config(_write_config(root, ca, broker.port, playlist, fps, models_dir), EdgeConfig)
+        unit_toml = _write_config(root, ca, broker.port, playlist, fps, models_dir, min_score)
+        cfg = load_config(unit_toml, EdgeConfig)
         cfg.unit.data_dir.mkdir(parents=True)
         key = secrets.token_bytes(32)
         (cfg.unit.data_dir / "gallery.key").write_text(key.hex())
@@ -199,6 +229,7 @@ def run_bench(
         order = [(n, p) for n, p in order if n in enroll]
         playlist.write_text("".join(f"{p.resolve()} {hold_frames}\n" for _, p in order))
         GalleryStore(cfg.unit.data_dir, key, VENUE, UNIT).install_plain(1, ids, np.array(rows))
+        expected, below = _expected(analyzer, GalleryIndex(1, tuple(ids), np.array(rows)), order, cfg)
         del analyzer
         ctl = _Controller(ca, broker.port)
         sock_path = root / "notify.sock"
@@ -220,22 +251,23 @@ def run_bench(
         sock.close()
         stream_s = len(order) * hold_frames / fps
         deadline = time.monotonic() + stream_s * 3 + 30
-        expected = len(order)
-        while len(ctl.arrivals) < expected and time.monotonic() < deadline and proc.poll() is None:
+        while len(ctl.arrivals) < len(expected) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
         time.sleep(1.5)  # one more heartbeat with the final frame statistics
         mem = _proc_status(proc.pid)
         lat = [(t - m.mono_ms / 1000) * 1000 for m, t in ctl.arrivals.values()]
         got = [m.delegate_id for m, _ in sorted(ctl.arrivals.values(), key=lambda a: a[0].seq)]
-        shown = [name for name, _ in order]
-        mismatched = sum(a != b for a, b in zip(got, shown, strict=False)) if len(got) == len(shown) else None
+        mismatched = (sum(a != b for a, b in zip(got, expected, strict=True))
+                      if len(got) == len(expected) else None)
         beat = json.loads(ctl.statuses[-1].detail) if ctl.statuses else {}
         t_stop = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
         return {
-            "probes": expected,
-            "expected": expected,
+            "probes": len(order),
+            "expected": len(expected),
+            "below_threshold": below,
+            "min_score": cfg.recognition.min_score,
             "checkins": len(ctl.arrivals),
             "mismatched": mismatched,
             "identities": len(enroll),
@@ -255,6 +287,8 @@ def run_bench(
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
+        if log is not None:
+            log.close()
         if ctl is not None:
             ctl.close()
         if broker is not None:

@@ -48,9 +48,10 @@ def bench(args: argparse.Namespace) -> int:
     from edge.bench import run_bench
 
     r = run_bench(args.images, enroll_per_identity=1, hold_frames=args.hold, fps=args.fps, rounds=args.rounds,
-                  models_dir=args.models)
+                  models_dir=args.models, min_score=args.min_score)
     human = (
-        f"door unit: {r['checkins']} check-ins ({r['expected']} expected, {r['mismatched']} mismatched), "
+        f"door unit: {r['checkins']} check-ins ({r['expected']} expected of {r['probes']} photos, "
+        f"{len(r['below_threshold'])} below min_score {r['min_score']}, {r['mismatched']} mismatched), "
         f"frame-to-publish p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms; frame p50 {r['frame_p50_ms']} ms; "
         f"RSS {r['rss_mb']} MB (peak {r['rss_peak_mb']}); ready in {r['ready_s']} s"
     )
@@ -74,5 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--fps", type=float, default=10.0, help="camera frame rate (default 10)")
     b.add_argument("--rounds", type=int, default=1, help="times the probe photos are replayed")
     b.add_argument("--models", metavar="DIR", help="face models folder (default: the bundled models)")
+    b.add_argument("--min-score", type=float, metavar="S",
+                   help="[recognition] min_score of the unit (default: the configuration's default)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(handler=bench)
