@@ -71,12 +71,50 @@ def workdir(path: str | None) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextmanager
+def _logs_to(path: Path) -> Iterator[None]:
+    """Send the log to ``path`` and keep only warnings on the terminal, so the login stays in view."""
+    root = logging.getLogger()
+    console = [(h, h.level) for h in root.handlers
+               if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(to_file)
+    for h, level in console:
+        h.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        for h, level in console:
+            h.setLevel(level)
+        root.removeHandler(to_file)
+        to_file.close()
+
+
 def serve(stack: Stack, *, stop: threading.Event | None = None) -> int:
-    """Start everything, print how to log in, run until Ctrl-C (SIGINT) or SIGTERM, stop everything."""
+    """Start everything, print how to log in, run until Ctrl-C (SIGINT) or SIGTERM, stop everything.
+
+    While it runs, the log (door decisions, ingest, keypads) goes to ``demo.log`` in the work folder and
+    the terminal shows only warnings: the address and the login stay on screen.
+    """
     stop = stop or threading.Event()
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    log_file = stack.venue.root / "demo.log"
+    try:
+        with _logs_to(log_file):
+            _serve(stack, stop, log_file)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    leftover = [t.name for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if leftover:
+        log.warning("threads still running after stop: %s", leftover)
+    return 0
+
+
+def _serve(stack: Stack, stop: threading.Event, log_file: Path) -> None:
     try:
         stack.start(realtime=True, auto_vote=True)
         drafts = _draft_ballots(stack)
@@ -89,17 +127,12 @@ def serve(stack: Stack, *, stop: threading.Event | None = None) -> int:
               f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
               f"                   they vote by themselves when a ballot opens\n"
               f"  ballots:         {drafts} ready to open on the ballots page once quorum is reached\n"
+              f"  log:             {log_file} (the terminal shows only warnings)\n"
               f"Press Ctrl-C to stop.\n", flush=True)
         stop.wait()
         print("stopping...", flush=True)
     finally:
         stack.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    leftover = [t.name for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
-    if leftover:
-        log.warning("threads still running after stop: %s", leftover)
-    return 0
 
 
 def _draft_ballots(stack: Stack) -> str:

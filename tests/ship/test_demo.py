@@ -136,6 +136,10 @@ def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
         with opener.open(url + "/api/ballots/1", timeout=10) as r:
             ballot = json.loads(r.read())
         assert ballot["status"] == "closed" and ballot["result"]["cast"] == summary["quorum"]["present"]
+        # The doors' decisions go to the work folder's log, not over the login on the terminal.
+        assert re.search(r"log:\s+(\S+demo\.log)", text).group(1) == str(work / "venue" / "demo.log")
+        assert "door decision" in (work / "venue" / "demo.log").read_text()
+        assert "door decision" not in (tmp_path / "demo.log").read_text()
         assert _processes_mentioning(str(work / "venue" / "broker")), "mosquitto is not running"
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(60) == 0
