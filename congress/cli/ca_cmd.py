@@ -1,4 +1,4 @@
-"""``congress ca``: the venue CA (init, issue-broker, issue-unit, issue-client, revoke, list).
+"""``congress ca``: the venue CA (init, issue-broker, issue-unit, issue-site, issue-client, revoke, list).
 
 Every action takes ``--dir`` (default ``$CONGRESS_CA_DIR`` or ``./ca``) and ``--json``. The work is
 done by :mod:`congress.pki`; this module only parses arguments and prints results.
@@ -41,13 +41,26 @@ def _broker(args: argparse.Namespace) -> int:
 def _unit(args: argparse.Namespace) -> int:
     from congress import pki
 
-    c = pki.issue_unit(_dir(args), args.unit_id, reissue=args.reissue)
+    c = pki.issue_unit(_dir(args), args.unit_id, reissue=args.reissue, site=args.site)
     paths = {k: str(getattr(c, k)) for k in ("cert", "key", "signing_key", "signing_pub", "ca_cert",
                                                "controller_pub", "gallery_key", "gallery_pub")}
-    emit({"ok": True, "unit_id": args.unit_id, **paths}, as_json=args.json,
+    emit({"ok": True, "unit_id": args.unit_id, "site": args.site, **paths}, as_json=args.json,
          human=f"unit {args.unit_id}: certificate {c.cert}, signing key {c.signing_key}; copy "
          f"cert.pem, key.pem, signing.key, gallery.key, ca.pem and controller-signing.pub to the unit "
          "(congress flash does it)")
+    return 0
+
+
+def _site(args: argparse.Namespace) -> int:
+    from congress import pki
+
+    c = pki.issue_site(_dir(args), args.site, reissue=args.reissue)
+    paths = {k: str(getattr(c, k)) for k in ("cert", "key", "signing_key", "signing_pub", "ca_cert",
+                                               "controller_pub")}
+    emit({"ok": True, "site": args.site, **paths}, as_json=args.json,
+         human=f"site {args.site}: certificate {c.cert} (its bridge and gateway), signing key "
+         f"{c.signing_key}; next: `congress venue site-files {args.site} --host GATEWAY --central HOST "
+         f"--out DIR`, then `congress venue broker-files` again so the central broker knows the site")
     return 0
 
 
@@ -63,7 +76,7 @@ def _client(args: argparse.Namespace) -> int:
 def _revoke(args: argparse.Namespace) -> int:
     from congress import pki
 
-    kind = "client" if args.client else "unit"
+    kind = "client" if args.client else "site" if args.site else "unit"
     serials = pki.revoke(_dir(args), args.unit_id, kind=kind)
     crl = os.path.join(_dir(args), "crl.pem")
     emit({"ok": True, "kind": kind, "name": args.unit_id, "serials": serials, "crl": crl},
@@ -108,10 +121,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     u = action("issue-unit", "issue a door unit's client certificate and Ed25519 signing key", _unit)
     u.add_argument("unit_id", help="unit id, e.g. door-1 (becomes the certificate CN and MQTT user)")
     u.add_argument("--reissue", action="store_true", help="revoke the unit's current certificate first")
+    u.add_argument("--site", metavar="SITE",
+                   help="the satellite site the unit stands at (its messages travel the site's bridge)")
+    t = action("issue-site", "issue a satellite site's certificate (its bridge and gateway) and signing key",
+               _site)
+    t.add_argument("site", help="site id, e.g. hanoi-1 (certificate CN; central topics .../site/SITE/...)")
+    t.add_argument("--reissue", action="store_true", help="revoke the site's current certificate first")
     c = action("issue-client", "issue a client certificate (the controller, tools)", _client)
     c.add_argument("name", help="client name, e.g. controller (certificate CN and MQTT user)")
     c.add_argument("--reissue", action="store_true", help="revoke the client's current certificate first")
     r = action("revoke", "revoke a unit's (or client's) certificate and rewrite crl.pem", _revoke)
     r.add_argument("unit_id", help="unit id (or client name with --client)")
-    r.add_argument("--client", action="store_true", help="revoke a client certificate instead of a unit")
+    which = r.add_mutually_exclusive_group()
+    which.add_argument("--client", action="store_true", help="revoke a client certificate instead of a unit")
+    which.add_argument("--site", action="store_true", help="revoke a site certificate instead of a unit")
     action("list", "list every certificate this CA issued", _list)

@@ -13,6 +13,9 @@ One directory holds everything (``congress ca init --dir DIR``)::
                                      gallery.key (0600) gallery.pub: X25519 pair the controller
                                      seals this unit's gallery to (congress.gallery_crypto)
     clients/<name>/cert.pem key.pem  other MQTT clients (the controller, tools); CN = name
+    sites/<site>/cert.pem key.pem signing.key signing.pub
+                                     satellite site: its bridge's and gateway's TLS client certificate
+                                     (CN = site id) and the gateway's Ed25519 key (congress.pki.sites)
 
 TLS keys are EC P-256 (what Mosquitto/OpenSSL and every client accept); event signatures are Ed25519.
 Private keys are written with mode 0600 before any byte of key material. Mosquitto reads ``crl.pem``
@@ -29,18 +32,24 @@ from congress.pki.issue import (
     unit_signing_keys,
 )
 from congress.pki.keys import load_public_key, load_signing_key
+from congress.pki.sites import SiteCredentials, issue_site, site_credentials, sites, unit_sites
 
 __all__ = [
+    "SiteCredentials",
     "UnitCredentials",
     "init_ca",
     "issue_broker",
     "issue_client",
+    "issue_site",
     "issue_unit",
     "load_public_key",
     "load_signing_key",
     "read_index",
     "revoke",
+    "site_credentials",
+    "sites",
     "unit_credentials",
     "unit_signing_keys",
+    "unit_sites",
     "venue_of",
 ]

@@ -34,6 +34,8 @@ from congress.pki.authority import (
 )
 from congress.pki.keys import key_pem, load_public_key, pub_pem, write_private, write_public
 
+#: Certificate kinds whose CN is an MQTT user name: one name space (the broker ACL keys on the name).
+MQTT_NAME_KINDS = frozenset({"unit", "client", "site"})
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
 
 
@@ -52,7 +54,8 @@ class UnitCredentials:
     gallery_pub: Path
 
 
-def _issue(ca_dir: Path, kind: str, name: str, sub: Path, *, server: bool, sans: list) -> x509.Certificate:
+def _issue(ca_dir: Path, kind: str, name: str, sub: Path, *, server: bool, sans: list,
+           extra: dict | None = None) -> x509.Certificate:
     ca_cert, ca_key = _load_ca(ca_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
@@ -100,6 +103,7 @@ def _issue(ca_dir: Path, kind: str, name: str, sub: Path, *, server: bool, sans:
             "name": name,
             "not_after": cert.not_valid_after_utc.isoformat(),
             "revoked": None,
+            **(extra or {}),
         }
     )
     _write_index(ca_dir, index)
@@ -112,12 +116,12 @@ def _check_new_name(ca_dir: Path, kind: str, name: str, reissue: bool) -> None:
     except ValueError as exc:
         raise PKIError(str(exc)) from None
     index = read_index(ca_dir)
-    other = "client" if kind == "unit" else "unit"
-    if _active(index, other, name):
-        raise PKIError(
-            f"{name!r} is already a {other}; units and clients share the MQTT user name space",
-            hint="choose another name",
-        )
+    for other in sorted(MQTT_NAME_KINDS - {kind}):
+        if _active(index, other, name):
+            raise PKIError(
+                f"{name!r} is already a {other}; units, sites and clients share the MQTT user name space",
+                hint="choose another name",
+            )
     if _active(index, kind, name):
         if not reissue:
             raise PKIError(
@@ -151,14 +155,22 @@ def issue_broker(ca_dir: str | os.PathLike, host: str) -> tuple[Path, Path]:
     return sub / "cert.pem", sub / "key.pem"
 
 
-def issue_unit(ca_dir: str | os.PathLike, unit_id: str, *, reissue: bool = False) -> UnitCredentials:
-    """Issue a door unit's TLS client certificate (CN = unit id) and its Ed25519 signing key pair."""
+def issue_unit(ca_dir: str | os.PathLike, unit_id: str, *, reissue: bool = False,
+               site: str | None = None) -> UnitCredentials:
+    """Issue a door unit's TLS client certificate (CN = unit id) and its Ed25519 signing key pair.
+
+    ``site``: the satellite site the unit stands at (``congress ca issue-site`` first); the index
+    records it, and the controller sends the unit's gallery and commands through that site's bridge.
+    """
     ca_dir = Path(ca_dir)
     _require_ca(ca_dir)
     sub = ca_dir / "units" / unit_id
     with _locked(ca_dir):
+        if site is not None and not _active(read_index(ca_dir), "site", site):
+            raise PKIError(f"site {site!r} has no valid certificate",
+                           hint=f"issue it first with `congress ca issue-site {site}`")
         _check_new_name(ca_dir, "unit", unit_id, reissue)
-        _issue(ca_dir, "unit", unit_id, sub, server=False, sans=[])
+        _issue(ca_dir, "unit", unit_id, sub, server=False, sans=[], extra={"site": site} if site else None)
         signer = ed25519.Ed25519PrivateKey.generate()
         write_private(sub / "signing.key", key_pem(signer))
         write_public(sub / "signing.pub", pub_pem(signer.public_key()))

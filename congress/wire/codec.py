@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from congress.errors import ProtocolError
 from congress.wire.fields import _ID, MAX_INT, get_int, get_str
 from congress.wire.messages import MESSAGE_TYPES, Message
-from congress.wire.topics import CONTROLLER_WRITES, Kind, parse_topic
+from congress.wire.topics import CONTROLLER_WRITES, Kind, parse_topic, split_route
 
 PROTOCOL_VERSION = 1
 #: Largest check-in, status, ack or command accepted (bytes of the whole payload).
@@ -168,6 +168,7 @@ def verify(
     if not isinstance(obj["body"], dict):
         raise ProtocolError(Reason.MALFORMED, "field 'body' must be an object")
     if topic is not None:
+        topic = split_route(topic)[1]  # a site's route is not part of the signed message
         t_venue, t_unit, t_kind = parse_topic(topic)
         if (t_venue, t_unit, t_kind) != (env["venue"], env["unit"], kind):
             raise ProtocolError(Reason.TOPIC_MISMATCH, f"{kind} for venue {env['venue']!r} unit "

@@ -5,6 +5,16 @@ to its own topics: it writes ``checkin`` and ``status`` and reads ``ack``, ``gal
 A gallery's sealed parts have a retained topic each, ``.../gallery/<part>`` (:func:`gallery_part_topic`),
 next to its manifest on ``.../gallery``.
 The controller subscribes with ``+`` in place of the unit id. See docs/wire-protocol.md.
+
+**Sites.** A satellite site's broker bridges its units' topics to the central broker under the site's
+own subtree, ``congress/<venue>/site/<site>/unit/<unit_id>/<kind>`` (:func:`routed`), so the central
+ACL confines each site bridge to that subtree whatever units the site holds. A unit signs the same
+message wherever it is (the site is the route, not part of the message): :func:`split_route` gives
+the site and the unit topic back. Two more topics: the bridge's state, ``congress/<venue>/site/<site>/link``
+(``1`` up, ``0`` down; Mosquitto's bridge notification, retained, with ``0`` as its last will on the
+central broker), and the controller's presence, ``congress/<venue>/controller/online`` (retained,
+re-published each time the controller has subscribed; door units resend what is unacknowledged when it
+changes). See docs/multi-site.md.
 """
 
 from __future__ import annotations
@@ -55,8 +65,48 @@ def subscription(venue_id: str, kind: Kind | str) -> str:
     return unit_topic(venue_id, "+", kind)
 
 
+def routed(site: str | None, topic: str) -> str:
+    """``topic`` (a unit topic or filter) as the central broker carries it for a unit behind ``site``;
+    ``site`` may be ``+`` (subscribe to every site) or ``None`` (the unit talks to the central broker)."""
+    if site is None:
+        return topic
+    root, venue, rest = topic.split("/", 2)
+    return f"{root}/{venue}/site/{site}/{rest}"
+
+
+def split_route(topic: str) -> tuple[str | None, str]:
+    """``(site, unit topic)`` of a topic on the central broker; ``site`` is None for a direct unit."""
+    parts = topic.split("/", 4)
+    if len(parts) == 5 and parts[0] == ROOT and parts[2] == "site" and parts[4].startswith("unit/"):
+        if not _ID.match(parts[3]):
+            raise ProtocolError("bad_topic", f"topic {topic!r} has an invalid site id")
+        return parts[3], f"{parts[0]}/{parts[1]}/{parts[4]}"
+    return None, topic
+
+
+def link_topic(venue_id: str, site: str) -> str:
+    """Retained state of the bridge of ``site`` (``+`` for every site): ``1`` up, ``0`` down."""
+    return f"{ROOT}/{venue_id}/site/{site}/link"
+
+
+def parse_link_topic(topic: str) -> tuple[str, str] | None:
+    """``(venue_id, site)`` of a link topic, or None if ``topic`` is not one."""
+    parts = topic.split("/")
+    if (len(parts) == 5 and parts[0] == ROOT and parts[2] == "site" and parts[4] == "link"
+            and _ID.match(parts[1]) and _ID.match(parts[3])):
+        return parts[1], parts[3]
+    return None
+
+
+def presence_topic(venue_id: str) -> str:
+    """Retained controller presence: changes each time the controller (re)subscribes."""
+    return f"{ROOT}/{venue_id}/controller/online"
+
+
 def parse_topic(topic: str) -> tuple[str, str, Kind]:
-    """Split a concrete topic into ``(venue_id, unit_id, kind)``; raise ``ProtocolError('bad_topic')``."""
+    """Split a concrete topic into ``(venue_id, unit_id, kind)``; raise ``ProtocolError('bad_topic')``.
+    A site-routed topic (``congress/<venue>/site/<site>/unit/...``) is read as its unit topic."""
+    topic = split_route(topic)[1]
     parts = topic.split("/")
     if parts[-1] == Kind.GALLERY_PART.value:
         raise ProtocolError("bad_topic", f"topic {topic!r}: gallery parts go to .../gallery/<part>")

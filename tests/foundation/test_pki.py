@@ -195,3 +195,39 @@ def test_concurrent_issuing_loses_no_certificate(ca_dir):
     assert all(c["revoked"] for c in index["certs"])
     crl = x509.load_pem_x509_crl((ca_dir / "crl.pem").read_bytes())
     assert {format(r.serial_number, "x") for r in crl} == {c["serial"] for c in index["certs"]}
+
+
+def test_site_identity_units_at_a_site_and_one_name_space(ca_dir):
+    s = pki.issue_site(ca_dir, "hanoi-1")
+    cert = load(s.cert)
+    assert cn(cert) == "hanoi-1"
+    assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "site"
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.CLIENT_AUTH in eku
+    assert mode(s.key) == 0o600 and mode(s.signing_key) == 0o600
+    assert isinstance(pki.load_signing_key(s.signing_key), ed25519.Ed25519PrivateKey)
+    pki.issue_unit(ca_dir, "door-7", site="hanoi-1")
+    pki.issue_unit(ca_dir, "door-8")
+    assert pki.sites(ca_dir) == ["hanoi-1"]
+    assert pki.unit_sites(ca_dir) == {"door-7": "hanoi-1"}
+    with pytest.raises(PKIError, match="issue-site"):
+        pki.issue_unit(ca_dir, "door-9", site="nowhere")
+    for taken in ("door-8", "hanoi-1"):  # a site may not take a unit's name, nor a unit or client a site's
+        with pytest.raises(PKIError, match="name space"):
+            (pki.issue_site if taken == "door-8" else pki.issue_client)(ca_dir, taken)
+    with pytest.raises(PKIError, match="already has a valid certificate"):
+        pki.issue_site(ca_dir, "hanoi-1")
+    assert pki.revoke(ca_dir, "hanoi-1", kind="site")
+    assert pki.sites(ca_dir) == []
+    with pytest.raises(PKIError, match="no certificate"):
+        pki.site_credentials(ca_dir, "hue-2")
+
+
+def test_cli_issue_site_and_unit_at_site(ca_dir, capsys):
+    assert main(["ca", "issue-site", "hue-2", "--dir", str(ca_dir), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["site"] == "hue-2" and out["cert"].endswith("sites/hue-2/cert.pem")
+    assert main(["ca", "issue-unit", "door-h", "--site", "hue-2", "--dir", str(ca_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["site"] == "hue-2"
+    assert main(["ca", "revoke", "hue-2", "--site", "--dir", str(ca_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["kind"] == "site"

@@ -289,3 +289,31 @@ def test_replay_guard_matches_a_plain_model(seqs, window):
         assert accepted == expected, (s, sorted(seen))
         if accepted:
             seen.add(s)
+
+
+def test_site_route_is_not_part_of_the_signed_message():
+    """A unit behind a site signs the same bytes; the central topic carries the site as a route."""
+    msg = checkin()
+    payload = wire.encode(msg, UNIT_KEY)
+    central = wire.routed("hanoi-1", msg.topic)
+    assert central == "congress/venue-x/site/hanoi-1/unit/door-1/checkin"
+    assert wire.split_route(central) == ("hanoi-1", msg.topic)
+    assert wire.split_route(msg.topic) == (None, msg.topic)
+    assert wire.verify(payload, topic=central, venue=VENUE, unit_keys=KEYS) == msg
+    assert wire.parse_topic(central) == (VENUE, "door-1", wire.Kind.CHECKIN)
+    assert reason(payload, topic=wire.routed("hanoi-1", wire.unit_topic(VENUE, "door-2", "checkin"))) \
+        == "topic_mismatch"
+    assert wire.routed("+", wire.subscription(VENUE, "checkin")) == "congress/venue-x/site/+/unit/+/checkin"
+    assert wire.routed(None, msg.topic) == msg.topic
+    for bad in ("congress/venue-x/site/bad site/unit/door-1/checkin",
+                "congress/venue-x/site//unit/d/checkin"):
+        with pytest.raises(ProtocolError):
+            wire.parse_topic(bad)
+
+
+def test_link_and_presence_topics():
+    assert wire.link_topic(VENUE, "s1") == "congress/venue-x/site/s1/link"
+    assert wire.parse_link_topic("congress/venue-x/site/s1/link") == (VENUE, "s1")
+    assert wire.parse_link_topic("congress/venue-x/site/s1/unit/d/link") is None
+    assert wire.parse_link_topic(wire.unit_topic(VENUE, "door-1", "checkin")) is None
+    assert wire.presence_topic(VENUE) == "congress/venue-x/controller/online"
