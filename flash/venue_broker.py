@@ -52,7 +52,7 @@ def write_broker_files(ca_dir: Path, host: str, out: Path, controllers: list[str
     sub = out / "congress"
     sub.mkdir(parents=True, exist_ok=True)
     (out / "mosquitto.conf").write_text(venue_conf())
-    (sub / "congress.acl").write_text(broker.render_acl(venue, controllers))
+    (sub / "congress.acl").write_text(broker.render_acl(venue, controllers, pki.sites(ca_dir)))
     for src, name in ((ca_dir / "ca.pem", "ca.pem"), (cert, "broker.pem"), (ca_dir / "crl.pem", "crl.pem")):
         shutil.copyfile(src, sub / name)
     write_private(sub / "broker.key", Path(key).read_bytes())

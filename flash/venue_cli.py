@@ -2,6 +2,8 @@
 
 * ``broker-files``: the venue Mosquitto configuration, ACL and certificates; the text comes from
   :mod:`congress.broker` (the same renderer the tests and the demo use), through :mod:`flash.venue_broker`;
+* ``site-files``: a satellite site's Mosquitto configuration with its TLS bridge to the central broker,
+  its ACL and certificates (:mod:`congress.bridge`, through :mod:`flash.site_broker`);
 * ``wheelhouse``: the door unit's software for one Raspberry Pi OS release (:mod:`flash.wheelhouse`),
   which ``congress flash --wheelhouse`` puts on the card so first boot installs offline.
 """
@@ -38,6 +40,20 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site_files(args: argparse.Namespace) -> int:
+    from flash.site_broker import write_site_files
+
+    ca_dir = Path(args.ca_dir or os.environ.get("CONGRESS_CA_DIR") or "ca")
+    result = write_site_files(ca_dir, args.site, args.host, args.central, Path(args.out))
+    emit({"ok": True, **result}, as_json=args.json, human=(
+        f"site broker files for site {args.site} (bridge to {result['central']}) in {args.out}: install on "
+        f"the site gateway with\n  sudo cp -r {args.out}/. /etc/mosquitto/ && sudo chown -R root:mosquitto "
+        "/etc/mosquitto/congress && sudo chmod 0640 /etc/mosquitto/congress/*.key && sudo systemctl restart "
+        "mosquitto\nand run `congress venue broker-files` again for the central broker (its ACL lists "
+        "the sites)"))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("venue", help="install files for the venue (broker configuration)")
     s = p.add_subparsers(dest="venue_command", metavar="ACTION", required=True)
@@ -55,3 +71,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--wheel", metavar="FILE.whl", help="the project wheel (default: built from the checkout)")
     w.add_argument("--json", action="store_true", help="print one JSON object")
     w.set_defaults(handler=_wheelhouse)
+    t = s.add_parser("site-files", help="write a satellite site's mosquitto.conf with its bridge, ACL and "
+                     "certificates")
+    t.add_argument("site", help="site id (issued with `congress ca issue-site SITE`)")
+    t.add_argument("--ca-dir", metavar="DIR", help="venue CA folder (default $CONGRESS_CA_DIR or ./ca)")
+    t.add_argument("--host", required=True, help="host name the site's door units reach the site broker at")
+    t.add_argument("--central", required=True, metavar="HOST[:PORT]",
+                   help="the central broker as the site reaches it (port 8883 by default)")
+    t.add_argument("--out", required=True, metavar="DIR", help="folder to write (copied to /etc/mosquitto)")
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.set_defaults(handler=_site_files)
