@@ -20,6 +20,13 @@ status), and loops until its stop event is set:
 After a disconnect paho reconnects by itself (or this thread reconnects with backoff when the first
 connection fails); on every (re)connection everything still in the outbox is published again, so an
 event is delivered at least once and the controller's unique key makes it count once.
+
+Behind a satellite site's broker (docs/multi-site.md) the unit's own connection can stay up while the
+site's bridge to the central broker is down, or while the central broker restarts and forgets what it
+held; so the unit also watches two retained topics: the controller's presence (a new value means the
+controller has just subscribed: everything unacknowledged is published again at once) and, on a site
+broker, the bridge's state (while it reads ``0`` the timed resends wait, since the site broker queues
+what the unit sends for the bridge; when it reads ``1`` again they start afresh).
 """
 
 from __future__ import annotations
@@ -59,6 +66,8 @@ class LinkStats:
     acked: int = 0
     rejected_messages: int = 0
     last_error: str = ""
+    upstream_down: bool = False  # a site broker reports its bridge to the central broker down
+    presence_resends: int = 0  # times the controller's presence changed and everything went again
 
 
 class Publisher(threading.Thread):
@@ -105,6 +114,8 @@ class Publisher(threading.Thread):
         self._client = None
         self._next_beat = 0.0
         self._replay = wire.ReplayGuard()
+        self._presence: bytes | None = None
+        self._links_down: set[str] = set()
 
     @property
     def client(self):
@@ -121,6 +132,8 @@ class Publisher(threading.Thread):
         if not reason_code.is_failure:
             for kind in (wire.Kind.ACK, wire.Kind.GALLERY, wire.Kind.GALLERY_PART, wire.Kind.CMD):
                 client.subscribe(wire.unit_topic(self.venue, self.unit, kind), qos=1)
+            # Only a site broker lets its units read its bridge's state; the central broker has none.
+            client.subscribe([(wire.presence_topic(self.venue), 1), (wire.link_topic(self.venue, "+"), 1)])
             self._inbox.put(("connected", None))
         self.wake.set()
 
@@ -237,7 +250,33 @@ class Publisher(threading.Thread):
             else:
                 self._handle(topic, payload)
 
+    def _upstream(self, topic: str, payload: bytes) -> bool:
+        """Presence and link-state messages; True if ``topic`` was one of them."""
+        if topic == wire.presence_topic(self.venue):
+            if payload and payload != self._presence:
+                if self._presence is not None:  # the first one is what the connection found retained
+                    log.info("the controller subscribed again: resending %d events", len(self._sent))
+                    self.stats.presence_resends += 1
+                    self._sent.clear()
+                self._presence = payload
+            return True
+        link = wire.parse_link_topic(topic)
+        if link is None or link[0] != self.venue:
+            return False
+        if payload == b"0" and link[1] not in self._links_down:
+            self._links_down.add(link[1])
+            slowest = time.monotonic() + MAX_RESEND_S
+            self._sent = {k: max(due, slowest) for k, due in self._sent.items()}
+        elif payload == b"1" and link[1] in self._links_down:
+            self._links_down.discard(link[1])
+            again = time.monotonic() + self.resend_s  # the bridge delivers its queue first
+            self._sent = dict.fromkeys(self._sent, again)
+        self.stats.upstream_down = bool(self._links_down)
+        return True
+
     def _handle(self, topic: str, payload: bytes) -> None:
+        if self._upstream(topic, payload):
+            return
         if not payload:  # the controller cleared a retained topic (smaller gallery, revocation)
             log.debug("retained message on %s cleared", topic)
             return
@@ -301,8 +340,10 @@ class Publisher(threading.Thread):
             tries = self._tries.get(key, 0)
             self._tries[key] = tries + 1
             # No ack yet (controller down?): send again later and later, so the broker's queue for
-            # the controller does not fill with copies; a reconnection sends everything at once.
-            self._sent[key] = now + min(self.resend_s * 2**tries, MAX_RESEND_S)
+            # the controller does not fill with copies; a reconnection sends everything at once. While
+            # the site's bridge is down the site broker queues what we send: only the slowest resends.
+            wait = MAX_RESEND_S if self._links_down else min(self.resend_s * 2**tries, MAX_RESEND_S)
+            self._sent[key] = now + wait
             self.stats.published += 1
             if self.observer is not None:
                 self.observer.published(ev, tries > 0)

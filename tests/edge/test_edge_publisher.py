@@ -140,3 +140,26 @@ def _wait(cond, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_new_controller_presence_resends_everything_unacknowledged(venue_ca, broker, unit_parts):
+    """The controller (re)subscribed, e.g. after a central broker restart that lost its queue: the unit
+    publishes its unacknowledged events again at once, without waiting for its resend timer."""
+    make, outbox, key = unit_parts
+    ctl = ControllerStandIn(venue_ca, broker, acking=False)
+    try:
+        add(outbox, venue_ca.venue, key, 2)
+        pub = make(resend_s=300.0)
+        assert ctl.wait_for(lambda c: c.deliveries == 2)
+        presence = wire.presence_topic(venue_ca.venue)
+        ctl.client.publish(presence, b"ctl-boot-a:1", qos=1, retain=True)
+        time.sleep(1.0)
+        assert ctl.deliveries == 2  # the first presence a unit sees is no news
+        ctl.client.publish(presence, b"ctl-boot-a:2", qos=1, retain=True)
+        assert ctl.wait_for(lambda c: c.deliveries == 4, timeout=10)
+        assert pub.stats.presence_resends == 1 and outbox.depth() == 2
+        ctl.ack("door-1", [("boot1", 1), ("boot1", 2)])
+        assert _wait(lambda: outbox.depth() == 0)
+    finally:
+        ctl.client.publish(wire.presence_topic(venue_ca.venue), b"", qos=1, retain=True)
+        ctl.close()
