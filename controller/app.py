@@ -173,17 +173,19 @@ def _add_broker_services(svc: Services) -> None:
     from controller.devices.heartbeats import StatusSink
 
     config = svc.config
-    svc.link = build_link(config)
+    units = UnitRegistry(config.ca_dir)
+    svc.link = build_link(config, registry=units)  # units behind a site are reached through its bridge
     svc.ingest = build_ingest(
         svc.db,
         svc.link,
         ca_dir=config.ca_dir,
         on_status=StatusSink(svc.db, svc.bus, svc.policy),
         on_live=svc.bus.publish,
+        registry=units,
     )
     svc.commander = UnitCommander(svc.link)
     svc.gallery = build_gallery_publisher(config, svc.db, svc.link.publish_retained,
-                                          UnitRegistry(config.ca_dir), counter=svc.link.counter)
+                                          units, counter=svc.link.counter)
 
 
 def create_app(

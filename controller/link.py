@@ -9,6 +9,15 @@ callback only hands ``(topic, payload, arrival time)`` to the area's ``on_messag
 for its own thread. :meth:`send` signs and publishes under one lock, so sequence numbers reach the
 broker in order whichever thread sends.
 
+**Sites.** A door unit behind a satellite site is reached under that site's subtree
+(``congress/<venue>/site/<site>/unit/...``, docs/multi-site.md): ``route(unit) -> site`` (the unit
+registry's :meth:`~controller.checkins.unit_registry.UnitRegistry.site_of`) routes every message to a
+unit, and :meth:`send` takes ``site=`` to answer the way a message came. Each time its subscriptions
+are in place (the first connection and every reconnection) the link publishes the controller's
+**presence** (``congress/<venue>/controller/online``, retained, a new value each time): units resend
+what is still unacknowledged, which is how check-ins dropped by a central broker that restarted
+without its queue come back at once.
+
 Built once by ``create_app`` (:mod:`controller.app`), started before and stopped after the services
 that use it (:class:`controller.server.ControllerServer`).
 """
@@ -20,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.client import topic_matches_sub
@@ -48,6 +58,16 @@ class BrokerTarget:
         return cls(b.host, b.port, str(b.ca_file), str(b.cert_file), str(b.key_file), b.keepalive_s)
 
 
+class Route(Enum):
+    UNITS_OWN = "the unit's own route"
+
+
+def _unit_of(topic: str) -> str:
+    """The unit of a unit topic ``congress/<venue>/unit/<unit>/...``, else ``""``."""
+    parts = topic.split("/", 4)
+    return parts[3] if len(parts) >= 5 and parts[2] == "unit" else ""
+
+
 class ControllerLink:
     """One connection, one boot counter; :meth:`subscribe`, :meth:`start`, :meth:`send`, :meth:`stop`."""
 
@@ -59,9 +79,13 @@ class ControllerLink:
         signing_key: Ed25519PrivateKey,
         client_id: str = "controller",
         durable: bool = True,
+        route: Callable[[str], str | None] | None = None,
     ) -> None:
         self.venue_id, self.broker, self.client_id, self.durable = venue_id, broker, client_id, durable
+        self.route = route
         self.counter = wire.BootCounter()
+        self._subscribe_mid: int | None = None
+        self.presences = 0
         self._key = signing_key
         self._routes: list[tuple[list[tuple[str, int]], OnMessage]] = []
         self._lock = threading.Lock()
@@ -78,7 +102,14 @@ class ControllerLink:
         if not reason_code.is_failure:
             wanted = [t for topics, _ in self._routes for t in topics]
             if wanted:
-                client.subscribe(wanted)
+                self._subscribe_mid = client.subscribe(wanted)[1]
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        """Subscribed (SUBACK): announce the controller's presence (see the module docstring)."""
+        if mid == self._subscribe_mid:
+            self.presences += 1
+            client.publish(wire.presence_topic(self.venue_id), f"{self.counter.boot}:{self.presences}",
+                           qos=1, retain=True)
 
     def _on_message(self, client, userdata, message) -> None:
         arrived = time.time()
@@ -91,6 +122,9 @@ class ControllerLink:
         b = self.broker
         client = mqtt.make_client_from_config(b, self.client_id)
         client.on_connect, client.on_message = self._on_connect, self._on_message
+        client.on_subscribe = self._on_subscribe
+        # Every site's backlog waits for the controller after a central broker restart: retry often.
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client = client  # before connecting: the queued backlog arrives at once and needs acks
         try:
             mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s, durable=self.durable)
@@ -109,11 +143,15 @@ class ControllerLink:
     def connected(self) -> bool:
         return self._client is not None and self._client.is_connected()
 
-    def send(self, build: Callable[[str, int], wire.Message], *, qos: int = 1, retain: bool = False):
-        """Sign and publish ``build(boot, seq)``; returns paho's ``MQTTMessageInfo``."""
+    def send(self, build: Callable[[str, int], wire.Message], *, qos: int = 1, retain: bool = False,
+             site: str | Route | None = Route.UNITS_OWN):
+        """Sign and publish ``build(boot, seq)``; returns paho's ``MQTTMessageInfo``. ``site``: the route
+        (None: the unit talks to this broker directly); by default the unit's own (``route``)."""
         with self._lock:
             msg = build(self.counter.boot, self.counter.next())
-            return self._publish(msg.topic, wire.encode(msg, self._key), qos=qos, retain=retain)
+            own = site is Route.UNITS_OWN
+            topic = msg.topic if own else wire.routed(site, msg.topic)
+            return self._publish(topic, wire.encode(msg, self._key), qos=qos, retain=retain, routed=not own)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False):
         """Publish bytes signed elsewhere with this link's counter (gallery parts) or an empty retained
@@ -128,9 +166,11 @@ class ControllerLink:
         if not info.is_published():
             raise BrokerError(f"the broker did not confirm the message for {topic} within {timeout:.0f} s")
 
-    def _publish(self, topic: str, payload: bytes, *, qos: int, retain: bool):
+    def _publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, routed: bool = False):
         if self._client is None:
             raise BrokerError("the controller's broker link is not started")
+        if not routed and self.route is not None:
+            topic = wire.routed(self.route(_unit_of(topic)), topic) if _unit_of(topic) else topic
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def stop(self) -> None:

@@ -18,6 +18,10 @@ arrival time)`` on a queue; the thread named ``ingest`` takes up to ``batch_max`
    rejected for each event), hands status messages to ``on_status`` (the devices module) and stored
    check-ins to ``on_live`` (the live page bus).
 
+Units behind a satellite site arrive on ``congress/<venue>/site/<site>/unit/...`` (the site's bridge,
+docs/multi-site.md): their acks go back the same way, and each bridge's link state
+(``.../site/<site>/link``) goes to ``on_link``.
+
 Nothing is acknowledged before it is committed, and a unit deletes an event from its outbox only on an
 ack, so a kill -9 of the controller, the broker or the unit loses nothing (the unit resends; the unique
 key stores it once). Forged messages (bad signature, unknown or revoked unit) get no ack: the real unit
@@ -68,6 +72,14 @@ class IngestStats:
     busy_s: float = 0.0  # time spent verifying, storing and acknowledging (load of the ingest thread)
 
 
+def _unit_of(topic: str) -> str:
+    """The unit a (possibly site-routed) unit topic names, or ``?``; never raises."""
+    parts = topic.split("/")
+    if len(parts) == 7 and parts[2] == "site":
+        parts = parts[:2] + parts[4:]
+    return parts[3] if len(parts) == 5 else "?"
+
+
 class Ingest:
     """The check-in ingest thread and its MQTT client; construct once, :meth:`start`, :meth:`stop`."""
 
@@ -79,13 +91,14 @@ class Ingest:
         link: ControllerLink,
         on_status: Callable[[wire.UnitStatus, dt.datetime], None] | None = None,
         on_live: Callable[[EventKind, dict], None] | None = None,
+        on_link: Callable[[str, bool, dt.datetime], None] | None = None,
         batch_max: int = 1000,
         batch_wait_s: float = 0.01,
         reject_audit: RejectAudit | None = None,
         verify_workers: int = 0,
     ) -> None:
         self.db, self.registry, self.link, self.venue_id = db, registry, link, link.venue_id
-        self.on_status, self.on_live = on_status, on_live
+        self.on_status, self.on_live, self.on_link = on_status, on_live, on_link
         self.batch_max, self.batch_wait_s = batch_max, batch_wait_s
         self.rejects = reject_audit or RejectAudit()
         self.stats = IngestStats()
@@ -94,8 +107,9 @@ class Ingest:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        link.subscribe([(wire.subscription(self.venue_id, wire.Kind.CHECKIN), 1),
-                        (wire.subscription(self.venue_id, wire.Kind.STATUS), 1)], self._enqueue)
+        topics = [wire.routed(site, wire.subscription(self.venue_id, kind))
+                  for site in (None, "+") for kind in (wire.Kind.CHECKIN, wire.Kind.STATUS)]
+        link.subscribe([(t, 1) for t in [*topics, wire.link_topic(self.venue_id, "+")]], self._enqueue)
 
     def _enqueue(self, topic: str, payload: bytes, arrived: float) -> None:
         """The link's callback: no work here, only the hand-over to the ``ingest`` thread."""
@@ -147,7 +161,7 @@ class Ingest:
         # check batch N+1.
         inflight = None
         while not self._stop.is_set() or inflight is not None:
-            batch = [] if self._stop.is_set() else self._take(0.0 if inflight else 0.2)
+            batch = [] if self._stop.is_set() else self._links(self._take(0.0 if inflight else 0.2))
             try:
                 nxt = (batch, self._submit(batch)) if batch else None
             except Exception:  # e.g. the CA index unreadable: nothing acknowledged, the units resend
@@ -166,6 +180,21 @@ class Ingest:
             inflight = nxt
             if not batch and inflight is None and self.rejects.due():
                 self._flush_rejects()  # a flood that stopped still gets its summary row
+
+    def _links(self, batch: list[tuple[str, bytes, float]]) -> list[tuple[str, bytes, float]]:
+        """Hand the site bridges' link states (``1``/``0``, from Mosquitto, unsigned) to ``on_link``;
+        return the rest of the batch."""
+        rest = []
+        for topic, payload, arrived in batch:
+            link = wire.parse_link_topic(topic)
+            if link is None:
+                rest.append((topic, payload, arrived))
+            elif self.on_link is not None and link[0] == self.venue_id and payload in (b"0", b"1"):
+                try:
+                    self.on_link(link[1], payload == b"1", dt.datetime.fromtimestamp(arrived, dt.UTC))
+                except Exception:
+                    log.exception("link state of site %s could not be handled", link[1])
+        return rest
 
     def _flush_rejects(self) -> None:
         try:
@@ -199,7 +228,7 @@ class Ingest:
         for (topic, payload, arrived), msg in zip(batch, checked(), strict=True):
             self.stats.received += 1
             if isinstance(msg, Refused):
-                unit = topic.split("/")[3] if topic.count("/") == 4 else "?"
+                unit = _unit_of(topic)
                 reason = self._reason(msg.reason, unit)
                 refused.append(reason)
                 detail = {"topic": topic, "message": msg.message, "bytes": len(payload)}
@@ -207,7 +236,8 @@ class Ingest:
                 continue
             received = dt.datetime.fromtimestamp(arrived, dt.UTC)
             if isinstance(msg, wire.CheckIn):
-                verified.append(Verified(msg, hashlib.sha256(payload).hexdigest(), received))
+                verified.append(Verified(msg, hashlib.sha256(payload).hexdigest(), received,
+                                         wire.split_route(topic)[0]))
             elif isinstance(msg, wire.UnitStatus):
                 statuses.append((msg, received))
         results: list[Stored] = []
@@ -228,19 +258,19 @@ class Ingest:
         return results
 
     def _after_commit(self, results: list[Stored], statuses) -> None:
-        by_unit: dict[str, list[wire.AckedEvent]] = defaultdict(list)
+        by_unit: dict[tuple[str | None, str], list[wire.AckedEvent]] = defaultdict(list)
         for r in results:
             m = r.item.msg
             reason = "" if r.disposition is not Disposition.CONFLICT else CONFLICT
-            by_unit[m.unit].append(wire.AckedEvent(m.boot, m.seq, r.ack, reason))
+            by_unit[(r.item.site, m.unit)].append(wire.AckedEvent(m.boot, m.seq, r.ack, reason))
             if r.disposition is Disposition.STORED:
                 self.stats.stored += 1
             elif r.disposition is Disposition.DUPLICATE:
                 self.stats.duplicates += 1
         if self.link.started:
-            for unit, events in by_unit.items():
+            for (site, unit), events in by_unit.items():  # back the way the check-ins came
                 for i in range(0, len(events), ACK_EVENTS_MAX):
-                    self._acknowledge(unit, tuple(events[i : i + ACK_EVENTS_MAX]))
+                    self._acknowledge(site, unit, tuple(events[i : i + ACK_EVENTS_MAX]))
         for msg, received in statuses:
             self.stats.statuses += 1
             if self.on_status is not None:
@@ -260,7 +290,7 @@ class Ingest:
                 except Exception:
                     log.exception("live update failed")
 
-    def _acknowledge(self, unit: str, events: tuple[wire.AckedEvent, ...]) -> None:
+    def _acknowledge(self, site: str | None, unit: str, events: tuple[wire.AckedEvent, ...]) -> None:
         self.link.send(lambda boot, seq: wire.Ack(venue=self.venue_id, unit=unit, boot=boot, seq=seq,
-                                                  events=events), qos=1)
+                                                  events=events), qos=1, site=site)
         self.stats.acks_sent += 1

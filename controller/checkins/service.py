@@ -28,14 +28,17 @@ from controller.storage.database import Database
 log = logging.getLogger(__name__)
 
 
-def build_link(cfg, *, ca_dir: Path | None = None, client_id: str = "controller") -> ControllerLink:
-    """The controller's one broker connection for a configuration (not started)."""
+def build_link(cfg, *, ca_dir: Path | None = None, client_id: str = "controller",
+               registry: UnitRegistry | None = None) -> ControllerLink:
+    """The controller's one broker connection for a configuration (not started); with ``registry``
+    messages to a unit behind a satellite site travel that site's bridge."""
     ca_dir = Path(ca_dir or cfg.ca_dir)
     return ControllerLink(
         venue_id=cfg.venue.id,
         broker=BrokerTarget.from_section(cfg.broker),
         signing_key=pki.load_signing_key(ca_dir / "controller-signing.key"),
         client_id=client_id,
+        route=registry.site_of if registry is not None else None,
     )
 
 
@@ -47,6 +50,7 @@ def build_ingest(
     on_status: Callable | None = None,
     on_live: Callable | None = None,
     verify_workers: int | None = None,
+    registry: UnitRegistry | None = None,
     **kwargs,
 ) -> Ingest:
     """An :class:`Ingest` on ``link`` trusting the units of ``ca_dir`` (not started).
@@ -57,8 +61,8 @@ def build_ingest(
     if verify_workers is None:
         cpus = os.cpu_count() or 1
         verify_workers = cpus if cpus > 1 else 0
-    return Ingest(db, UnitRegistry(Path(ca_dir)), link=link, on_status=on_status, on_live=on_live,
-                  verify_workers=verify_workers, **kwargs)
+    return Ingest(db, registry or UnitRegistry(Path(ca_dir)), link=link, on_status=on_status,
+                  on_live=on_live, verify_workers=verify_workers, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,9 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     db = Database(cfg.database.url, info={audit.INFO_KEY: audit.load_key(cfg.data_dir)}, hide_parameters=True)
     migrate.upgrade(db)
     ca_dir = args.ca_dir or cfg.ca_dir
-    link = build_link(cfg, ca_dir=ca_dir, client_id=args.client_id)
+    registry = UnitRegistry(Path(ca_dir))
+    link = build_link(cfg, ca_dir=ca_dir, client_id=args.client_id, registry=registry)
     ingest = build_ingest(db, link, ca_dir=ca_dir, batch_max=args.batch_max,
-                          verify_workers=args.verify_workers)
+                          verify_workers=args.verify_workers, registry=registry)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

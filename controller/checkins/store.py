@@ -44,6 +44,7 @@ class Verified:
     msg: CheckIn
     digest: str
     received_at: dt.datetime
+    site: str | None = None  # the satellite site whose bridge carried it (None: straight to this broker)
 
     @property
     def key(self) -> tuple[str, str, int]:

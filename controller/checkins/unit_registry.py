@@ -45,6 +45,7 @@ class UnitRegistry:
         self._lock = threading.Lock()
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._gallery: dict[str, bytes] = {}
+        self._sites: dict[str, str] = {}
         self._revoked: frozenset[str] = frozenset()
         self._mtime: float | None = None
         self._checked = 0.0
@@ -69,11 +70,24 @@ class UnitRegistry:
             raise PKIError(f"{index_path} cannot be read: {exc}") from None
         keys: dict[str, Ed25519PublicKey] = {}
         gallery: dict[str, bytes] = {}
+        sites: dict[str, str] = {}
         seen: set[str] = set()
         for c in index["certs"]:
+            if c["kind"] == "site":  # a site gateway signs like a unit (congress.pki.sites)
+                seen.add(c["name"])
+                if not c["revoked"]:
+                    try:
+                        pub = self.ca_dir / "sites" / c["name"] / "signing.pub"
+                        keys[c["name"]] = pki.load_public_key(pub)
+                        sites[c["name"]] = c["name"]
+                    except PKIError as exc:
+                        log.error("site %s: %s", c["name"], exc)
+                continue
             if c["kind"] != "unit":
                 continue
             seen.add(c["name"])
+            if c.get("site") and not c["revoked"]:
+                sites[c["name"]] = c["site"]
             if not c["revoked"]:
                 try:
                     keys[c["name"]] = pki.load_public_key(self.ca_dir / "units" / c["name"] / "signing.pub")
@@ -87,7 +101,7 @@ class UnitRegistry:
                     log.error("unit %s has no usable gallery key (%s): it gets no gallery until it is "
                               "re-issued (congress ca issue-unit %s --reissue)", c["name"], exc, c["name"])
         self._keys, self._revoked, self._mtime = keys, frozenset(seen - set(keys)), mtime
-        self._gallery = gallery
+        self._gallery, self._sites = gallery, sites
         log.info("unit registry: %d units known, %d revoked", len(keys), len(self._revoked))
 
     def key(self, unit_id: str) -> Ed25519PublicKey | None:
@@ -104,9 +118,16 @@ class UnitRegistry:
             return UnitTrust.REVOKED if unit_id in self._revoked else UnitTrust.UNKNOWN
 
     def known_units(self) -> list[str]:
+        """Door units with a valid certificate (site gateways sign too, but are not door units)."""
         with self._lock:
             self._refresh()
-            return sorted(self._keys)
+            return sorted(u for u in self._keys if self._sites.get(u) != u)
+
+    def site_of(self, unit_id: str) -> str | None:
+        """The satellite site a unit (or site gateway) stands at, None for the central venue."""
+        with self._lock:
+            self._refresh()
+            return self._sites.get(unit_id)
 
     def gallery_key(self, unit_id: str) -> bytes | None:
         """The X25519 public key a known unit's gallery is sealed to (``gallery.pub``), else None."""
