@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from controller.link import ControllerLink
     from controller.programme.agenda import Programme
     from controller.programme.rollcall import RollCalls
+    from controller.sites.service import SitesService
     from controller.voting.ballots import Ballots
     from controller.voting.keypad_reader import KeypadReader
     from controller.voting.service import VotingService
@@ -85,6 +86,7 @@ class Services:
     programme: Programme
     rollcalls: RollCalls
     documents: Library
+    sites: SitesService
     link: ControllerLink | None = None
     ingest: Ingest | None = None
     commander: UnitCommander | None = None
@@ -125,6 +127,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
     from controller.documents.service import build_library
     from controller.programme.agenda import Programme
     from controller.programme.rollcall import RollCalls
+    from controller.sites.service import SitesService
     from controller.voting.ballots import Ballots
     from controller.voting.service import build_voting
 
@@ -158,6 +161,8 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
         programme=Programme(db, bus.publish),
         rollcalls=RollCalls(db, QuorumPolicy.parse(config.attendance.quorum), bus.publish),
         documents=build_library(config, db, bus.publish),
+        sites=SitesService(db, QuorumPolicy.parse(config.attendance.quorum), ca_dir=config.ca_dir,
+                           publish=bus.publish, stale_after_s=3 * config.devices.silent_after_s),
     )
     if mqtt:
         _add_broker_services(svc)
@@ -182,6 +187,7 @@ def _add_broker_services(svc: Services) -> None:
         on_status=StatusSink(svc.db, svc.bus, svc.policy),
         on_live=svc.bus.publish,
         registry=units,
+        on_link=svc.sites.on_link,
     )
     svc.commander = UnitCommander(svc.link)
     svc.gallery = build_gallery_publisher(config, svc.db, svc.link.publish_retained,

@@ -38,6 +38,7 @@ class EventKind(StrEnum):
     AGENDA = "agenda"
     ROLLCALL = "rollcall"
     DOCUMENTS = "documents"
+    SITE = "site"
     RESYNC = "resync"
     BENCH = "bench"  # only ``congress controller bench-live`` publishes it
 

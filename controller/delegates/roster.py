@@ -119,7 +119,7 @@ def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> N
         else:
             report.updated += 1
         d.name, d.delegation, d.seat = r.name, r.delegation, r.seat
-        d.consent, d.summoned, d.updated_at = r.consent, r.summoned, utcnow()
+        d.consent, d.summoned, d.site, d.updated_at = r.consent, r.summoned, r.site, utcnow()
         s.flush()
         if not r.consent:
             report.badge_only += 1

@@ -17,8 +17,9 @@ from pathlib import Path
 from congress.errors import CongressError
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")  # a site id (congress ca issue-site)
 _SEAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./-]{0,15}$")
-COLUMNS = ("id", "name", "delegation", "seat", "photo", "consent", "summoned")
+COLUMNS = ("id", "name", "delegation", "seat", "photo", "consent", "summoned", "site")
 REQUIRED = ("id", "name")
 _YES = {"yes", "y", "true", "1", "ja", "oui", "si", "x"}
 _NO = {"no", "n", "false", "0", "nein", "non"}
@@ -54,6 +55,7 @@ class RosterRow:
     photos: tuple[Path, ...]
     consent: bool
     summoned: bool
+    site: str | None = None  # the satellite site the delegate attends (None: the central venue)
 
 
 def _flag(value: str, default: bool) -> bool | None:
@@ -160,8 +162,12 @@ def parse_roster(path: str | Path) -> tuple[list[RosterRow], list[RowProblem]]:
         if photo_error:
             bad("photo", photo_error)
             continue
+        site = v.get("site", "") or None
+        if site is not None and not _SITE.match(site):
+            bad("site", f"{site!r} is not a site id (1-63 letters, digits, '-' or '_')")
+            continue
         if seat is not None:
             seats[seat] = line
         delegation = v.get("delegation", "")[:120]
-        rows.append(RosterRow(line, did, name, delegation, seat, tuple(photos), consent, summoned))
+        rows.append(RosterRow(line, did, name, delegation, seat, tuple(photos), consent, summoned, site))
     return rows, problems

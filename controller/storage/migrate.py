@@ -35,6 +35,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "controller.voting.tables",
     "controller.programme.tables",
     "controller.documents.tables",
+    "controller.sites.tables",
 )
 
 # Alembic announces every autogenerate plugin at INFO; that is noise in the controller's log.

@@ -162,6 +162,8 @@ class Delegate(Base):
     seat: Mapped[str | None] = mapped_column(String(16), nullable=True, unique=True)
     consent: Mapped[bool] = mapped_column(Boolean, default=False)
     summoned: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The satellite site the delegate attends (``controller.sites``); None: the central venue.
+    site: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -25,6 +25,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.voting.keypads",
     "controller.web.programme.views",
     "controller.web.documents.views",
+    "controller.web.sites.overview",
 )
 
 

@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
                "group": N_("A named group"), "confidential": N_("Confidential: paper only (no file stored)")},
     "document_kind": {"draft": N_("draft"), "report": N_("report"), "resolution": N_("resolution"),
                       "speech": N_("speech"), "other": N_("other")},
+    "link": {"up": N_("link up"), "down": N_("link down"), "unknown": N_("never heard"), "local": N_("here")},
 }
 
 
