@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,13 +158,14 @@ class BridgedVenue:
                                            keyfile=key, crlfile=self.ca_dir / "crl.pem",
                                            work_dir=self.work_dir / "sites" / site, **(site_options or {}))
 
-    def start(self) -> BridgedVenue:
+    def start(self, workers: int = 1) -> BridgedVenue:
+        """Start the central broker, then the site brokers (``workers`` at a time)."""
         with ExitStack() as undo:
             self.central.start()
-            undo.callback(self.central.stop)
-            for b in self.sites.values():
-                b.start()
-                undo.callback(b.stop)
+            undo.callback(self.close)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broker-start") as pool:
+                for started in pool.map(lambda b: b.start(), self.sites.values()):
+                    assert started.running
             undo.pop_all()
         return self
 

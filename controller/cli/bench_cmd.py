@@ -72,6 +72,22 @@ def documents(args: argparse.Namespace) -> int:
     return 0 if r["failed"] == 0 else 1
 
 
+def sites(args: argparse.Namespace) -> int:
+    from controller.bench.sites import run_sites_bench
+
+    say = (lambda text: print(f"bench sites: {text}", file=sys.stderr, flush=True)) if args.progress else None
+    r = run_sites_bench(args.sites, args.delegates, outage_s=args.outage_s, rate=args.rate,
+                        database=args.database, keepalive_s=args.keepalive_s, progress=say)
+    human = (
+        f"{r['sites']} sites, {r['delegates']} delegates: sent {r['sent']}, stored {r['stored']}, lost "
+        f"{r['lost']}, duplicates {r['duplicates']} ({r['redelivered']} redelivered); door-to-commit p99 "
+        f"{r['p99_ms']} ms; drained {r['drain_s']} s after a {r['outage_s']:g} s central outage; brokers "
+        f"{r['rss_mb']} MB"
+    )
+    emit(r, as_json=args.json, human=human)
+    return 0 if r["lost"] == 0 and r["duplicates"] == 0 and r["stored"] == r["delegates"] else 1
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against real parts")
     s = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
@@ -94,6 +110,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--progress", action="store_true", help="draw a progress bar on stderr")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(handler=checkins)
+    t = s.add_parser("sites", help="satellite site brokers bridged to a central broker, links cut and "
+                     "brokers killed -9; every delegate's check-in stored once")
+    t.add_argument("--sites", type=int, default=20, help="site brokers (default 20)")
+    t.add_argument("--delegates", type=int, default=600, help="delegates, each checking in once (600)")
+    t.add_argument("--outage-s", type=float, default=600.0, metavar="S",
+                   help="how long the central broker stays down in the last phase (default 600)")
+    t.add_argument("--rate", type=float, default=100.0,
+                   help="check-ins per second over all sites while links are up (default 100)")
+    t.add_argument("--keepalive-s", type=int, default=10, metavar="S",
+                   help="bridge keep-alive; a silent stall is noticed after about 1.5 times it (10)")
+    t.add_argument("--database", metavar="URL", help="PostgreSQL server URL (default: a SQLite file)")
+    t.add_argument("--progress", action="store_true", help="say what the bench is doing on stderr")
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.set_defaults(handler=sites)
     k = s.add_parser("keypads",
                      help="keypad votes through a real pty (paced to the baud rate) into the ballots")
     k.add_argument("--keypads", type=int, default=2000, help="keypads, each voting once (default 2000)")
