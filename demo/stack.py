@@ -23,7 +23,7 @@ from congress.broker import Mosquitto
 from congress.errors import CongressError
 from congress.keypads.keystore import KeyStore
 from congress.keypads.simulator import BaseStationSimulator
-from demo.venue import DOORS, Venue, delegate_id, seat
+from demo.venue import Venue, delegate_id, seat
 
 if TYPE_CHECKING:
     from controller.delegates.gallery import GalleryPublisher
@@ -62,6 +62,7 @@ class Stack:
     keypads: BaseStationSimulator | None = None
     keys: KeyStore | None = None
     units: dict[str, Unit] = field(default_factory=dict)
+    site_brokers: dict[str, Mosquitto] = field(default_factory=dict)
     gallery: GalleryPublisher | None = None
     password: str = ""
     enrolled: dict = field(default_factory=dict)
@@ -92,6 +93,25 @@ class Stack:
         v = self.venue
         self.broker = Mosquitto.from_ca(v.ca_dir, port=v.broker_port, work_dir=v.root / "broker").start()
         self._started(f"mosquitto (TLS, port {self.broker.port})", self.broker.stop)
+        for site, port in v.site_ports.items():
+            self._start_site_broker(site, port)
+
+    def _start_site_broker(self, site: str, port: int) -> None:
+        """A satellite site's own broker, bridged over TLS to the central one (docs/multi-site.md)."""
+        from congress import pki
+        from congress.bridge import BridgeTarget, site_broker
+
+        v = self.venue
+        creds = pki.site_credentials(v.ca_dir, site)
+        host_cert = v.ca_dir / "broker" / "localhost"
+        target = BridgeTarget(venue=pki.venue_of(v.ca_dir), site=site, host="127.0.0.1", port=v.broker_port,
+                              cafile=creds.ca_cert, certfile=creds.cert, keyfile=creds.key, keepalive_s=10,
+                              restart_s=(1, 5))
+        broker = site_broker(bridge=target, cafile=creds.ca_cert, certfile=host_cert / "cert.pem",
+                             keyfile=host_cert / "key.pem", crlfile=v.ca_dir / "crl.pem",
+                             work_dir=v.root / "sites" / site, port=port).start()
+        self.site_brokers[site] = broker
+        self._started(f"site {site}: mosquitto (TLS, port {port}) bridged to the central broker", broker.stop)
 
     def _start_base_station(self, auto_vote: bool) -> None:
         """The keypads' USB base station, simulated on a pty behind the port the controller opens."""
@@ -148,13 +168,13 @@ class Stack:
         self.gallery = self.controller.services.gallery
 
     def start_doors(self, *, gallery_timeout: float = 60.0, realtime: bool = False) -> None:
-        """Start both door units; their cameras start once each unit holds the controller's gallery."""
+        """Start the door units; their cameras start once each unit holds the controller's gallery."""
         from gpiozero.pins.mock import MockFactory
 
         from edge.main import Unit
 
         analyzer = None
-        for unit_id in DOORS:
+        for unit_id in self.venue.doors:
             unit = Unit(self.venue.door(unit_id), pin_factory=MockFactory(), analyzer=analyzer,
                         realtime=realtime)
             analyzer = unit.analyzer  # both doors share one loaded face engine (one machine)

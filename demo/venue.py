@@ -21,7 +21,11 @@ from demo.photos import Person
 from flash import toml_out
 
 VENUE_ID = "demo-congress"
-DOORS = ("door-1", "door-2")
+DOORS = ("door-1", "door-2")  # the doors of a one-site venue; with sites, door-1 and one door per site
+
+
+def site_id(n: int) -> str:
+    return f"site-{n}"
 
 
 @dataclass
@@ -38,6 +42,14 @@ class Venue:
     broker_port: int
     #: door id -> delegate ids whose arrival photos its camera replays, in order.
     arrivals: dict[str, list[str]] = field(default_factory=dict)
+    #: satellite site id -> the port of its own broker, bridged to the central one (docs/multi-site.md).
+    site_ports: dict[str, int] = field(default_factory=dict)
+    #: door id -> the site it stands at (absent: the central venue).
+    door_sites: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def doors(self) -> tuple[str, ...]:
+        return tuple(self.door_configs)
 
     @property
     def keys_file(self) -> Path:
@@ -89,8 +101,9 @@ def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int, ke
     })
 
 
-def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int, playlist: Path) -> Path:
-    creds = pki.issue_unit(ca, unit_id)
+def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int, playlist: Path,
+                 site: str | None = None) -> Path:
+    creds = pki.issue_unit(ca, unit_id, site=site)
     data = root / unit_id
     data.mkdir(parents=True, exist_ok=True)
     # The unit's issued gallery key (the controller seals its gallery to gallery.pub), as on a flashed card.
@@ -111,47 +124,65 @@ def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int
     })
 
 
-def _roster(root: Path, people: list[Person]) -> Path:
+def _site_of(i: int, sites: int) -> str:
+    """Delegate ``i``'s site: with sites, every (sites+1)-th delegate attends the central venue."""
+    return "" if not sites or i % (sites + 1) == 0 else site_id(i % (sites + 1))
+
+
+def _roster(root: Path, people: list[Person], sites: int = 0) -> Path:
     path = root / "roster.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["id", "name", "delegation", "seat", "photo", "consent", "summoned"])
+        w.writerow(["id", "name", "delegation", "seat", "photo", "consent", "summoned", "site"])
         for i, p in enumerate(people):
             w.writerow([delegate_id(i), p.name, f"Delegation {i % 7 + 1}", seat(i),
-                        "|".join(str(x) for x in p.enroll), "yes", "yes"])
+                        "|".join(str(x) for x in p.enroll), "yes", "yes", _site_of(i, sites)])
     return path
 
 
 def _playlists(
-    root: Path, people: list[Person], arriving: int, hold: int
+    root: Path, people: list[Person], arriving: int, hold: int, doors: dict[str, str | None], sites: int
 ) -> tuple[dict[str, Path], dict[str, list[str]]]:
-    """Split the first ``arriving`` people between the doors; each arrival shows all their photos."""
-    lists: dict[str, list[str]] = {d: [] for d in DOORS}
-    lines: dict[str, list[str]] = {d: [] for d in DOORS}
+    """Split the first ``arriving`` people between the doors (with sites: the door of their own site);
+    each arrival shows all their photos."""
+    lists: dict[str, list[str]] = {d: [] for d in doors}
+    lines: dict[str, list[str]] = {d: [] for d in doors}
+    central = [d for d, site in doors.items() if site is None]
     for i, p in enumerate(people[:arriving]):
-        door = DOORS[i % len(DOORS)]
+        site = _site_of(i, sites)
+        door = next(d for d, s in doors.items() if s == site) if site else central[i % len(central)]
         lists[door].append(delegate_id(i))
         lines[door] += [f"{shot} {hold}" for shot in p.arrive]
     paths = {}
-    for door in DOORS:
+    for door in doors:
         paths[door] = root / f"{door}.playlist"
         paths[door].write_text("# demo arrivals: image, frames to hold\n" + "\n".join(lines[door]) + "\n")
     return paths, lists
 
 
-def prepare(root: Path, people: list[Person], *, arriving: int, keypads: int = 200, hold: int = 4) -> Venue:
+def prepare(root: Path, people: list[Person], *, arriving: int, keypads: int = 200, hold: int = 4,
+            sites: int = 0) -> Venue:
     """Create the venue in ``root`` (which must be empty or absent); each arrival photo is shown to the
-    door camera for ``hold`` frames (10 frames per second)."""
+    door camera for ``hold`` frames (10 frames per second). With ``sites``, that many satellite sites
+    (``site-1``...), each with its own broker and one door, and delegates spread over them and the
+    central venue."""
     root.mkdir(parents=True, exist_ok=True)
     ca = root / "ca"
     pki.init_ca(ca, VENUE_ID)
+    site_ports = {}
+    for n in range(1, sites + 1):
+        pki.issue_site(ca, site_id(n))
+        site_ports[site_id(n)] = free_port()
     broker_port = free_port()
     cfg = _controller_config(root, ca, broker_port, free_port(), keypads)
-    playlists, arrivals = _playlists(root, people, arriving, hold)
-    doors = {u: _door_config(root, ca, u, f"entrance-{n}", broker_port, playlists[u])
-             for n, u in enumerate(DOORS, 1)}
-    venue = Venue(root, ca, cfg, doors, _roster(root, people), people, keypads, broker_port, arrivals)
+    door_sites: dict[str, str | None] = dict.fromkeys(DOORS) if not sites else {
+        "door-1": None, **{f"door-{site_id(n)}": site_id(n) for n in range(1, sites + 1)}}
+    playlists, arrivals = _playlists(root, people, arriving, hold, door_sites, sites)
+    doors = {u: _door_config(root, ca, u, f"entrance-{n}", site_ports.get(site, broker_port), playlists[u],
+                             site) for n, (u, site) in enumerate(door_sites.items(), 1)}
+    venue = Venue(root, ca, cfg, doors, _roster(root, people, sites), people, keypads, broker_port, arrivals,
+                  site_ports, {u: s for u, s in door_sites.items() if s})
     venue.controller()  # validate now: a bad file is the demo's bug, not the user's
-    for u in DOORS:
+    for u in venue.doors:
         venue.door(u)
     return venue
