@@ -271,6 +271,7 @@ class Publisher(threading.Thread):
             self._links_down.discard(link[1])
             again = time.monotonic() + self.resend_s  # the bridge delivers its queue first
             self._sent = dict.fromkeys(self._sent, again)
+            self._next_beat = 0.0  # tell the central page the outbox depth now
         self.stats.upstream_down = bool(self._links_down)
         return True
 
@@ -349,8 +350,12 @@ class Publisher(threading.Thread):
                 self.observer.published(ev, tries > 0)
 
     def _heartbeat(self) -> None:
-        """Retained status: ``degraded`` while ``health()`` reports a fault (alarm, failed camera)."""
+        """Retained status: ``degraded`` while ``health()`` reports a fault (alarm, failed camera).
+        While the site's bridge is down none is sent (each would wait in the site broker's queue, and
+        only the newest matters): the first one goes when the link is back."""
         self._next_beat = time.monotonic() + self.heartbeat_s
+        if self._links_down:
+            return
         state = wire.UnitState.DEGRADED if self.health().get("degraded") else wire.UnitState.READY
         topic = wire.unit_topic(self.venue, self.unit, wire.Kind.STATUS)
         self._client.publish(topic, self._status(state), qos=1, retain=True)
