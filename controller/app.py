@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from controller.link import ControllerLink
     from controller.programme.agenda import Programme
     from controller.programme.rollcall import RollCalls
+    from controller.sites.keypads import SiteKeypads
     from controller.sites.service import SitesService
     from controller.voting.ballots import Ballots
     from controller.voting.keypad_reader import KeypadReader
@@ -90,6 +91,7 @@ class Services:
     link: ControllerLink | None = None
     ingest: Ingest | None = None
     commander: UnitCommander | None = None
+    site_keypads: SiteKeypads | None = None  # votes relayed by satellite sites' gateways
     gallery: GalleryPublisher | None = None
 
     def init_app(self, app: Flask) -> None:
@@ -190,6 +192,10 @@ def _add_broker_services(svc: Services) -> None:
         on_link=svc.sites.on_link,
     )
     svc.commander = UnitCommander(svc.link)
+    if svc.keypads is not None:
+        from controller.sites.keypads import SiteKeypads
+
+        svc.site_keypads = SiteKeypads(svc.link, svc.keypads, units)
     svc.gallery = build_gallery_publisher(config, svc.db, svc.link.publish_retained,
                                           units, counter=svc.link.counter)
 

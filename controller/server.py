@@ -84,6 +84,8 @@ class ControllerServer:
         svc = self.services
         if svc.link is not None:
             svc.ingest.start()  # its thread first: the durable session's backlog arrives on connecting
+            if svc.site_keypads is not None:
+                svc.site_keypads.start()
             svc.link.start()
             svc.gallery.start()
         svc.watch.start()
@@ -112,5 +114,7 @@ class ControllerServer:
         if svc.link is not None:
             svc.gallery.stop()
             svc.ingest.stop()  # acknowledges the batch in hand on the link
+            if svc.site_keypads is not None:
+                svc.site_keypads.stop()
             svc.link.stop()
         self.db.dispose()

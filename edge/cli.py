@@ -4,7 +4,9 @@
 * ``congress edge selftest --config FILE [--json]`` — camera, models, gallery, outbox, broker, clock,
   GPIO: each pass/warn/fail with a fix hint; exit code 1 when any check fails;
 * ``congress edge bench --images DIR [--json]`` — frame-to-publish latency, RSS, start-to-ready of a
-  real unit process against a private broker (see docs/benchmarks.md).
+  real unit process against a private broker (see docs/benchmarks.md);
+* ``congress edge gateway --config FILE`` — a satellite site's gateway: relays the site's keypad base
+  station to the central controller (:mod:`edge.gateway`, docs/multi-site.md).
 """
 
 from __future__ import annotations
@@ -59,8 +61,16 @@ def bench(args: argparse.Namespace) -> int:
     return 0 if r["checkins"] == r["expected"] and r["mismatched"] == 0 else 1
 
 
+def gateway(args: argparse.Namespace) -> int:
+    from congress.config import load_config
+    from congress.config.gateway import GatewayConfig
+    from edge.gateway import run as run_gateway
+
+    return run_gateway(load_config(args.config, GatewayConfig))
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("edge", help="door unit: run, selftest, bench")
+    p = sub.add_parser("edge", help="door unit: run, selftest, bench; a site's gateway")
     s = p.add_subparsers(dest="edge_command", metavar="ACTION", required=True)
     r = s.add_parser("run", help="run the door unit (systemd service)")
     r.add_argument("--config", required=True, help="door unit TOML configuration")
@@ -79,3 +89,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="[recognition] min_score of the unit (default: the configuration's default)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(handler=bench)
+    g = s.add_parser("gateway", help="run a satellite site's gateway (relays its keypad base station)")
+    g.add_argument("--config", required=True, help="gateway TOML configuration")
+    g.set_defaults(handler=gateway)

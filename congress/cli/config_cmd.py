@@ -13,7 +13,9 @@ from congress.errors import ConfigError
 PROGRAMS = {
     "edge": ("congress.config.edge", "EdgeConfig", "unit"),
     "controller": ("congress.config.controller", "ControllerConfig", "database"),
+    "gateway": ("congress.config.gateway", "GatewayConfig", "site"),
 }
+HEADINGS = {"edge": "Door unit", "controller": "Controller", "gateway": "Site gateway"}
 
 
 def detect_program(data: dict, path: str) -> str:
@@ -21,8 +23,9 @@ def detect_program(data: dict, path: str) -> str:
         if table in data:
             return name
     raise ConfigError(
-        f"{path}: cannot tell whether this is a door-unit or a controller configuration",
-        hint="a door unit has a [unit] table, a controller a [database] table; or pass --program",
+        f"{path}: cannot tell whether this is a door-unit, controller or site gateway configuration",
+        hint="a door unit has a [unit] table, a controller a [database] table, a site gateway a [site] "
+        "table; or pass --program",
     )
 
 
@@ -45,7 +48,7 @@ def reference(args: argparse.Namespace) -> int:
     programs = {}
     for name, (module, cls, _) in PROGRAMS.items():
         model = getattr(importlib.import_module(module), cls)
-        programs[name] = ("Door unit" if name == "edge" else "Controller", model)
+        programs[name] = (HEADINGS[name], model)
     text = render_reference(programs)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

@@ -62,6 +62,22 @@ ca_file = "ca/ca.pem"
 cert_file = "ca/clients/controller/cert.pem"
 key_file = "ca/clients/controller/key.pem"
 """,
+    "gateway": """[venue]
+id = "congress-2026"
+
+[site]
+id = "hanoi-1"
+
+[broker]
+host = "localhost"
+port = 8883
+ca_file = "ca.pem"
+cert_file = "site.pem"
+key_file = "site.key"
+
+[keypads]
+port = "/dev/congress-base"
+""",
 }
 
 

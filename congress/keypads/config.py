@@ -14,7 +14,8 @@ class KeypadsSection(Section):
 
     port: str = Field(
         title="Base-station port",
-        description="Serial device, symlink or pyserial URL, e.g. /dev/ttyUSB0 or /dev/congress-base",
+        description="Serial device, symlink or pyserial URL, e.g. /dev/ttyUSB0 or /dev/congress-base; "
+        "empty when only satellite sites have base stations (their gateways relay the frames)",
     )
     baud: int = Field(115200, ge=1200, le=4_000_000, title="Baud rate", description="Line speed, 8N1")
     keys_file: Path = Field(

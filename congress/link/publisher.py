@@ -85,6 +85,7 @@ class Publisher(threading.Thread):
         health: Callable[[], dict],
         on_gallery: Callable[[wire.GalleryUpdate | wire.GalleryPart], None] | None = None,
         on_command: Callable[[wire.UnitCommand], None] | None = None,
+        on_keypad_replies: Callable[[wire.KeypadReplies], None] | None = None,
         heartbeat_s: float | None = 10.0,
         resend_s: float = 30.0,
         window: int = 256,
@@ -98,6 +99,7 @@ class Publisher(threading.Thread):
         self.key, self.controller_key = signing_key, controller_key
         self.outbox, self.health = outbox, health
         self.on_gallery, self.on_command = on_gallery, on_command
+        self.on_keypad_replies = on_keypad_replies  # a site gateway's base station (gateway.relay)
         self.heartbeat_s, self.resend_s, self.window = heartbeat_s, resend_s, window
         self.software = software
         self.max_inflight, self.observer = max_inflight, observer
@@ -130,7 +132,10 @@ class Publisher(threading.Thread):
     # -- paho callbacks: no work here, only hand-over to the thread ------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
-            for kind in (wire.Kind.ACK, wire.Kind.GALLERY, wire.Kind.GALLERY_PART, wire.Kind.CMD):
+            kinds = [wire.Kind.ACK, wire.Kind.GALLERY, wire.Kind.GALLERY_PART, wire.Kind.CMD]
+            if self.on_keypad_replies is not None:
+                kinds.append(wire.Kind.KEYPAD_REPLIES)
+            for kind in kinds:
                 client.subscribe(wire.unit_topic(self.venue, self.unit, kind), qos=1)
             # Only a site broker lets its units read its bridge's state; the central broker has none.
             client.subscribe([(wire.presence_topic(self.venue), 1), (wire.link_topic(self.venue, "+"), 1)])
@@ -300,6 +305,14 @@ class Publisher(threading.Thread):
         elif isinstance(msg, wire.GalleryUpdate | wire.GalleryPart):
             if self.on_gallery is not None:
                 self._safely(self.on_gallery, msg)
+        elif isinstance(msg, wire.KeypadReplies):
+            try:  # a copy the broker delivers twice must not reach the keypads twice
+                self._replay.check("controller", msg.boot, msg.seq)
+            except ProtocolError as exc:
+                log.warning("ignored keypad replies: %s", exc)
+                return
+            if self.on_keypad_replies is not None:
+                self._safely(self.on_keypad_replies, msg)
         elif isinstance(msg, wire.UnitCommand):
             if msg.unit_boot != self.boot:
                 log.warning("ignored command %s for an earlier run of this unit", msg.command)

@@ -20,6 +20,7 @@ from congress.wire.codec import (
     verify,
 )
 from congress.wire.messages import (
+    MAX_RELAYED_FRAMES,
     Ack,
     AckedEvent,
     AckOutcome,
@@ -28,6 +29,8 @@ from congress.wire.messages import (
     Direction,
     GalleryPart,
     GalleryUpdate,
+    KeypadFrames,
+    KeypadReplies,
     Liveness,
     Message,
     Method,
@@ -56,6 +59,7 @@ __all__ = [
     "MAX_GALLERY_BYTES",
     "MAX_GALLERY_PARTS",
     "MAX_MESSAGE_BYTES",
+    "MAX_RELAYED_FRAMES",
     "PROTOCOL_VERSION",
     "UNIT_WRITES",
     "Ack",
@@ -67,6 +71,8 @@ __all__ = [
     "Direction",
     "GalleryPart",
     "GalleryUpdate",
+    "KeypadFrames",
+    "KeypadReplies",
     "Kind",
     "Liveness",
     "Message",

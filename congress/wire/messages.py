@@ -1,4 +1,4 @@
-"""The six message types and how each maps to and from its JSON ``body``.
+"""The message types and how each maps to and from its JSON ``body``.
 
 Every message carries the envelope fields ``venue``, ``unit`` (the unit it comes from or goes to),
 ``boot`` (the sender's boot id) and ``seq`` (the sender's per-boot counter). Bodies hold only strings,
@@ -292,6 +292,54 @@ class UnitCommand(Message):
                    command=get_enum(body, "command", Command), args=dict(args))
 
 
+#: Frames in one keypad relay message: a vote frame is 64 base64 characters, so 200 fit in 16 KiB.
+MAX_RELAYED_FRAMES = 200
+_MAX_FRAME = 1034  # a keypad frame at its largest (congress.keypads.framing: 1,024 bytes of payload)
+
+
+def _frames_from(body: dict) -> tuple[bytes, ...]:
+    frames = []
+    for item in get_list(body, "frames", MAX_RELAYED_FRAMES):
+        try:
+            raw = base64.b64decode(get_str({"f": item}, "f", max_len=4 * _MAX_FRAME // 3 + 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise _bad("frames", "must hold base64 strings") from None
+        if not 1 <= len(raw) <= _MAX_FRAME:
+            raise _bad("frames", f"a frame must be 1 to {_MAX_FRAME} bytes")
+        frames.append(raw)
+    if not frames:
+        raise _bad("frames", "is empty")
+    return tuple(frames)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeypadFrames(Message):
+    """Site gateway -> controller: whole frames exactly as the site's keypad base station sent them
+    (docs/keypad-protocol.md), in order; ``unit`` is the site id (the gateway signs with the site's
+    key). Each vote is sealed for its keypad (AES-CCM) and every vote frame has one length: the gateway,
+    the brokers and the link can neither read, forge nor tell apart the votes they carry."""
+
+    kind: ClassVar[Kind] = Kind.KEYPADS
+    body_keys: ClassVar[frozenset[str]] = frozenset({"frames"})
+    frames: tuple[bytes, ...]
+
+    def body(self) -> dict[str, Any]:
+        return {"frames": [base64.b64encode(f).decode("ascii") for f in self.frames]}
+
+    @classmethod
+    def from_body(cls, env: dict, body: dict) -> KeypadFrames:
+        return cls(**env, frames=_frames_from(body))
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeypadReplies(KeypadFrames):
+    """Controller -> site gateway: frames to write to the site's base station as they are (acks with
+    their receipt codes, ballot announcements, re-polls, hello requests)."""
+
+    kind: ClassVar[Kind] = Kind.KEYPAD_REPLIES
+
+
 MESSAGE_TYPES: dict[Kind, type[Message]] = {
-    c.kind: c for c in (CheckIn, UnitStatus, Ack, GalleryUpdate, GalleryPart, UnitCommand)
+    c.kind: c for c in (CheckIn, UnitStatus, Ack, GalleryUpdate, GalleryPart, UnitCommand, KeypadFrames,
+                        KeypadReplies)
 }

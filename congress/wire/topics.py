@@ -37,12 +37,14 @@ class Kind(StrEnum):
     GALLERY = "gallery"  # the manifest of a gallery version
     GALLERY_PART = "gallery_part"  # one sealed part, on .../gallery/<part>
     CMD = "cmd"
+    KEYPADS = "keypads"  # a site gateway relays its base station's keypad frames
+    KEYPAD_REPLIES = "keypad_replies"  # frames for that base station (acks, ballots, re-polls)
 
 
-#: Sent by door units, signed with the unit's Ed25519 key.
-UNIT_WRITES = frozenset({Kind.CHECKIN, Kind.STATUS})
+#: Sent by door units (and site gateways), signed with the unit's (the site's) Ed25519 key.
+UNIT_WRITES = frozenset({Kind.CHECKIN, Kind.STATUS, Kind.KEYPADS})
 #: Sent by the controller, signed with the controller's Ed25519 key.
-CONTROLLER_WRITES = frozenset({Kind.ACK, Kind.GALLERY, Kind.GALLERY_PART, Kind.CMD})
+CONTROLLER_WRITES = frozenset({Kind.ACK, Kind.GALLERY, Kind.GALLERY_PART, Kind.CMD, Kind.KEYPAD_REPLIES})
 #: Largest part number + 1 of one gallery version.
 MAX_GALLERY_PARTS = 10_000
 

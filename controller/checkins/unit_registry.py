@@ -129,6 +129,12 @@ class UnitRegistry:
             self._refresh()
             return self._sites.get(unit_id)
 
+    def site_gateways(self) -> list[str]:
+        """The sites with a valid certificate (each site's gateway signs as the site)."""
+        with self._lock:
+            self._refresh()
+            return sorted(u for u, s in self._sites.items() if u == s)
+
     def gallery_key(self, unit_id: str) -> bytes | None:
         """The X25519 public key a known unit's gallery is sealed to (``gallery.pub``), else None."""
         with self._lock:

@@ -43,6 +43,13 @@ IDLE_FLUSH_S = 0.3  # a partial frame older than this is reported truncated
 READ_CHUNK = 65536
 
 
+class _Writer:
+    """A line that only writes, for :meth:`KeypadReader.relay`."""
+
+    def __init__(self, write: Callable[[bytes], None]) -> None:
+        self.write = write
+
+
 class KeypadReader:
     """See the module docstring. ``on_batch(ballot_ids)`` is called after each committed batch."""
 
@@ -63,11 +70,18 @@ class KeypadReader:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._batch = threading.Lock()  # one batch at a time: the line's and the site gateways' relays
+        #: Also called with every frame :meth:`send` queues (ballots, re-polls): satellite sites' base
+        #: stations get them through their gateways (:mod:`controller.sites.keypads`).
+        self.mirrors: list[Callable[[bytes], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> KeypadReader:
-        self._thread = threading.Thread(target=self._run, name="keypad-reader", daemon=True)
-        self._thread.start()
+        """Open the base station's line in the ``keypad-reader`` thread; an empty ``port`` means there
+        is no base station here (only satellite sites relay keypad frames, see :meth:`relay`)."""
+        if self.port:
+            self._thread = threading.Thread(target=self._run, name="keypad-reader", daemon=True)
+            self._thread.start()
         return self
 
     def stop(self) -> None:
@@ -76,8 +90,24 @@ class KeypadReader:
             self._thread.join(timeout=5)
 
     def send(self, frame: bytes) -> None:
-        """Queue a frame for the base station (written by the reader thread, in order)."""
-        self._out.put(frame)
+        """Queue a frame for the base station (written by the reader thread, in order) and hand it to
+        every mirror (the satellite sites' base stations)."""
+        if self.port:
+            self._out.put(frame)
+        for mirror in self.mirrors:
+            try:
+                mirror(frame)
+            except Exception:
+                log.exception("a keypad frame could not be passed on to a site")
+
+    def relay(self, frames: list[bytes], write: Callable[[bytes], None]) -> None:
+        """Handle whole frames another base station sent (a satellite site's, relayed by its gateway)
+        exactly as frames from this line: authenticated, committed in one transaction, and only then
+        acknowledged, through ``write`` (back to that base station)."""
+        parser = FrameParser()
+        items = [item for f in frames for item in parser.feed(f)] + parser.flush()
+        self.stats["relayed"] += len(frames)
+        self._handle(items, _Writer(write))
 
     def repoll(self, ballot_no: int, keypad_ids) -> int:
         frames = p.encode_repoll(ballot_no, keypad_ids)
@@ -153,6 +183,10 @@ class KeypadReader:
         log.warning("keypad frame rejected (%s): %s", reason, detail)
 
     def _handle(self, items: list[RawFrame | Rejection], line) -> None:
+        with self._batch:
+            self._handle_batch(items, line)
+
+    def _handle_batch(self, items: list[RawFrame | Rejection], line) -> None:
         keyed: list[p.VoteFrame | p.StatusFrame] = []
         for item in items:
             if isinstance(item, Rejection):

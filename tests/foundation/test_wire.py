@@ -257,6 +257,8 @@ def test_body_keys_declared_match_what_is_sent():
         wire.GalleryPart(venue=VENUE, unit="door-1", boot="c", seq=1, version=1, sealed=b"s"),
         wire.UnitCommand(venue=VENUE, unit="door-1", boot="c", seq=1, unit_boot="b",
                          command=wire.Command.IDENTIFY),
+        wire.KeypadFrames(venue=VENUE, unit="site-1", boot="g", seq=1, frames=(b"\xa5Z",)),
+        wire.KeypadReplies(venue=VENUE, unit="site-1", boot="c", seq=1, frames=(b"\xa5Z",)),
     ]
     assert {type(m) for m in samples} == {type(m) for m in samples} and len(samples) == len(wire.Kind)
     for m in samples:
@@ -317,3 +319,20 @@ def test_link_and_presence_topics():
     assert wire.parse_link_topic("congress/venue-x/site/s1/unit/d/link") is None
     assert wire.parse_link_topic(wire.unit_topic(VENUE, "door-1", "checkin")) is None
     assert wire.presence_topic(VENUE) == "congress/venue-x/controller/online"
+
+
+def test_keypad_frames_travel_as_they_are_and_bad_ones_are_refused():
+    from congress.keypads.framing import encode_frame
+
+    frames = (encode_frame(0x10, b"v" * 36), encode_frame(0x11, b"s" * 11))
+    up = wire.KeypadFrames(venue=VENUE, unit="door-1", boot="g", seq=3, frames=frames)
+    assert up.topic == "congress/venue-x/unit/door-1/keypads"
+    assert wire.verify(wire.encode(up, UNIT_KEY), topic=wire.routed("s1", up.topic), venue=VENUE,
+                       unit_keys=KEYS).frames == frames
+    down = wire.KeypadReplies(venue=VENUE, unit="door-1", boot="c", seq=1, frames=frames[:1])
+    assert wire.verify(wire.encode(down, CTRL_KEY), topic=down.topic,
+                       controller_key=CTRL_KEY.public_key()) == down
+    assert reason(wire.encode(down, UNIT_KEY), topic=down.topic) == "unexpected_type"  # only the controller
+    for bad in ((), (b"",), (b"x" * 1035,), (b"f",) * 201):
+        msg = wire.KeypadFrames(venue=VENUE, unit="door-1", boot="g", seq=4, frames=bad)
+        assert reason(wire.encode(msg, UNIT_KEY)) in ("malformed", "oversized"), bad[:1]
