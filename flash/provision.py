@@ -51,6 +51,10 @@ class Request:
     host: HostSettings
     issue: bool = False
     wheelhouse: Path | None = None
+    #: A satellite site's gateway instead of a door unit (``unit_id`` is then the site id):
+    #: ``central`` is the central broker as the site reaches it (:mod:`flash.gateway_card`).
+    site: bool = False
+    central: str = ""
 
 
 def _first_boot_files(fs, fmt: fb.BootFormat, mount: str, req: Request, manifest: bytes) -> dict[str, bytes]:
@@ -88,16 +92,23 @@ def provision(target: Target, req: Request) -> dict:
     listing = fs.listing()
     fmt = fb.detect(listing)
     mount = fb.boot_mount(listing, fmt)
-    config, notes = payload.unit_config(req.config_file, req.unit_id)
-    unit = payload.read_unit_files(req.ca_dir, req.unit_id, issue=req.issue)
-    files = payload.build_payload(unit, config, wheelhouse=req.wheelhouse)
+    if req.site:
+        from flash import gateway_card
+
+        config, notes = gateway_card.config_for(req)
+        site = gateway_card.site_files(req.ca_dir, req.unit_id, req.host.hostname, req.central)
+        files = gateway_card.build_gateway_payload(site, config, wheelhouse=req.wheelhouse)
+    else:
+        config, notes = payload.unit_config(req.config_file, req.unit_id)
+        unit = payload.read_unit_files(req.ca_dir, req.unit_id, issue=req.issue)
+        files = payload.build_payload(unit, config, wheelhouse=req.wheelhouse)
     files.update(_first_boot_files(fs, fmt, mount, req, files[f"{payload.FOLDER}/manifest.sha256"]))
     log.info("writing %d files to %s (%s first boot)", len(files), fs.description, fmt.value)
     fs.write_many(files)
     report = verify(fs, files)
     return {
         "ok": True,
-        "unit_id": req.unit_id,
+        "unit_id" if not req.site else "site": req.unit_id,
         "format": fmt.value,
         "boot_mount": mount,
         **target.info,
