@@ -5,13 +5,15 @@ delegate is *present* (in the hall now, by the check-ins), *excused* (not presen
 session or for the whole congress) or *absent* (not present, without leave); the counts and the
 quorum required under the configured rule are stored with one entry per delegate, and shown on the
 projector. The snapshot does not move when people come and go later; the running attendance does.
+With satellite sites (docs/multi-site.md) each entry keeps the delegate's site, and the snapshot
+carries the same counts per site (``sites``), the central venue as ``""``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from controller import audit
@@ -36,7 +38,23 @@ def _session(s: Session, code: str) -> ProgrammeSession:
     return row
 
 
-def _as_dict(sess: ProgrammeSession, rc: SessionRollCall) -> dict:
+def _site_counts(s: Session, rollcall_id: int) -> list[dict]:
+    """Summoned, present, excused and absent per site in one roll call, the central venue first."""
+    rows = s.execute(
+        select(SessionRollCallEntry.site, SessionRollCallEntry.status, func.count())
+        .where(SessionRollCallEntry.rollcall_id == rollcall_id)
+        .group_by(SessionRollCallEntry.site, SessionRollCallEntry.status)
+    ).all()
+    out: dict[str, dict] = {}
+    for site, status, n in rows:
+        c = out.setdefault(site or "", {"site": site or "", "summoned": 0, "present": 0, "excused": 0,
+                                        "absent": 0})
+        c[status.value] += n
+        c["summoned"] += n
+    return [out[k] for k in sorted(out, key=lambda k: (k != "", k))]
+
+
+def _as_dict(sess: ProgrammeSession, rc: SessionRollCall, sites: list[dict] | None = None) -> dict:
     return {
         "session": sess.code,
         "title": sess.title,
@@ -48,6 +66,7 @@ def _as_dict(sess: ProgrammeSession, rc: SessionRollCall) -> dict:
         "absent": rc.absent,
         "quorum_required": rc.quorum_required,
         "quorate": rc.present >= rc.quorum_required,
+        "sites": sites or [],
     }
 
 
@@ -118,7 +137,8 @@ class RollCalls:
             sess = _session(s, code)
             if sess.status is SessionStatus.OPEN:
                 raise ProgrammeError(f"session {code} is already open")
-            summoned = list(s.scalars(select(Delegate.id).where(Delegate.summoned)))
+            site_of = dict(s.execute(select(Delegate.id, Delegate.site).where(Delegate.summoned)).all())
+            summoned = list(site_of)
             inside = present_ids(s)
             excused_ids = set(
                 s.scalars(
@@ -147,11 +167,12 @@ class RollCalls:
             s.add(rc)
             s.flush()
             s.add_all(
-                SessionRollCallEntry(rollcall_id=rc.id, delegate_id=d, status=st)
+                SessionRollCallEntry(rollcall_id=rc.id, delegate_id=d, status=st, site=site_of[d])
                 for d, st in statuses.items()
             )
+            s.flush()
             sess.status, sess.opened_at = SessionStatus.OPEN, utcnow()
-            data = _as_dict(sess, rc)
+            data = _as_dict(sess, rc, _site_counts(s, rc.id))
             audit.record(s, actor, "programme.session_open", data)
         self.publish("rollcall", data)
         return data
@@ -174,7 +195,7 @@ class RollCalls:
             if code:
                 q = q.where(ProgrammeSession.code == code)
             found = s.execute(q.order_by(SessionRollCall.id.desc()).limit(1)).first()
-            return _as_dict(found[1], found[0]) if found else None
+            return _as_dict(found[1], found[0], _site_counts(s, found[0].id)) if found else None
 
     def entries(self, code: str) -> list[dict]:
         with self.db.session() as s:

@@ -146,3 +146,6 @@ class SessionRollCallEntry(Base):
     )
     delegate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[RollCallStatus] = mapped_column(enum_column(RollCallStatus))
+    #: The satellite site the delegate attended when the roll call was taken (None: the central venue),
+    #: so the snapshot's per-site counts do not move if the roster changes later.
+    site: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -106,3 +106,40 @@ def test_roster_site_column(tmp_path):
     rows, problems = parse_roster(csv)
     assert [(r.id, r.site) for r in rows] == [("A1", "hanoi"), ("A2", None)]
     assert [(p.delegate_id, p.field) for p in problems] == [("A3", "site")]
+
+
+def test_a_sessions_roll_call_includes_every_site(db):
+    from controller.programme.agenda import Programme
+    from controller.programme.importer import import_file
+    from controller.programme.rollcall import RollCalls
+
+    populate(db)
+    programme = """[[day]]
+date = 2026-12-02
+title = "Ngày thứ nhất"
+
+[[session]]
+code = "S1"
+day = 2026-12-02
+title = "Phiên trù bị"
+kind = "preparatory"
+starts = "08:00"
+
+[[item]]
+number = "1"
+session = "S1"
+title = "Khai mạc"
+"""
+    import_file(Programme(db), programme.encode(), "toml", zone="UTC", actor="t")
+    rc = RollCalls(db, QuorumPolicy.parse("majority"))
+    rc.record_leave("U1", "S1", "ốm", actor="secretariat")
+    data = rc.open_session("S1", actor="chair")
+    assert (data["summoned"], data["present"]) == (8, 4)
+    assert data["sites"] == [
+        {"site": "", "summoned": 4, "present": 2, "excused": 0, "absent": 2},
+        {"site": "hanoi", "summoned": 2, "present": 2, "excused": 0, "absent": 0},
+        {"site": "hue", "summoned": 2, "present": 0, "excused": 1, "absent": 1},
+    ]
+    with db.session() as s:  # the snapshot keeps each delegate's site even if the roster moves them
+        s.get(Delegate, "U2").site = "hanoi"
+    assert rc.latest("S1")["sites"] == data["sites"]

@@ -24,6 +24,17 @@ function showRollCall(rc) {
   set("rc-absent", rc.absent); set("rc-required", rc.quorum_required);
   const q = document.getElementById("rc-quorate");
   if (q) q.textContent = rc.quorate ? q.dataset.yes : q.dataset.no;
+  const table = document.getElementById("rc-sites");  // one row per satellite site, when there are sites
+  if (table && rc.sites) {
+    table.hidden = rc.sites.length < 2;
+    const n = Congress.number;
+    table.tBodies[0].replaceChildren(...rc.sites.map((st) => {
+      const tr = document.createElement("tr");
+      for (const text of [st.site || table.dataset.central, n(st.present) + " / " + n(st.summoned),
+        n(st.excused), n(st.absent)]) tr.appendChild(Congress.el("td", {}, String(text)));
+      return tr;
+    }));
+  }
 }
 
 function programmePage() {

@@ -1,4 +1,4 @@
-"""satellite sites: the site each delegate attends and each site's link state
+"""satellite sites: the site each delegate attends, each site's link state, sites in roll calls
 
 Revision ID: 0010
 Revises: 0009
@@ -30,9 +30,13 @@ def upgrade() -> None:
     with op.batch_alter_table("delegates", schema=None) as batch_op:
         batch_op.add_column(sa.Column("site", sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f("ix_delegates_site"), ["site"], unique=False)
+    with op.batch_alter_table("session_rollcall_entries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("site", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("session_rollcall_entries", schema=None) as batch_op:
+        batch_op.drop_column("site")
     with op.batch_alter_table("delegates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_delegates_site"))
         batch_op.drop_column("site")
