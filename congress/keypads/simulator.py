@@ -213,8 +213,10 @@ class BaseStationSimulator:
         """Send every vote of ``plan`` in keypad order; returns the number of bytes sent."""
         total = 0
         for kid in sorted(plan):
-            self.vote(kid, ballot_no, plan[kid])
-            total += self.sent[-1].nbytes
+            ctr = self.vote(kid, ballot_no, plan[kid])
+            # not sent[-1]: the simulator may answer a hello request in between (the line reopened)
+            total += next(f.nbytes for f in reversed(self.sent)
+                          if f.kind == "vote" and f.keypad_id == kid and f.counter == ctr)
         return total
 
     # -- receiving ----------------------------------------------------------------------------------
