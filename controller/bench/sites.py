@@ -160,6 +160,7 @@ def run_sites_bench(
     if sites < 1 or delegates < sites:
         raise CongressError("--sites must be at least 1 and --delegates at least --sites")
     site_ids = [f"site-{i + 1:03d}" for i in range(sites)]
+    load_start = round(os.getloadavg()[0], 2)
     say = progress or (lambda text: log.info("%s", text))
     # Hundreds of doors reconnecting and resending would flood the log: only their warnings.
     for name in ("edge.publisher", "congress.link.publisher"):
@@ -235,7 +236,7 @@ def run_sites_bench(
         "rss_site_mb": round(sampler.peak_site_kb / 1024, 1),
         "presence_resends": sum(d.publisher.stats.presence_resends for d in doors),
         "seconds": round(time.monotonic() - t_run, 1),
-        "load_avg": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+        "load_avg": round(os.getloadavg()[0], 2), "load_avg_start": load_start, "cpus": os.cpu_count(),
     })
     return result
 
