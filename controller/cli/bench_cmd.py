@@ -2,13 +2,15 @@
 
 ``congress bench checkins --count N --doors D [--rate R] [--database URL] [--kill-controller-at K]
 [--kill-broker-at K] [--json]`` runs :func:`controller.bench.checkins.run_bench`. Other areas add their
-benchmark as another subcommand in :func:`register`.
+benchmark as another subcommand in :func:`register`. ``congress bench synthesis --data DIR [--json]``
+runs :mod:`controller.synthesis.bench` (needs the ``synthesis`` extra).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from congress.cli import emit
 
@@ -88,6 +90,28 @@ def sites(args: argparse.Namespace) -> int:
     return 0 if r["lost"] == 0 and r["duplicates"] == 0 and r["stored"] == r["delegates"] else 1
 
 
+def synthesis(args: argparse.Namespace) -> int:
+    try:
+        from controller.synthesis import bench as synthesis_bench
+    except ImportError as exc:
+        print(f"bench synthesis needs the synthesis extra ({exc.name} is missing): "
+              "pip install -e '.[synthesis,dev]'", file=sys.stderr)
+        return 2
+    log = None if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
+    if args.congress:
+        r = synthesis_bench.run_congress(args.data, args.congress, args.words, args.threads, log)
+        human = (f"{r['contributions']} contributions, {r['words']} words, {r['sentences']} sentences: "
+                 f"{r['themes']} themes ({r['themes_2plus']} raised by 2 or more) in {r['seconds']} s, "
+                 f"RSS {r['rss_mb']} MB")
+    else:
+        r = synthesis_bench.run(args.data, args.limit, args.threads, log)
+        human = (f"{r['clusters']} clusters: ROUGE-2 ours {r['rouge2']}, lead {r['lead_rouge2']}, LexRank "
+                 f"{r['lexrank_rouge2']}, human {r['human_rouge2']}; themes purity {r['purity']}, ARI "
+                 f"{r['ari']}; {r['seconds']} s, RSS {r['rss_mb']} MB")
+    emit(r, as_json=args.json, human=human)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against real parts")
     s = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
@@ -141,3 +165,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--client-procs", type=int, default=2, help="load generator processes (default 2)")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(handler=documents)
+    y = s.add_parser("synthesis",
+                     help="extractive drafting on Vietnamese multi-document clusters, lead and LexRank "
+                     "baselines in the same run, theme clustering of the pooled documents")
+    y.add_argument("--data", type=Path, required=True,
+                   help="folder of cluster_N/ folders (the VietnameseMDS layout)")
+    y.add_argument("--limit", type=int, metavar="N", help="only the first N clusters")
+    y.add_argument("--threads", type=int, metavar="N", help="embedding threads (default: all cores)")
+    y.add_argument("--congress", type=int, metavar="N",
+                   help="instead, time one synthetic agenda item of N contributions")
+    y.add_argument("--words", type=int, default=400, help="words per synthetic contribution (default 400)")
+    y.add_argument("--json", action="store_true", help="print one JSON object")
+    y.set_defaults(handler=synthesis)
