@@ -84,13 +84,13 @@ class Engine:
         """Carry ``state`` to the end (see the module docstring)."""
         cancel = cancel or threading.Event()
 
-        def unit_done(done: int, total: int) -> None:
+        def unit_done(step: Step, done: int, total: int) -> None:
             if checkpoint:
                 checkpoint(state)
             if progress:
-                progress(Progress(state.step, done, total))
+                progress(Progress(step, done, total))
             if cancel.is_set():
-                raise Cancelled(f"cancelled during {state.step.value}")
+                raise Cancelled(f"cancelled during {step.value}")
 
         if cancel.is_set():
             raise Cancelled("cancelled before it started")
@@ -100,7 +100,7 @@ class Engine:
             state.intake = list(admitted.results)
             state.also_raised_by = {k: list(v) for k, v in admitted.also_raised_by.items()}
             state.step = Step.SEGMENT
-            unit_done(len(state.contributions), len(state.contributions))
+            unit_done(Step.INTAKE, len(state.contributions), len(state.contributions))
         if state.step is Step.SEGMENT:
             total = len(state.analysed)
             while state.segmented < total:
@@ -112,7 +112,7 @@ class Engine:
                 state.segmented += 1
                 if state.segmented == total:
                     state.step = Step.EMBED
-                unit_done(state.segmented, total)
+                unit_done(Step.SEGMENT, state.segmented, total)
             state.step = Step.EMBED
         if state.step is Step.EMBED:
             self._embed(state, unit_done)
@@ -121,14 +121,14 @@ class Engine:
             synthesis = analysis.synthesise(state, self._vectors(state))
             state.result = analysis.synthesis_to_dict(synthesis)
             state.step = Step.DONE
-            if checkpoint:
+            if checkpoint:  # finished: a cancel arriving now changes nothing
                 checkpoint(state)
             if progress:
-                progress(Progress(Step.DONE, 1, 1))
+                progress(Progress(Step.THEMES, 1, 1))
             return synthesis
         return analysis.synthesis_from_dict(state.result)
 
-    def _embed(self, state: JobState, unit_done: Callable[[int, int], None]) -> None:
+    def _embed(self, state: JobState, unit_done: Callable[[Step, int, int], None]) -> None:
         cfg = state.config
         if not state.embed_texts:
             rows = analysis.eligible_rows(state)
@@ -147,7 +147,7 @@ class Engine:
             lo = len(state.embeddings)
             batch = self.embedder.embed(state.embed_texts[lo : lo + cfg.embed_batch])
             state.embeddings = np.vstack([state.embeddings, batch.astype(np.float32)])
-            unit_done(-(-len(state.embeddings) // cfg.embed_batch), batches)
+            unit_done(Step.EMBED, -(-len(state.embeddings) // cfg.embed_batch), batches)
 
     def _vectors(self, state: JobState) -> np.ndarray:
         """Embedding row of every eligible sentence (duplicates share their text's row)."""

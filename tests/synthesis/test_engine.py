@@ -180,3 +180,32 @@ def test_a_sentence_embeds_the_same_in_any_batch(embedder):
     parts = np.vstack([embedder.embed(texts[:1]), embedder.embed(texts[1:4]), embedder.embed(texts[4:])])
     assert np.array_equal(whole, parts)
     assert np.allclose(np.linalg.norm(whole, axis=1), 1.0, atol=1e-5)
+
+
+def test_progress_reports_each_step_in_order_up_to_its_total(engine, seeded):
+    contributions, _ = seeded
+    seen: list[Progress] = []
+    engine.run(engine.start("item-7", contributions, SynthesisConfig(embed_batch=8)), progress=seen.append)
+    steps = [p.step for p in seen]
+    assert steps == sorted(steps, key=list(Step).index)
+    assert steps[0] is Step.INTAKE and steps[-1] is Step.THEMES
+    for step in (Step.INTAKE, Step.SEGMENT, Step.EMBED):
+        mine = [p for p in seen if p.step is step]
+        assert [p.done for p in mine] == list(range(mine[0].done, mine[-1].done + 1))
+        assert mine[-1].done == mine[-1].total
+    assert sum(p.step is Step.SEGMENT for p in seen) == len(contributions)
+
+
+def test_cancel_after_the_last_unit_still_returns_the_result(engine, seeded):
+    contributions, _ = seeded
+    cancel = threading.Event()
+    state = engine.start("item-7", contributions)
+
+    def progress(p: Progress) -> None:
+        if p.step is Step.THEMES:
+            cancel.set()
+
+    out = engine.run(state, cancel=cancel, progress=progress)
+    assert state.step is Step.DONE and out.themes
+    with pytest.raises(Cancelled, match="before it started"):
+        engine.run(engine.start("item-7", contributions), cancel=cancel)
