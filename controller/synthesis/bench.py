@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
@@ -294,8 +295,11 @@ def run_congress(data: Path, contributions: int, words: int, threads: int | None
         if log and p.done == p.total:
             log(f"{p.step} done")
 
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     result = engine.run(engine.start("item-1", corpus), progress=progress)
     seconds = time.perf_counter() - t1
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     return {
         "contributions": len(corpus),
         "words": sum(len(rouge.tokens(c.text)) for c in corpus),
@@ -308,6 +312,8 @@ def run_congress(data: Path, contributions: int, words: int, threads: int | None
         "steps_seconds": steps,
         "corpus_seconds": round(t_corpus, 1),
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),  # the run's own CPU time (both cores count): less load-dependent
+        "load_average": round(os.getloadavg()[0], 1),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
