@@ -1,7 +1,8 @@
 """The intake: every contribution gets a status and a message, and only clean Vietnamese is analysed.
 
 In order: a source marked unreadable by its loader; legacy encodings (TCVN3, VNI) converted, or refused
-when the marks are there but no conversion gives Vietnamese; empty; larger than ``max_words``; not
+when the marks are there but no conversion gives Vietnamese (the tables and detection of
+:mod:`congress.vietnamese`); empty; larger than ``max_words``; not
 Vietnamese; the same text as an earlier contribution (compared on its lower-cased words). A duplicate
 is not analysed twice, but its delegate still counts for every theme of the text it repeats (a text
 signed by two delegates was raised by both); its quotes point to the first copy.
@@ -15,8 +16,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from congress.i18n import N_
+
 from . import vietnamese
-from .i18n import _
 from .records import Contribution, IntakeResult, IntakeStatus
 from .sources import PROBLEM
 
@@ -60,13 +62,13 @@ def admit(contributions: Sequence[Contribution], max_words: int = 20000) -> Admi
 
         problem = next((n[len(PROBLEM) :] for n in c.notes if n.startswith(PROBLEM)), None)
         if problem:
-            verdict(IntakeStatus.UNREADABLE, _("the file cannot be read: %(reason)s"), {"reason": problem})
+            verdict(IntakeStatus.UNREADABLE, N_("the file cannot be read: %(reason)s"), {"reason": problem})
             continue
         repaired = vietnamese.repair(c.text)
         if repaired.doubtful:
             verdict(
                 IntakeStatus.UNREADABLE,
-                _(
+                N_(
                     "legacy Vietnamese encoding suspected but not recognised: "
                     "save the file as Unicode (UTF-8) and send it again"
                 ),
@@ -82,12 +84,12 @@ def admit(contributions: Sequence[Contribution], max_words: int = 20000) -> Admi
             c = replace(c, text=repaired.text)  # NFC of an NFC-length text: offsets unchanged
         words = len(_WORDS.findall(c.text))
         if words == 0:
-            verdict(IntakeStatus.EMPTY, _("no text: nothing to analyse"))
+            verdict(IntakeStatus.EMPTY, N_("no text: nothing to analyse"))
             continue
         if words > max_words:
             verdict(
                 IntakeStatus.TOO_LARGE,
-                _(
+                N_(
                     "%(words)d words, more than the %(limit)d allowed for one "
                     "contribution: attach it as a document of the item, or split "
                     "it"
@@ -100,7 +102,7 @@ def admit(contributions: Sequence[Contribution], max_words: int = 20000) -> Admi
         if not check.is_vietnamese:
             verdict(
                 IntakeStatus.NOT_VIETNAMESE,
-                _(
+                N_(
                     "not recognised as Vietnamese (%(share)d%% of the words are Vietnamese syllables, "
                     "%(marks)d%% carry Vietnamese marks): not analysed; a translation can be submitted"
                 ),
@@ -114,7 +116,7 @@ def admit(contributions: Sequence[Contribution], max_words: int = 20000) -> Admi
             also.setdefault(first, []).append(c.delegate_id)
             verdict(
                 IntakeStatus.DUPLICATE,
-                _("same text as %(first)s: counted for this delegate, quoted from %(first)s"),
+                N_("same text as %(first)s: counted for this delegate, quoted from %(first)s"),
                 {"first": first},
                 words,
                 first,
@@ -125,10 +127,10 @@ def admit(contributions: Sequence[Contribution], max_words: int = 20000) -> Admi
         if c.notes:
             verdict(
                 IntakeStatus.ANALYSED,
-                _("analysed; the import noted: %(notes)s"),
+                N_("analysed; the import noted: %(notes)s"),
                 {"notes": "; ".join(c.notes)},
                 words,
             )
         else:
-            verdict(IntakeStatus.ANALYSED, _("analysed"), None, words)
+            verdict(IntakeStatus.ANALYSED, N_("analysed"), None, words)
     return Admitted(tuple(analysed), tuple(results), {k: tuple(v) for k, v in also.items()})

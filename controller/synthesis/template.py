@@ -8,16 +8,18 @@ that were not analysed are listed at the end with the reason, so none disappears
 
 from __future__ import annotations
 
-from .i18n import Gettext, _, gettext_for, render
+from congress.i18n import N_, Gettext
+
+from .i18n import gettext_for, render
 from .records import IntakeStatus, SourceRef, Synthesis
 
 STATUS_LABELS = {
-    IntakeStatus.ANALYSED: _("analysed"),
-    IntakeStatus.DUPLICATE: _("duplicate"),
-    IntakeStatus.EMPTY: _("empty"),
-    IntakeStatus.TOO_LARGE: _("too large"),
-    IntakeStatus.NOT_VIETNAMESE: _("not Vietnamese"),
-    IntakeStatus.UNREADABLE: _("unreadable"),
+    IntakeStatus.ANALYSED: N_("analysed"),
+    IntakeStatus.DUPLICATE: N_("duplicate"),
+    IntakeStatus.EMPTY: N_("empty"),
+    IntakeStatus.TOO_LARGE: N_("too large"),
+    IntakeStatus.NOT_VIETNAMESE: N_("not Vietnamese"),
+    IntakeStatus.UNREADABLE: N_("unreadable"),
 }
 
 
@@ -34,15 +36,15 @@ def reference(ref: SourceRef) -> str:
 
 
 def render_draft(s: Synthesis, language: str = "vi", gettext: Gettext | None = None) -> str:
-    """The draft text of ``s`` in ``language`` (catalogue ``gettext`` if given)."""
-    g = gettext_for(language, gettext)
+    """The draft text of ``s`` in ``language``, or through ``gettext`` if given (a page's Flask-Babel)."""
+    g = gettext or gettext_for(language)
     analysed = sum(1 for r in s.intake if r.status is IntakeStatus.ANALYSED)
     lines = [
-        render(_("Synthesis of the contributions"), None, g),
-        render(_("Agenda item: %(item)s"), {"item": s.item_id}, g),
+        render(N_("Synthesis of the contributions"), None, g),
+        render(N_("Agenda item: %(item)s"), {"item": s.item_id}, g),
         "",
         render(
-            _(
+            N_(
                 "DRAFT for the secretariat to edit. Every sentence below is quoted word for word from a "
                 "contribution; the reference in brackets names its delegate and source."
             ),
@@ -50,7 +52,7 @@ def render_draft(s: Synthesis, language: str = "vi", gettext: Gettext | None = N
             g,
         ),
         render(
-            _("%(received)d contributions received, %(analysed)d analysed, from %(delegates)d delegates."),
+            N_("%(received)d contributions received, %(analysed)d analysed, from %(delegates)d delegates."),
             {"received": len(s.intake), "analysed": analysed, "delegates": s.stats.get("delegates", 0)},
             g,
         ),
@@ -68,18 +70,18 @@ def render_draft(s: Synthesis, language: str = "vi", gettext: Gettext | None = N
         lines += [
             "",
             render(
-                _("Theme %(number)d: %(label)s (raised by %(count)d delegates)"),
+                N_("Theme %(number)d: %(label)s (raised by %(count)d delegates)"),
                 {"number": theme_id, "label": t.label, "count": t.delegate_count},
                 g,
             ),
         ]
         lines += [f"- {ref.text} {reference(ref)}" for ref in by_theme[theme_id]]
     if singles:
-        lines += ["", render(_("Other points raised by one delegate each"), None, g)]
+        lines += ["", render(N_("Other points raised by one delegate each"), None, g)]
         lines += [f"- {ref.text} {reference(ref)}" for tid in singles for ref in by_theme[tid]]
     refused = [r for r in s.intake if r.status not in (IntakeStatus.ANALYSED, IntakeStatus.DUPLICATE)]
     if refused:
-        lines += ["", render(_("Not analysed"), None, g)]
+        lines += ["", render(N_("Not analysed"), None, g)]
         lines += [
             f"- {r.source_id} ({r.delegate_id}): {render(STATUS_LABELS[r.status], None, g)}: "
             f"{render(r.message, r.params, g)}"

@@ -1,14 +1,13 @@
-"""Vietnamese text checks for the synthesis: decoding, legacy encodings (TCVN3/ABC, VNI), language.
+"""Vietnamese text checks for the synthesis: decoding, legacy encodings, whether a text is Vietnamese.
 
-Before Unicode, Vietnamese documents were typed in 8-bit font encodings. Text from those files (or
-copied out of them into a Unicode form) reads as mojibake: TCVN3 puts each accented letter on one
-Latin-1 code (``Thñ t\\xadíng`` for *Thủ tướng*), VNI writes a base letter followed by a Latin-1
-mark (``Vieät Nam`` for *Việt Nam*). :func:`repair` detects both by converting and checking which
-version has more valid Vietnamese syllables, and converts only when the gain is clear. The syllable
-check (:func:`is_syllable`) also decides whether a text is Vietnamese at all (:func:`vietnamese_share`).
-
-Small and focused on what the synthesis needs; a shared Vietnamese module for the whole project may
-replace it later.
+Before Unicode, Vietnamese documents were typed in 8-bit font encodings; text from those files (or
+copied out of them into a Unicode form) reads as mojibake: TCVN3 (``Thñ t\xadíng`` for *Thủ tướng*),
+VNI (``Thuû töôùng``), or UTF-8 read as Windows-1252 (``Thá»§``). The tables and the detection are the
+project's (:mod:`congress.vietnamese`); what this module adds for long free text is the check that a
+conversion really gives Vietnamese (:func:`vietnamese_share`, on the shape of Vietnamese syllables),
+so a contribution is converted only when the result is clean, and flagged *doubtful* when legacy marks
+are there but nothing converts cleanly. Unlike :func:`congress.vietnamese.repair` (made for names), the
+text's spacing is kept, so offsets into it stay meaningful.
 """
 
 from __future__ import annotations
@@ -16,73 +15,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import StrEnum
 
-# --- TCVN3 (TCVN 5712:1993, the "ABC" fonts): one Latin-1 code per lower-case accented letter ------
-# Upper-case letters with a tone live in separate fonts (.VnTimeH) that reuse these codes, so they come
-# back lower-case: a known limit of any TCVN3 conversion.
-_TCVN3_LETTERS = (
-    "àµ á¸ ả¶ ã· ạ¹ ă¨ ằ» ắ¾ ẳ¼ ẵ½ ặÆ â© ầÇ ấÊ ẩÈ ẫÉ ậË đ® èÌ éÐ ẻÎ ẽÏ ẹÑ "
-    "êª ềÒ ếÕ ểÓ ễÔ ệÖ ì× íÝ ỉØ ĩÜ ịÞ òß óã ỏá õâ ọä ô« ồå ốè ổæ ỗç ộé "
-    "ơ¬ ờê ớí ởë ỡì ợî ùï úó ủñ ũò ụô ư\xad ừõ ứø ửö ữ÷ ựù ỳú ýý ỷû ỹü ỵþ "
-    "Ă¡ Â¢ Đ§ Ê£ Ô¤ Ơ¥ Ư¦"
-)
-TCVN3_TO_UNICODE = {pair[1]: pair[0] for pair in _TCVN3_LETTERS.split(" ")}
-
-# --- VNI Windows: a base letter followed by one Latin-1 mark (tone, or shape and tone together) -----
-_VNI_TONES = {"ù": "\u0301", "ø": "\u0300", "û": "\u0309", "õ": "\u0303", "ï": "\u0323"}
-_VNI_SHAPED = {  # mark -> (shape: "circumflex" / "breve", tone)
-    "â": ("\u0302", ""),
-    "á": ("\u0302", "\u0301"),
-    "à": ("\u0302", "\u0300"),
-    "å": ("\u0302", "\u0309"),
-    "ã": ("\u0302", "\u0303"),
-    "ä": ("\u0302", "\u0323"),
-    "ê": ("\u0306", ""),
-    "é": ("\u0306", "\u0301"),
-    "è": ("\u0306", "\u0300"),
-    "ú": ("\u0306", "\u0309"),
-    "ü": ("\u0306", "\u0303"),
-    "ë": ("\u0306", "\u0323"),
-}
-_VNI_SINGLE = {  # letters VNI writes as one Latin-1 character
-    "ô": "ơ",
-    "ö": "ư",
-    "ñ": "đ",
-    "í": "í",
-    "ì": "ì",
-    "æ": "ỉ",
-    "ó": "ĩ",
-    "ò": "ị",
-    "î": "ỵ",
-}
-
-
-def _vni_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for lower in (True, False):
-
-        def case(s: str, lower: bool = lower) -> str:
-            return s if lower else s.upper()
-
-        for base in "aeiouy":
-            for mark, tone in _VNI_TONES.items():
-                table[case(base + mark)] = unicodedata.normalize("NFC", case(base) + tone)
-        for base in "aeo":
-            for mark, (shape, tone) in _VNI_SHAPED.items():
-                if (shape == "\u0306") != (base == "a"):
-                    continue  # breve only on a; circumflex on a, e, o
-                table[case(base + mark)] = unicodedata.normalize("NFC", case(base) + shape + tone)
-        for horn_vni, horn in (("ô", "ơ"), ("ö", "ư")):
-            for mark, tone in _VNI_TONES.items():
-                table[case(horn_vni + mark)] = unicodedata.normalize("NFC", case(horn) + tone)
-        for code, letter in _VNI_SINGLE.items():
-            table.setdefault(case(code), case(letter))
-    return table
-
-
-VNI_TO_UNICODE = _vni_table()
-_VNI_PATTERN = re.compile("|".join(sorted(map(re.escape, VNI_TO_UNICODE), key=len, reverse=True)))
+from congress import vietnamese as shared
+from congress.vietnamese import Encoding
 
 # --- syllables ------------------------------------------------------------------------------------
 _TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
@@ -133,14 +68,6 @@ def vietnamese_share(text: str, sample: int = 5000) -> LanguageCheck:
     return LanguageCheck(len(words), syl / len(words), dia / len(words))
 
 
-class Encoding(StrEnum):
-    """The encoding a text was found in."""
-
-    UNICODE = "unicode"
-    TCVN3 = "tcvn3"
-    VNI = "vni"
-
-
 @dataclass(frozen=True)
 class Repaired:
     """A text after the legacy-encoding check: the text to use, what it was, and whether it is trusted."""
@@ -151,37 +78,29 @@ class Repaired:
     doubtful: bool  # legacy marks found but no conversion gave clean Vietnamese
 
 
-def tcvn3_to_unicode(text: str) -> str:
-    """Map each TCVN3 code (read as a Latin-1 character) to its Unicode letter."""
-    return "".join(TCVN3_TO_UNICODE.get(c, c) for c in text)
-
-
-def vni_to_unicode(text: str) -> str:
-    """Replace each VNI letter-and-mark pair with its Unicode letter."""
-    return _VNI_PATTERN.sub(lambda m: VNI_TO_UNICODE[m.group(0)], text)
-
-
+_CONVERT = {
+    Encoding.TCVN3: shared.from_tcvn3,
+    Encoding.VNI: shared.from_vni,
+    Encoding.MOJIBAKE: shared.from_mojibake,
+}
 _LEGACY_MARKS = re.compile(r"[\u00a1-\u00ff]")
 
 
 def repair(text: str) -> Repaired:
-    """Detect TCVN3 or VNI text and convert it; Unicode Vietnamese is returned unchanged (NFC)."""
+    """Detect legacy-encoded text and convert it when the result is Vietnamese; else return it (NFC)."""
     text = unicodedata.normalize("NFC", text)
-    if not _LEGACY_MARKS.search(text):
-        return Repaired(text, Encoding.UNICODE, converted=False, doubtful=False)
     original = vietnamese_share(text)
-    if original.is_vietnamese:  # genuine Unicode Vietnamese also has Latin-1 letters (à, ê, ô)
+    detected = shared.detect(text)
+    if original.is_vietnamese and detected is Encoding.UNICODE:
         return Repaired(text, Encoding.UNICODE, converted=False, doubtful=False)
-    best = (original.syllable_share * original.diacritic_share, Encoding.UNICODE, text)
-    for encoding, convert in ((Encoding.TCVN3, tcvn3_to_unicode), (Encoding.VNI, vni_to_unicode)):
-        candidate = convert(text)
-        check = vietnamese_share(candidate)
-        if check.is_vietnamese:
-            best = max(best, (check.syllable_share * check.diacritic_share, encoding, candidate))
-    if best[1] is Encoding.UNICODE:
-        legacy_density = len(_LEGACY_MARKS.findall(text)) / max(len(text), 1)
-        return Repaired(text, Encoding.UNICODE, converted=False, doubtful=legacy_density > 0.05)
-    return Repaired(best[2], best[1], converted=True, doubtful=False)
+    # the detected encoding first, then the others: keep the first that gives clean Vietnamese
+    for encoding in sorted(_CONVERT, key=lambda e: e is not detected):
+        candidate = unicodedata.normalize("NFC", _CONVERT[encoding](text))
+        if candidate != text and vietnamese_share(candidate).is_vietnamese:
+            return Repaired(candidate, encoding, converted=True, doubtful=False)
+    legacy_density = len(_LEGACY_MARKS.findall(text)) / max(len(text), 1)
+    doubtful = not original.is_vietnamese and (detected is not Encoding.UNICODE or legacy_density > 0.05)
+    return Repaired(text, Encoding.UNICODE, converted=False, doubtful=doubtful)
 
 
 def decode(data: bytes) -> tuple[str, str]:

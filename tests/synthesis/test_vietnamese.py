@@ -79,3 +79,11 @@ def test_language_check():
     assert not vn.vietnamese_share("Les délégués ont discuté du budget de l'éducation.").is_vietnamese
     assert not vn.vietnamese_share("会议讨论了教育预算").is_vietnamese
     assert vn.is_syllable("nghiêng") and vn.is_syllable("thuở") and not vn.is_syllable("school")
+
+
+def test_utf8_read_as_windows_1252_is_repaired():
+    raw = TEXT.encode("utf-8")
+    mojibake = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in raw)
+    assert mojibake.startswith("Thá»§ tÆ°á»›ng")
+    r = vn.repair(mojibake)
+    assert (r.encoding, r.converted, r.text) == (vn.Encoding.MOJIBAKE, True, TEXT)
