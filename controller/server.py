@@ -70,6 +70,7 @@ class ControllerServer:
             numthreads=web.threads,
             server_name="congress-controller",
             shutdown_timeout=5,
+            request_queue_size=web.backlog,
             timeout=30,
         )
         server.error_log = _cheroot_log

@@ -45,6 +45,13 @@ class WebSection(Section):
         title="Server threads",
         description="Requests served at once; each live page holds one",
     )
+    backlog: int = Field(
+        2048,
+        ge=16,
+        le=65535,
+        title="Connection backlog",
+        description="Connections the kernel queues before the server accepts them (all tablets at once)",
+    )
     max_live_clients: int = Field(
         48,
         ge=1,

@@ -181,7 +181,8 @@ def run(
     server = ControllerServer(cfg, with_ingest=False)
     library = server.app.extensions["congress"].documents
     per_doc = set_mb * 1e6 / documents
-    pages = max(2, round(per_doc / 205_000))
+    probe = len(text_pdf(10, image_kb=195)) / 10  # bytes per page of the sample documents
+    pages = max(2, round(per_doc / probe))
     static_root = work / "static"
     static_root.mkdir()
     refs, total_pages = [], 0

@@ -52,6 +52,18 @@ def _roster(db: Database) -> None:
         s.add_all(Delegate(id=i, name=n, delegation=g, consent=False) for i, n, g in DELEGATES)
 
 
+@pytest.fixture
+def sqlite_db(tmp_path):
+    """The programme database on SQLite only (file checks that do not depend on the backend)."""
+    database = Database(
+        f"sqlite:///{tmp_path / 'file-checks.db'}", info={audit.INFO_KEY: secrets.token_bytes(32)}
+    )
+    migrate.upgrade(database)
+    _roster(database)
+    yield database
+    database.dispose()
+
+
 @pytest.fixture(params=("sqlite", "postgresql"))
 def db(request, tmp_path):
     if request.param == "sqlite":

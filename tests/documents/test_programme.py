@@ -120,7 +120,8 @@ def test_reimport_updates_in_place_and_keeps_refs(db):
         ),
     ],
 )
-def test_bad_files_are_refused_whole_with_their_rows(db, fmt, text, expected):
+def test_bad_files_are_refused_whole_with_their_rows(sqlite_db, fmt, text, expected):
+    db = sqlite_db
     p = Programme(db)
     import_file(p, CSV.encode(), "csv", zone="UTC", actor="t")  # already stored: must survive
     with pytest.raises(ProgrammeImportError) as err:
@@ -130,7 +131,8 @@ def test_bad_files_are_refused_whole_with_their_rows(db, fmt, text, expected):
     assert [i["number"] for d in p.outline() for s in d["sessions"] for i in s["items"]] == ["10", "11"]
 
 
-def test_xlsx_import(db):
+def test_xlsx_import(sqlite_db):
+    db = sqlite_db
     from openpyxl import Workbook
 
     wb = Workbook()
