@@ -253,7 +253,7 @@ class Publisher(threading.Thread):
                 self.stats.connected = False
                 self.online.clear()
             else:
-                self._handle(topic, payload)
+                self._dispatch(topic, payload)
 
     def _upstream(self, topic: str, payload: bytes) -> bool:
         """Presence and link-state messages; True if ``topic`` was one of them."""
@@ -280,7 +280,7 @@ class Publisher(threading.Thread):
         self.stats.upstream_down = bool(self._links_down)
         return True
 
-    def _handle(self, topic: str, payload: bytes) -> None:
+    def _dispatch(self, topic: str, payload: bytes) -> None:
         if self._upstream(topic, payload):
             return
         if not payload:  # the controller cleared a retained topic (smaller gallery, revocation)
