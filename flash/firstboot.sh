@@ -209,8 +209,9 @@ if [ -n "$ROOT" ]; then
     systemctl --root="$ROOT" enable congress-edge.service systemd-time-wait-sync.service >/dev/null 2>&1 || \
         systemctl --root="$ROOT" enable congress-edge.service
 else
-    systemctl daemon-reload
-    systemctl enable systemd-time-wait-sync.service || say "systemd-time-wait-sync is not available"
+    # Without systemd running (an image prepared in a chroot) there is nothing to reload.
+    if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+    systemctl enable systemd-time-wait-sync.service || say "systemd-time-wait-sync is not available (apt install systemd-timesyncd)"
     systemctl enable congress-edge.service
 fi
 

@@ -6,6 +6,8 @@ packages=(python3-venv mosquitto chromium chromium-driver postgresql mtools dosf
   gettext nodejs)
 # npm ships inside some nodejs builds (NodeSource); Debian packages it apart.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# --pi: what `make test-pi` needs to build and run an emulated arm64 Raspberry Pi OS root.
+[ "${1:-}" = "--pi" ] && packages=(debootstrap qemu-user-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
