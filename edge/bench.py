@@ -228,7 +228,8 @@ def run_bench(
                 rows.append(faces[0].embedding)
         order = [(n, p) for n, p in order if n in enroll]
         playlist.write_text("".join(f"{p.resolve()} {hold_frames}\n" for _, p in order))
-        GalleryStore(cfg.unit.data_dir, key, VENUE, UNIT).install_plain(1, ids, np.array(rows))
+        GalleryStore(cfg.unit.data_dir, key, VENUE, UNIT, model=analyzer.engine.model).install_plain(
+            1, ids, np.array(rows))
         expected, below = _expected(analyzer, GalleryIndex(1, tuple(ids), np.array(rows)), order, cfg)
         del analyzer
         ctl = _Controller(ca, broker.port)

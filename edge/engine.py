@@ -43,18 +43,17 @@ class EngineAnalyzer:
         """Load (and sha256-check) the models; raise ModelError with a hint when they are not right."""
         from congress.faces import FaceEngine
 
-        return cls(FaceEngine(models_dir, threads=kw.pop("threads", None)), **kw)
+        engine_kw = {k: kw.pop(k) for k in ("threads", "model") if kw.get(k) is not None}
+        return cls(FaceEngine(models_dir, **engine_kw), **kw)
 
     def _version(self) -> str:
         """Model files in use with the start of their sha256, e.g. ``blazeface_short_range:3bc182eb``."""
         entries = self.engine.manifest.entries
         try:
             from congress.faces.detector import VARIANTS
-            from congress.faces.embedder import EMBEDDER_FILES
-
             det = self.engine.detector_model
             files = [v.file for m, v in VARIANTS.items() if det in (m, "group")]
-            files.append(EMBEDDER_FILES[self.engine.embedder_model])
+            files.append(self.engine.spec.files[self.engine.embedder_model])
         except (ImportError, AttributeError, KeyError):  # an engine without these details: list all
             files = sorted(entries)
         return ",".join(f"{f.rsplit('.', 1)[0]}:{entries[f].sha256[:8]}" for f in files if f in entries)

@@ -7,7 +7,9 @@ part), so face templates are encrypted at rest with a key only this unit holds.
 file (write to a temporary file, fsync, rename, fsync the folder) and then swaps the in-memory index
 under a lock, so the recogniser sees either the old or the new gallery, never a mix. A gallery that
 does not open is refused with the reason and the last good one stays. Offline, the unit keeps using
-the last gallery it installed.
+the last gallery it installed. A gallery made by another embedder than the unit's face engine
+(``model``, from ``[recognition] model``) is refused with both names: its vectors cannot be compared
+with this unit's.
 """
 
 from __future__ import annotations
@@ -40,11 +42,14 @@ class Match:
 class GalleryIndex:
     """Cosine search over L2-normalised embeddings; one score per identity (its best template)."""
 
-    def __init__(self, version: int, ids: tuple[str, ...], embeddings: np.ndarray) -> None:
+    def __init__(self, version: int, ids: tuple[str, ...], embeddings: np.ndarray,
+                 model: str = gallery_crypto.LEGACY_MODEL) -> None:
         self.version = version
+        self.model = model
         order = np.argsort(np.asarray(ids, dtype=object), kind="stable") if ids else np.zeros(0, int)
         self.ids = tuple(ids[i] for i in order)
-        emb = np.asarray(embeddings, dtype=np.float32)[order] if len(ids) else np.zeros((0, 128), np.float32)
+        emb = np.asarray(embeddings, dtype=np.float32)
+        emb = emb[order] if len(ids) else np.zeros((0, emb.shape[-1] if emb.ndim == 2 else 128), np.float32)
         norms = np.linalg.norm(emb, axis=1, keepdims=True)
         self.emb = emb / np.maximum(norms, 1e-12)
         self.names = sorted(set(self.ids))
@@ -77,11 +82,15 @@ class GalleryStore:
     """The current :class:`GalleryIndex`, persisted sealed in ``data_dir``; ``key`` is the unit's
     32-byte X25519 gallery private key."""
 
-    def __init__(self, data_dir: Path, key: bytes, venue_id: str, unit_id: str) -> None:
+    def __init__(self, data_dir: Path, key: bytes, venue_id: str, unit_id: str,
+                 model: str | None = None) -> None:
         self.path = Path(data_dir) / FILE
         self._key, self._venue, self._unit = key, venue_id, unit_id
+        #: The unit's embedder; None accepts any (tools that only inspect a gallery).
+        self.model = model
         self._lock = threading.Lock()
-        self._index = GalleryIndex(0, (), np.zeros((0, 128), np.float32))
+        empty = np.zeros((0, 128), np.float32)
+        self._index = GalleryIndex(0, (), empty, model or gallery_crypto.LEGACY_MODEL)
         #: Why the stored gallery could not be used ("" when it loaded or there is none).
         self.load_error = ""
         if self.path.exists():
@@ -97,7 +106,15 @@ class GalleryStore:
 
     def _index_of(self, parts: list[bytes]) -> GalleryIndex:
         g = gallery_crypto.open_gallery(self._key, self._venue, self._unit, parts)
-        return GalleryIndex(g.version, g.ids, g.embeddings)
+        if self.model is not None and g.model != self.model:
+            raise ProtocolError(
+                "gallery_model",
+                f"gallery version {g.version} holds {g.model} face embeddings but this unit's face "
+                f"engine runs {self.model}; the two cannot be compared",
+                hint=f"set [recognition] model = \"{g.model}\" on the unit, or make the controller "
+                     f"enroll with {self.model} (congress delegates reenroll) and publish again",
+            )
+        return GalleryIndex(g.version, g.ids, g.embeddings, g.model)
 
     @property
     def index(self) -> GalleryIndex:
@@ -111,7 +128,7 @@ class GalleryStore:
     def install_plain(self, version: int, ids: list[str], embeddings: np.ndarray) -> bool:
         """Seal a gallery to this unit's own public key and install it (benchmarks, tests, offline
         set-up); the controller's galleries arrive sealed and go through :meth:`install`."""
-        plain = gallery_crypto.encode(ids, embeddings)
+        plain = gallery_crypto.encode(ids, embeddings, self.model or gallery_crypto.LEGACY_MODEL)
         pub = gallery_keys.public_of(self._key)
         return self.install(gallery_crypto.seal_parts(pub, self._venue, self._unit, version, [plain]))
 

@@ -62,7 +62,8 @@ class Unit:
         self.signing_key = pki.load_signing_key(cfg.unit.signing_key_file)
         self.controller_key = pki.load_public_key(cfg.unit.controller_key_file)
         self.outbox = Outbox(cfg.unit.data_dir / OUTBOX_FILE, cfg.outbox.max_events)
-        self.gallery = GalleryStore(cfg.unit.data_dir, gallery_key(cfg), cfg.venue.id, cfg.unit.id)
+        self.gallery = GalleryStore(cfg.unit.data_dir, gallery_key(cfg), cfg.venue.id, cfg.unit.id,
+                                    model=cfg.recognition.model)
         if pin_factory is None:
             pin_factory = make_pin_factory(cfg.feedback.pin_factory)
         self.feedback = Feedback(cfg.feedback, pin_factory)
@@ -70,7 +71,7 @@ class Unit:
         if analyzer is None:
             from edge.engine import EngineAnalyzer
 
-            analyzer = EngineAnalyzer.load(cfg.recognition.models_dir)
+            analyzer = EngineAnalyzer.load(cfg.recognition.models_dir, model=cfg.recognition.model)
         self.analyzer = analyzer
         self.publisher = Publisher(
             broker=cfg.broker,

@@ -63,7 +63,7 @@ def _models(cfg: EdgeConfig, ctx: dict) -> Check:
 
     from edge.engine import EngineAnalyzer
 
-    analyzer = EngineAnalyzer.load(cfg.recognition.models_dir)
+    analyzer = EngineAnalyzer.load(cfg.recognition.models_dir, model=cfg.recognition.model)
     faces = analyzer.analyze(ctx.get("frame", np.full((480, 640, 3), 128, np.uint8)))
     ms = analyzer.last_timings
     return Check(
@@ -78,10 +78,13 @@ def _gallery(cfg: EdgeConfig, ctx: dict) -> Check:
     from edge.gallery import GalleryStore
     from edge.main import gallery_key
 
-    store = GalleryStore(cfg.unit.data_dir, gallery_key(cfg), cfg.venue.id, cfg.unit.id)
+    store = GalleryStore(cfg.unit.data_dir, gallery_key(cfg), cfg.venue.id, cfg.unit.id,
+                         model=cfg.recognition.model)
     if store.load_error:
-        return Check("gallery", Status.FAIL, f"stored gallery does not open: {store.load_error}",
-                     "the unit's gallery key is not the one in the venue CA: flash the unit again")
+        hint = ("the gallery's embedder differs from [recognition] model: set it to the controller's, or "
+                "re-enroll on the controller" if "embeddings but" in store.load_error else
+                "the unit's gallery key is not the one in the venue CA: flash the unit again")
+        return Check("gallery", Status.FAIL, f"stored gallery does not open: {store.load_error}", hint)
     if store.version == 0:
         return Check(
             "gallery", Status.WARN, "no gallery yet", "it arrives from the controller once the unit is online"

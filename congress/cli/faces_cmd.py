@@ -1,7 +1,8 @@
 """``congress faces``: evaluate, benchmark and calibrate the face engine; check the model files.
 
 * ``eval --pairs PAIRS.txt --images DIR [--folds 10]`` — LFW pairs protocol;
-* ``eval --enroll ENROLL.csv --probes PROBES.csv`` — open-set 1:N identification;
+* ``eval --enroll ENROLL.csv --probes PROBES.csv [--distractors D.csv]`` — open-set 1:N identification
+  (distractors are enrolled too, never probed: a venue-sized gallery);
 * ``bench --images DIR [--gallery-size 2000]`` — per-stage and end-to-end latency, memory;
 * ``calibrate --enroll … --probes … --far 0.001`` — the gallery threshold for a false-accept rate;
 * ``check-models`` — verify every file in ``models/manifest.json``.
@@ -26,7 +27,7 @@ def _engine(args: argparse.Namespace):
     from congress.faces import FaceEngine
 
     return FaceEngine(args.models, detector=args.detector, embedder=args.embedder, align=args.align,
-                      threads=args.threads, flip=args.flip)
+                      threads=args.threads, flip=args.flip, model=args.model)
 
 
 def _pipelines(args: argparse.Namespace) -> dict:
@@ -85,9 +86,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         describe = _describe_pairs
     elif args.enroll and args.probes:
         enroll, probes = read_list(Path(args.enroll)), read_list(Path(args.probes))
+        distractors = read_list(Path(args.distractors)) if args.distractors else []
         for name, (pipeline, enroller) in _pipelines(args).items():
             caches = EmbeddingCache(pipeline), EmbeddingCache(enroller)
-            results[name] = evaluate_open_set(enroll, probes, *caches)
+            results[name] = evaluate_open_set(enroll + distractors, probes, *caches,
+                                              distractors={i for _, i in distractors})
         describe = _describe_open_set
     else:
         raise ConfigError("give --pairs and --images, or --enroll and --probes")
@@ -126,10 +129,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     engine = _engine(args)
     found = (engine.faces(decode_image(d), limit=1) for d in images[: args.gallery_size])
     seeds = [faces[0].embedding for faces in found if faces]
-    gallery = make_gallery(seeds, args.gallery_size)
+    gallery = make_gallery(seeds, args.gallery_size, dim=engine.spec.dim)
     ours = bench_engine(engine, images, gallery)
     ours["rss_mb"] = rss_mb()
-    result = {**ours, "images": len(images), "gallery_size": len(gallery),
+    result = {**ours, "images": len(images), "gallery_size": len(gallery), "model": engine.model,
               "detector": str(engine.detector_model), "embedder": str(engine.embedder_model),
               "align": str(engine.align_mode), "flip": engine.flip}
     lines = [_bench_line("ours", ours)]
@@ -173,7 +176,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     result = {"threshold": round(threshold, 4), "far": round(far, 4), "target_far": args.far,
               "tpir": round(tpir, 4), "impostor_probes": int(impostor.size), "genuine_probes": len(genuine)}
     if args.gallery_out:
-        gallery.threshold = threshold
+        gallery.threshold, gallery.model = threshold, args.model
         Path(args.gallery_out).write_bytes(gallery.to_bytes())
         result["gallery"] = args.gallery_out
     emit(result, as_json=args.json,
@@ -197,7 +200,10 @@ def cmd_check_models(args: argparse.Namespace) -> int:
 def _engine_options(parser: argparse.ArgumentParser, reference: bool = True) -> None:
     parser.add_argument("--models", help="models folder (default: the checkout's models/)")
     parser.add_argument("--detector", default="short", choices=["short", "full", "group"])
-    parser.add_argument("--embedder", default="int8", choices=["int8", "float"])
+    parser.add_argument("--model", default="sface", choices=["sface", "dlib-resnet"],
+                        help="face embedder (default sface)")
+    parser.add_argument("--embedder", choices=["int8", "float"],
+                        help="precision of the embedder model (default: the door's: sface float, dlib int8)")
     parser.add_argument("--align", default="mesh", choices=["mesh", "keypoints"])
     parser.add_argument("--threads", type=int, help="CPU threads per model (default: up to 4)")
     parser.add_argument("--flip", action="store_true", help="average each chip with its mirror image")
@@ -218,6 +224,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--folds", type=int, default=10)
     ev.add_argument("--enroll", help="CSV path,identity of enrollment photos")
     ev.add_argument("--probes", help="CSV path,identity of probe photos")
+    ev.add_argument("--distractors", help="CSV path,identity of more people to enroll (never probed)")
     _engine_options(ev)
     ev.set_defaults(handler=cmd_eval)
 

@@ -9,6 +9,7 @@ TLS key passphrase) never live here: see :func:`congress.config.read_secret`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -134,6 +135,18 @@ class DocumentsSection(Section):
     )
 
 
+class FacesSection(Section):
+    """Face enrollment: which embedder makes the gallery's templates."""
+
+    model: Literal["sface", "dlib-resnet"] = Field(
+        "sface",
+        title="Face embedder",
+        description="Embedder used for enrollment and recorded in every gallery; door units must run "
+        "the same ([recognition] model). After a change, `congress delegates reenroll` re-embeds the kept "
+        "photos",
+    )
+
+
 class ControllerConfig(Section):
     """Controller: ``[venue]``, ``[database]``, ``[broker]``, ``[web]``, ``[security]``, ``[devices]``."""
 
@@ -145,6 +158,7 @@ class ControllerConfig(Section):
     devices: DevicesSection = DevicesSection()
     attendance: AttendanceSection = AttendanceSection()
     documents: DocumentsSection = DocumentsSection()
+    faces: FacesSection = FacesSection()
     keypads: KeypadsSection | None = None  # keypad base station; none: no keypad reader
     ca_dir: Path = Field(
         Path("ca"),

@@ -130,25 +130,41 @@ class ReplayCamera(_CameraBase):
 CameraSection = Annotated[Picamera2Camera | OpenCVCamera | ReplayCamera, Field(discriminator="type")]
 
 
+#: Door defaults per embedder: (min_score, attendant_score, min_margin, same_person), derived from the
+#: walk-through simulation in docs/benchmarks.md ("The door's decision").
+RECOGNITION_DEFAULTS = {"sface": (0.56, 0.46, 0.08, 0.45), "dlib-resnet": (0.96, 0.93, 0.03, 0.9)}
+
+
 class RecognitionSection(Section):
     """When a face counts as a confirmed delegate."""
 
+    model: Literal["sface", "dlib-resnet"] = Field(
+        "sface",
+        title="Face embedder",
+        description="Embedder of the face engine; must be the controller's ([faces] model): a unit "
+        "refuses a gallery made by another embedder",
+    )
     confirm_frames: int = Field(
         3, ge=1, le=60, title="Frames to confirm", description="Frames that must agree on the same delegate"
     )
-    min_score: float = Field(
-        0.93,
+    min_score: float | None = Field(
+        None,
         ge=-1,
         le=1,
         title="Minimum score",
-        description="Cosine similarity to the best gallery match (0.93: 5 % false identifications on "
-        "LFW for one frame; calibrate with `congress faces calibrate`)",
+        description="Cosine similarity to the best gallery match in every confirming frame; default "
+        "per embedder (sface 0.48, dlib-resnet 0.95: under 1 wrong check-in per 10,000 walk-throughs "
+        "in the dev-set simulation); calibrate with `congress faces calibrate`",
     )
-    min_margin: float = Field(
-        0.03, ge=0, le=2, title="Minimum margin", description="Best score minus the second-best identity"
+    min_margin: float | None = Field(
+        None, ge=0, le=2, title="Minimum margin",
+        description="Best score minus the second-best identity; default per embedder (sface 0.05, "
+        "dlib-resnet 0.03)",
     )
-    attendant_score: float = Field(
-        0.88, ge=-1, le=1, title="Attendant score", description="Below min_score but above this: ask staff"
+    attendant_score: float | None = Field(
+        None, ge=-1, le=1, title="Attendant score",
+        description="Below min_score but above this: ask staff (attendant mode); default per embedder "
+        "(sface 0.36, dlib-resnet 0.92)",
     )
     debounce_s: float = Field(
         30.0, ge=0, le=86_400, title="Debounce", description="Seconds before the same delegate counts again"
@@ -156,16 +172,38 @@ class RecognitionSection(Section):
     track_iou: float = Field(
         0.3, gt=0, lt=1, title="Tracking IoU", description="Overlap that links a face to the previous frame"
     )
-    same_person: float = Field(
-        0.9,
-        ge=0,
+    same_person: float | None = Field(
+        None,
+        ge=-1,
         le=1,
         title="Same person",
-        description="Cosine between frames below which a face in the same spot is a new person",
+        description="Cosine between frames below which a face in the same spot is a new person; "
+        "default per embedder (sface 0.45, dlib-resnet 0.9)",
     )
     models_dir: Path | None = Field(
         None, title="Models folder", description="Folder with the face models; default: the bundled models/"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_defaults(cls, data):
+        """Thresholds left out (or None) take the defaults of the configured embedder."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        model = data.get("model", "sface")
+        if model not in RECOGNITION_DEFAULTS:
+            return data  # the field's own validation names the choices
+        score, attendant, margin, same = RECOGNITION_DEFAULTS[model]
+        if data.get("min_score") is None:
+            data["min_score"] = score
+        if data.get("attendant_score") is None:
+            data["attendant_score"] = min(attendant, data["min_score"])
+        if data.get("min_margin") is None:
+            data["min_margin"] = margin
+        if data.get("same_person") is None:
+            data["same_person"] = same
+        return data
 
 
 class FeedbackSection(Section):

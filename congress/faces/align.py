@@ -1,4 +1,11 @@
-"""Alignment: a similarity transform from face landmarks onto dlib's 150×150 chip template.
+"""Alignment: a similarity transform from face landmarks onto the chip template of each embedder.
+
+SFace (the default embedder) was trained on 112×112 chips cut ArcFace-style: five landmarks (eye
+centres, nose tip, mouth corners, as YuNet or RetinaFace find them) fitted to ``ARCFACE_TEMPLATE``
+(OpenCV's ``FaceRecognizerSF.alignCrop``). Our five points are the face mesh's eye-contour centres,
+nose tip (1) and mouth corners (61, 291), fitted to ``SFACE_MESH_TEMPLATE``: their median position in
+the reference chips of real faces (YuNet + ``alignCrop``), measured by
+``python -m models.builder.template``, so our chips match the training crop. The dlib embedder:
 
 dlib's descriptor was trained on chips cut by ``get_face_chip_details(shape, 150, 0.25)``: the five
 landmarks of its shape predictor (outer and inner eye corners, nose base) are fitted by least squares
@@ -68,6 +75,43 @@ MESH_TEMPLATE = np.array(
 #: BlazeFace keypoints used for alignment (see ``congress.faces.detector.Keypoint``).
 BLAZEFACE_POINTS = (0, 1, 2, 3)
 
+#: ArcFace's 112×112 template (eye centres, nose tip, mouth corners), as OpenCV's alignCrop uses it.
+ARCFACE_TEMPLATE = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ]
+)
+#: Face-mesh eye contours (image left eye first), whose mean is the eye centre.
+MESH_EYES = (
+    (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+    (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
+)
+#: Face-mesh nose tip and mouth corners (image left first).
+MESH_NOSE_MOUTH = (1, 61, 291)
+#: Median chip position (pixels, 112×112 SFace chip) of the five mesh points (``sface_points``).
+SFACE_MESH_TEMPLATE = np.array(
+    [
+        [37.48, 53.17],
+        [73.87, 52.62],
+        [55.60, 76.45],
+        [39.21, 90.15],
+        [72.73, 89.52],
+    ]
+)
+#: Median chip position (pixels, 112×112 SFace chip) of BlazeFace's eyes, nose tip and mouth.
+SFACE_BLAZEFACE_TEMPLATE = np.array(
+    [
+        [37.01, 53.44],
+        [74.00, 53.32],
+        [55.54, 74.82],
+        [55.64, 92.65],
+    ]
+)
+
 
 def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """Resize to ``width``×``height`` without aliasing: halve with bilinear sampling (an exact 2×2
@@ -133,9 +177,25 @@ def blazeface_transform(keypoints: np.ndarray) -> np.ndarray:
     return similarity(keypoints[list(BLAZEFACE_POINTS)], BLAZEFACE_TEMPLATE)
 
 
-def mesh_transform(points: np.ndarray) -> np.ndarray:
-    """Similarity from face-mesh points (468×2 or 468×3 frame pixels) onto the chip."""
+def mesh_transform(points: np.ndarray, template: str = "dlib") -> np.ndarray:
+    """Similarity from face-mesh points (468×2 or 468×3 frame pixels) onto the chip of ``template``
+    (``"dlib"``: 150×150 dlib chip; ``"sface"``: 112×112 ArcFace-style chip)."""
+    if template == "sface":
+        return similarity(sface_points(points), SFACE_MESH_TEMPLATE)
     return similarity(np.asarray(points)[list(MESH_POINTS), :2], MESH_TEMPLATE)
+
+
+def sface_points(points: np.ndarray) -> np.ndarray:
+    """Eye centres, nose tip and mouth corners (5×2) from face-mesh points."""
+    points = np.asarray(points)[:, :2]
+    eyes = [points[list(indices)].mean(0) for indices in MESH_EYES]
+    return np.vstack([*eyes, points[list(MESH_NOSE_MOUTH)]])
+
+
+def keypoints_transform(keypoints: np.ndarray, template: str = "dlib") -> np.ndarray:
+    """Similarity from BlazeFace keypoints onto the chip of ``template``."""
+    target = SFACE_BLAZEFACE_TEMPLATE if template == "sface" else BLAZEFACE_TEMPLATE
+    return similarity(np.asarray(keypoints)[list(BLAZEFACE_POINTS)], target)
 
 
 def dlib5_transform(points: np.ndarray) -> np.ndarray:

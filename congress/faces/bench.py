@@ -41,13 +41,13 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def make_gallery(seeds: list[np.ndarray], size: int, seed: int = 7) -> Gallery:
-    gallery = Gallery()
+def make_gallery(seeds: list[np.ndarray], size: int, seed: int = 7, dim: int = 128) -> Gallery:
+    gallery = Gallery(dim=dim)
     for index, vector in enumerate(seeds[:size]):
         gallery.add(f"person-{index:05d}", vector)
     rng = np.random.default_rng(seed)
     for index in range(len(gallery), size):
-        gallery.add(f"person-{index:05d}", rng.standard_normal(128).astype(np.float32))
+        gallery.add(f"person-{index:05d}", rng.standard_normal(dim).astype(np.float32))
     return gallery
 
 

@@ -1,51 +1,103 @@
-"""The face descriptor: dlib's ResNet as TFLite (int8 on the door unit, float for reference).
+"""Face embedders as plugins: one :class:`EmbedderSpec` per network, chosen by name.
 
-Input is a 150×150 RGB uint8 chip in dlib's template (see ``congress.faces.align``); output is the
-128-d descriptor, L2-normalised so that the dot product of two embeddings is their cosine.
+Each embedder says which chip it was trained on (size and the five-point template that places the
+face on it, see :mod:`congress.faces.align`), its model files (``int8`` and ``float``; ``precision``
+is the one door units and enrollment run) and the size of its descriptor. Every model takes an RGB
+uint8 chip (the float models take the same pixels as float32) and gives a descriptor that is
+L2-normalised here, so the dot product of two embeddings is their cosine. Embeddings of different embedders live in different spaces and are
+never compared: galleries record the embedder that made them (``Gallery.model``, the sealed gallery's
+header) and a door unit refuses a gallery of another embedder.
+
+* ``sface`` (default): SFace (Zhong et al., OpenCV Zoo ``face_recognition_sface_2021dec``,
+  Apache-2.0), 112×112 ArcFace-style chip, 128-d, float model at the door;
+* ``dlib-resnet``: dlib's ResNet (``face_recognition_models``, CC0), 150×150 dlib chip, 128-d.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from congress.errors import ImageError
-from congress.faces.align import CHIP_SIZE
+from congress.errors import ConfigError, ImageError
 from congress.faces.runtime import load_interpreter
-
-EMBEDDING_SIZE = 128
 
 
 class EmbedderModel(enum.StrEnum):
-    """Which conversion of dlib's ResNet to run."""
+    """Which conversion of an embedder to run (its precision)."""
 
     INT8 = "int8"
     FLOAT = "float"
 
 
-EMBEDDER_FILES = {
-    EmbedderModel.INT8: "dlib_resnet_int8.tflite",
-    EmbedderModel.FLOAT: "dlib_resnet_float.tflite",
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """One face-embedding network: its chip, files and descriptor size."""
+
+    name: str
+    chip_size: int
+    dim: int
+    files: dict[EmbedderModel, str]
+    #: Five-point template (chip pixels) the landmarks are fitted to; see ``congress.faces.align``.
+    template: str
+    description: str
+    #: The conversion door units and enrollment run unless told otherwise (docs/benchmarks.md: SFace's
+    #: int8 model is slower than its float one under XNNPACK on x86 and less exact, dlib's is faster).
+    precision: EmbedderModel = EmbedderModel.INT8
+
+
+EMBEDDERS: dict[str, EmbedderSpec] = {
+    "sface": EmbedderSpec(
+        "sface", 112, 128,
+        {EmbedderModel.INT8: "sface_int8.tflite", EmbedderModel.FLOAT: "sface_float.tflite"},
+        "sface",
+        "SFace (OpenCV Zoo face_recognition_sface_2021dec), 112x112 ArcFace-style chip",
+        EmbedderModel.FLOAT,
+    ),
+    "dlib-resnet": EmbedderSpec(
+        "dlib-resnet", 150, 128,
+        {EmbedderModel.INT8: "dlib_resnet_int8.tflite", EmbedderModel.FLOAT: "dlib_resnet_float.tflite"},
+        "dlib",
+        "dlib ResNet face descriptor (face_recognition_models), 150x150 dlib chip",
+    ),
 }
+#: The embedder door units and enrollment use unless configured otherwise (docs/benchmarks.md).
+DEFAULT_EMBEDDER = "sface"
+#: Descriptor size of every shipped embedder (all are 128-d; galleries check the size they hold).
+EMBEDDING_SIZE = 128
+#: Kept for callers of the dlib-only engine: file of each dlib conversion.
+EMBEDDER_FILES = EMBEDDERS["dlib-resnet"].files
+
+
+def embedder_spec(name: str) -> EmbedderSpec:
+    """The spec of embedder ``name``; a ``ConfigError`` naming the choices otherwise."""
+    try:
+        return EMBEDDERS[name]
+    except KeyError:
+        raise ConfigError(f"unknown face embedder {name!r}",
+                          hint=f"choose one of: {', '.join(sorted(EMBEDDERS))}") from None
 
 
 class Embedder:
     """Runs one embedder model on chips; handles the int8 model's input and output quantization."""
 
-    def __init__(self, content: bytes, model: EmbedderModel, *, threads: int | None = None) -> None:
+    def __init__(self, content: bytes, model: EmbedderModel, *, threads: int | None = None,
+                 spec: EmbedderSpec | None = None) -> None:
         self.model = model
-        self.interpreter = load_interpreter(Path(EMBEDDER_FILES[model]), threads, content)
+        self.spec = spec or EMBEDDERS["dlib-resnet"]
+        self.interpreter = load_interpreter(Path(self.spec.files[model]), threads, content)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
 
     def raw(self, chip: np.ndarray) -> np.ndarray:
-        """dlib's descriptor (not normalised) for one RGB chip."""
+        """The network's descriptor (not normalised) for one RGB chip."""
         chip = np.asarray(chip)
-        if chip.shape != (CHIP_SIZE, CHIP_SIZE, 3) or chip.dtype != np.uint8:
+        size = self.spec.chip_size
+        if chip.shape != (size, size, 3) or chip.dtype != np.uint8:
             raise ImageError(
-                f"a face chip must be {CHIP_SIZE}x{CHIP_SIZE}x3 uint8, got {chip.shape} {chip.dtype}",
+                f"a {self.spec.name} face chip must be {size}x{size}x3 uint8, got {chip.shape} {chip.dtype}",
                 hint="cut chips with FaceEngine.align",
             )
         dtype = self.input["dtype"]
@@ -64,6 +116,6 @@ class Embedder:
         return out.astype(np.float32)
 
     def __call__(self, chip: np.ndarray) -> np.ndarray:
-        """L2-normalised 128-d embedding of one RGB chip."""
+        """L2-normalised embedding of one RGB chip."""
         vector = self.raw(chip)
         return vector / max(float(np.linalg.norm(vector)), 1e-12)

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from congress.errors import ImageError
-from congress.faces.align import AlignMode, blazeface_transform, mesh_transform, warp_chip
+from congress.faces.align import AlignMode, keypoints_transform, mesh_transform, warp_chip
 from congress.faces.detector import VARIANTS, BlazeFace, Detection, DetectorModel, GroupDetector
-from congress.faces.embedder import EMBEDDER_FILES, Embedder, EmbedderModel
+from congress.faces.embedder import DEFAULT_EMBEDDER, Embedder, EmbedderModel, embedder_spec
 from congress.faces.manifest import Manifest
 
 #: Score threshold of the group detector: its tiles see more background, so it needs more evidence.
@@ -32,7 +32,7 @@ def central_distance(box, shape) -> float:
 
 @dataclass
 class Face:
-    """A detected face and its L2-normalised 128-d embedding."""
+    """A detected face and its L2-normalised embedding."""
 
     detection: Detection
     embedding: np.ndarray = field(repr=False)
@@ -47,30 +47,37 @@ class Face:
 
 
 class FaceEngine:
-    """Loads the detector and embedder from a models folder and runs the pipeline on BGR frames."""
+    """Loads the detector and embedder from a models folder and runs the pipeline on BGR frames.
+
+    ``model`` names the embedder (``congress.faces.embedder.EMBEDDERS``: ``sface``, the default, or
+    ``dlib-resnet``); ``embedder`` its precision (``int8`` or ``float``; default: the embedder's own
+    ``precision``, what door units run).
+    """
 
     def __init__(
         self,
         models_dir: Path | str | None = None,
         *,
         detector: DetectorModel | str = DetectorModel.SHORT,
-        embedder: EmbedderModel | str = EmbedderModel.INT8,
+        embedder: EmbedderModel | str | None = None,
         align: AlignMode | str = AlignMode.MESH,
         threads: int | None = None,
         min_score: float | None = None,
         min_face: int = MIN_FACE_PIXELS,
         flip: bool = False,
+        model: str = DEFAULT_EMBEDDER,
     ) -> None:
         self.manifest = Manifest(models_dir)
         self.detector_model = DetectorModel(detector)
-        self.embedder_model = EmbedderModel(embedder)
+        self.spec = embedder_spec(model)
+        self.embedder_model = self.spec.precision if embedder is None else EmbedderModel(embedder)
         self.align_mode = AlignMode(align)
         self.threads = threads
         self.min_face = min_face
         self.flip = flip
         self.detector = self._make_detector(min_score)
-        self.embedder = Embedder(self.manifest.read(EMBEDDER_FILES[self.embedder_model]),
-                                 self.embedder_model, threads=threads)
+        self.embedder = Embedder(self.manifest.read(self.spec.files[self.embedder_model]),
+                                 self.embedder_model, threads=threads, spec=self.spec)
         self._landmarker = None
 
     def _make_detector(self, min_score: float | None):
@@ -95,14 +102,20 @@ class FaceEngine:
         self._check(img)
         return [d for d in self.detector(img) if d.width >= self.min_face]
 
+    @property
+    def model(self) -> str:
+        """Name of the embedder: recorded with every embedding so galleries never mix embedders."""
+        return self.spec.name
+
     def align(self, img: np.ndarray, det: Detection) -> np.ndarray:
-        """The 150×150 RGB chip of ``det`` in dlib's template, whatever its position, scale or roll."""
+        """The RGB chip of ``det`` on the embedder's template, whatever its position, scale or roll."""
+        template, size = self.spec.template, self.spec.chip_size
         if self.align_mode is AlignMode.MESH:
-            return warp_chip(img, mesh_transform(self.landmarks(img, det).points))
-        return warp_chip(img, blazeface_transform(det.keypoints))
+            return warp_chip(img, mesh_transform(self.landmarks(img, det).points, template), size)
+        return warp_chip(img, keypoints_transform(det.keypoints, template), size)
 
     def embed(self, chip: np.ndarray, *, flip: bool | None = None) -> np.ndarray:
-        """L2-normalised 128-d embedding of a chip from ``align``.
+        """L2-normalised embedding of a chip from ``align``.
 
         With ``flip`` (default: the engine's setting) the chip and its mirror image are embedded and
         averaged: twice the embedder time, better separation at low false-accept rates. Enrollment

@@ -158,9 +158,16 @@ def open_set_scores(enroll: list[tuple[Path, str]], probes: list[tuple[Path, str
 
 
 def evaluate_open_set(enroll: list[tuple[Path, str]], probes: list[tuple[Path, str]],
-                      embed: EmbeddingCache, enroll_embed: EmbeddingCache | None = None) -> dict:
-    """rank-1 rate and TPIR at FPIR 0.1 %, 1 %, 5 % (impostor = probe whose identity is not enrolled)."""
-    _, results = open_set_scores(enroll, probes, embed, enroll_embed)
+                      embed: EmbeddingCache, enroll_embed: EmbeddingCache | None = None,
+                      distractors: set[str] | frozenset[str] = frozenset()) -> dict:
+    """rank-1 rate and TPIR at FPIR 0.1 %, 1 %, 5 % (impostor = probe whose identity is not enrolled).
+
+    ``distractors`` names enrolled identities that are only there to make the gallery venue-sized; a
+    probe of one of them would not be a fair impostor, so such probes are refused."""
+    if any(i in distractors for _, i in probes):
+        raise ConfigError("a probe belongs to a distractor identity",
+                          hint="distractors must be people who appear in no probe")
+    gallery, results = open_set_scores(enroll, probes, embed, enroll_embed)
     genuine = [(ok, s) for g, ok, s in results if g]
     impostor = np.array([s for g, _, s in results if not g])
     if not genuine:
@@ -176,5 +183,5 @@ def evaluate_open_set(enroll: list[tuple[Path, str]], probes: list[tuple[Path, s
             out[f"tpir@fpir={fpir}"] = None
     no_face = embed.no_face_images + (enroll_embed.no_face_images if enroll_embed else 0)
     out.update(no_face=no_face, genuine_probes=len(genuine), impostor_probes=int(impostor.size),
-               enrolled=len({i for _, i in enroll}))
+               enrolled=len({i for _, i in enroll}), gallery_size=len(gallery))
     return out

@@ -2,7 +2,9 @@
 
 Each identity may have several embeddings (photos); an identity's score for a probe is its best
 cosine. ``search`` returns the best identity, its score and the margin to the second-best identity.
-Serialises to bytes (NumPy ``.npz``, no pickle) so the caller can encrypt it at rest.
+Serialises to bytes (NumPy ``.npz``, no pickle) so the caller can encrypt it at rest. A gallery
+records the embedder that made its embeddings (``model``): searching it with another embedder's
+embedding is refused, since the two spaces have nothing in common.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from congress.errors import ConfigError
-from congress.faces.embedder import EMBEDDING_SIZE
+from congress.faces.embedder import DEFAULT_EMBEDDER, EMBEDDING_SIZE
 
-#: Cosine threshold used until ``congress faces calibrate`` sets one: FPIR about 1 % on the LFW-dev
-#: open-set lists with the int8 door configuration (0.93 ≈ 5 %, 0.96 ≈ 0.1 %). dlib descriptors of
-#: *different* people already average ~0.83 cosine, so thresholds below ~0.9 accept strangers.
-DEFAULT_THRESHOLD = 0.94
+#: Cosine threshold of each embedder until ``congress faces calibrate`` sets one (measured on the
+#: dev set, docs/benchmarks.md). dlib descriptors of *different* people already average ~0.83 cosine,
+#: so dlib needs ~0.94 for FPIR 1 %; SFace's impostors centre near 0.
+THRESHOLDS = {"dlib-resnet": 0.94, "sface": 0.40}
+DEFAULT_THRESHOLD = THRESHOLDS[DEFAULT_EMBEDDER]
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,10 @@ class Match:
     accepted: bool
 
 
-def normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray, dim: int = EMBEDDING_SIZE) -> np.ndarray:
     vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-    if vectors.shape[1] != EMBEDDING_SIZE:
-        raise ValueError(f"embeddings must be {EMBEDDING_SIZE}-d, got {vectors.shape[1]}")
+    if vectors.shape[1] != dim:
+        raise ValueError(f"embeddings must be {dim}-d, got {vectors.shape[1]}")
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
@@ -50,8 +53,11 @@ def threshold_for_far(impostor_scores: np.ndarray, far: float) -> float:
 class Gallery:
     """Embeddings by identity; ``search`` is a matrix product plus a per-identity max."""
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
-        self.threshold = float(threshold)
+    def __init__(self, threshold: float | None = None, *, model: str = DEFAULT_EMBEDDER,
+                 dim: int = EMBEDDING_SIZE) -> None:
+        self.model = model
+        self.dim = dim
+        self.threshold = float(THRESHOLDS.get(model, DEFAULT_THRESHOLD) if threshold is None else threshold)
         self._vectors: dict[str, np.ndarray] = {}
         self._matrix: np.ndarray | None = None
         self._starts: np.ndarray | None = None
@@ -72,7 +78,7 @@ class Gallery:
 
     def add(self, identity: str, embeddings: np.ndarray) -> None:
         """Add one or more embeddings (photos) of ``identity``."""
-        new = normalise(embeddings)
+        new = normalise(embeddings, self.dim)
         old = self._vectors.get(identity)
         self._vectors[identity] = new if old is None else np.vstack([old, new])
         self._matrix = None
@@ -84,7 +90,7 @@ class Gallery:
     def _index(self) -> None:
         self._names = list(self._vectors)
         blocks = [self._vectors[n] for n in self._names]
-        self._matrix = np.ascontiguousarray(np.vstack(blocks)) if blocks else np.zeros((0, EMBEDDING_SIZE))
+        self._matrix = np.ascontiguousarray(np.vstack(blocks)) if blocks else np.zeros((0, self.dim))
         sizes = np.array([len(b) for b in blocks], dtype=np.int64)
         self._starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
@@ -98,8 +104,16 @@ class Gallery:
             self._index()
         if not self._names:
             return np.zeros(0, dtype=np.float32)
-        sims = self._matrix @ normalise(embedding)[0]
+        sims = self._matrix @ normalise(embedding, self.dim)[0]
         return np.maximum.reduceat(sims, self._starts)
+
+    def check_model(self, model: str) -> None:
+        """``ConfigError`` unless embeddings of ``model`` may be searched in this gallery."""
+        if model != self.model:
+            raise ConfigError(
+                f"the gallery holds {self.model} embeddings but the face engine makes {model} embeddings",
+                hint=f"use the {self.model} embedder, or enroll again with {model} (photos are kept)",
+            )
 
     def search(self, embedding: np.ndarray, threshold: float | None = None) -> Match:
         """Best identity for ``embedding``, its score, the margin to the runner-up, and acceptance."""
@@ -117,10 +131,11 @@ class Gallery:
         names = list(self._vectors)
         labels = np.concatenate([np.full(len(self._vectors[n]), i, dtype=np.int32)
                                  for i, n in enumerate(names)]) if names else np.zeros(0, np.int32)
-        matrix = np.vstack([self._vectors[n] for n in names]) if names else np.zeros((0, EMBEDDING_SIZE))
+        matrix = np.vstack([self._vectors[n] for n in names]) if names else np.zeros((0, self.dim))
         out = io.BytesIO()
         np.savez(out, identities=np.array(names, dtype=np.str_), labels=labels,
-                 embeddings=matrix.astype(np.float32), threshold=np.float64(self.threshold))
+                 embeddings=matrix.astype(np.float32), threshold=np.float64(self.threshold),
+                 model=np.str_(self.model))
         return out.getvalue()
 
     @classmethod
@@ -130,10 +145,12 @@ class Gallery:
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 names = [str(n) for n in arrays["identities"]]
                 labels, matrix = arrays["labels"], arrays["embeddings"]
-                gallery = cls(float(arrays["threshold"]))
-        except (OSError, ValueError, KeyError) as exc:
+                # Galleries written before embedders were recorded hold dlib descriptors.
+                model = str(arrays["model"]) if "model" in arrays.files else "dlib-resnet"
+                gallery = cls(float(arrays["threshold"]), model=model, dim=int(matrix.shape[1]))
+        except (OSError, ValueError, KeyError, IndexError) as exc:
             raise ConfigError(f"gallery data is not valid: {exc}", hint="re-publish the gallery") from exc
-        if matrix.ndim != 2 or matrix.shape[1] != EMBEDDING_SIZE or len(labels) != len(matrix):
+        if matrix.ndim != 2 or len(labels) != len(matrix):
             raise ConfigError("gallery data has the wrong shape", hint="re-publish the gallery")
         for index, name in enumerate(names):
             gallery.add(name, matrix[labels == index])

@@ -60,6 +60,23 @@ def import_cmd(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def reenroll_cmd(args: argparse.Namespace) -> int:
+    from controller.app import open_configured
+    from controller.enrollment import build_enroller
+
+    cfg, db = open_configured(args.config)
+    try:
+        enroller = build_enroller(cfg)
+        with db.session() as session:
+            counts = enroller.reenroll(session)
+    finally:
+        db.dispose()
+    emit({**counts, "embedder": cfg.faces.model}, as_json=args.json,
+         human=f"{counts['reenrolled']} photos embedded again with {cfg.faces.model}, "
+               f"{counts['rejected']} refused, {counts['missing_photo']} without a kept photo (upload again)")
+    return 0
+
+
 def list_cmd(args: argparse.Namespace) -> int:
     from controller.app import open_configured
     from controller.delegates.roster import list_delegates
@@ -183,6 +200,9 @@ def register(actions: argparse._SubParsersAction) -> None:
     i.add_argument("file", help="CSV: id,name,delegation,seat,photo,consent[,summoned]")
     common(i)
     i.set_defaults(handler=import_cmd)
+    re_ = da.add_parser("reenroll", help="embed the kept photos again after [faces] model changed")
+    common(re_)
+    re_.set_defaults(handler=reenroll_cmd)
     ls = da.add_parser("list", help="list delegates with their enrollment")
     common(ls)
     ls.set_defaults(handler=list_cmd)

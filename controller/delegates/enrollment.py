@@ -124,6 +124,42 @@ class Enroller:
             self._engine = self._factory()
         return self._engine
 
+    @property
+    def model(self) -> str:
+        """The embedder of the engine (recorded with every embedding it seals)."""
+        return getattr(self.engine, "model", "dlib-resnet")
+
+    def reenroll(self, session: Session) -> dict[str, int]:
+        """Embed again, with this enroller's embedder, every enrolled photo made by another one.
+
+        Uses the sealed copy kept of each photo; a photo with no kept copy is marked rejected with
+        advice to upload it again. Returns counts ``{"reenrolled", "rejected", "missing_photo"}``.
+        """
+        counts = {"reenrolled": 0, "rejected": 0, "missing_photo": 0}
+        rows = session.scalars(select(FacePhoto).where(FacePhoto.status == EnrollStatus.ENROLLED,
+                                                       FacePhoto.embedder != self.model)).all()
+        for row in rows:
+            jpg = self.kept_photo(row.delegate_id, row.id)
+            if jpg is None:
+                row.status, row.embedding = EnrollStatus.REJECTED, None
+                row.problem = (f"enrolled with the {row.embedder} embedder and no copy was kept; "
+                               "upload the photo again")[:255]
+                counts["missing_photo"] += 1
+                continue
+            quality, det, _ = self.assess(self.decode(jpg, row.source))
+            if quality is not Quality.OK:
+                row.status, row.embedding = EnrollStatus.REJECTED, None
+                row.problem = _ADVICE[quality].format(px=row.face_px, min=self.min_face_px)
+                counts["rejected"] += 1
+                continue
+            row.embedding = self.vault.seal_embedding(
+                np.asarray(det.embedding, np.float32), embedding_aad(row.delegate_id, row.id))
+            row.embedder = self.model
+            counts["reenrolled"] += 1
+        if rows:
+            bump_revision(session)
+        return counts
+
     def decode(self, data: bytes, source: str) -> np.ndarray:
         from congress.faces import decode_image
 
@@ -159,7 +195,8 @@ class Enroller:
         existing = session.scalar(
             select(FacePhoto).where(FacePhoto.delegate_id == delegate_id, FacePhoto.sha256 == digest)
         )
-        if existing is not None and existing.status is EnrollStatus.ENROLLED:
+        if (existing is not None and existing.status is EnrollStatus.ENROLLED
+                and existing.embedder == self.model):
             return PhotoResult(source, Quality.OK, face_px=existing.face_px, new=False)
         image = self.decode(data, source) if image is None else image
         quality, det, px = self.assess(image)
@@ -171,7 +208,7 @@ class Enroller:
             session.add(row)
             session.flush()
             return PhotoResult(source, quality, row.problem, px)
-        row.status, row.problem = EnrollStatus.ENROLLED, ""
+        row.status, row.problem, row.embedder = EnrollStatus.ENROLLED, "", self.model
         if self.vault.purged:  # a purge ran since this enroller was made: never seal with the old key
             self.vault = FaceVault.load(self.photo_dir.parent)
         session.add(row)
@@ -217,9 +254,10 @@ class Enroller:
 
 
 def enrolled_embeddings(
-    session: Session, vault: FaceVault | Callable[[], FaceVault]
+    session: Session, vault: FaceVault | Callable[[], FaceVault], *, model: str | None = None
 ) -> tuple[list[str], np.ndarray]:
-    """Every enrolled embedding, decrypted, ordered by delegate (for the gallery builder).
+    """Every enrolled embedding (of embedder ``model``, if given), decrypted, ordered by delegate (for
+    the gallery builder). Embeddings of another embedder are left out: they wait for ``reenroll``.
 
     ``vault`` may be a function giving it: it is then called only when there is something to decrypt,
     so an empty gallery (after the purge) does not create a new face key.
@@ -229,7 +267,8 @@ def enrolled_embeddings(
     rows = session.execute(
         select(FacePhoto.delegate_id, FacePhoto.id, FacePhoto.embedding)
         .join(Delegate, Delegate.id == FacePhoto.delegate_id)
-        .where(FacePhoto.status == EnrollStatus.ENROLLED, Delegate.consent.is_(True))
+        .where(FacePhoto.status == EnrollStatus.ENROLLED, Delegate.consent.is_(True),
+               *([FacePhoto.embedder == model] if model else []))
         .order_by(FacePhoto.delegate_id, FacePhoto.id)
     ).all()
     ids = [r[0] for r in rows]
@@ -246,7 +285,7 @@ def build_enroller(cfg) -> Enroller:
     def face_engine():
         from congress.faces import FaceEngine  # OpenCV and LiteRT only once a photo comes in
 
-        return FaceEngine()
+        return FaceEngine(model=cfg.faces.model)
 
     return Enroller(FaceVault.load(cfg.data_dir), cfg.data_dir, face_engine)
 

@@ -71,8 +71,11 @@ class GalleryPublisher:
         counter: wire.BootCounter | None = None,
         interval_s: float = 2.0,
         resend_after_s: float = 300.0,
+        model: str = "sface",
     ) -> None:
         self.db, self.vault, self.venue_id = db, vault, venue_id
+        #: The embedder whose templates are published (``[faces] model``); other rows wait for reenroll.
+        self.model = model
         self.units, self._key, self._publish = units, signing_key, publish
         self.interval_s = interval_s
         #: A unit that reports an older gallery this long after it was sent one gets it again.
@@ -88,8 +91,8 @@ class GalleryPublisher:
             state = s.get(GalleryState, 1)
             revision = state.revision if state else 0
             if self._built is None or self._built[0] != revision:
-                ids, emb = enrolled_embeddings(s, self.vault)
-                self._built = (revision, len(ids), plain_parts(ids, np.asarray(emb)))
+                ids, emb = enrolled_embeddings(s, self.vault, model=self.model)
+                self._built = (revision, len(ids), plain_parts(ids, np.asarray(emb), self.model))
         return self._built
 
     def _clear(self, unit: str, first_part: int, parts: int) -> None:
@@ -204,5 +207,5 @@ def build_gallery_publisher(cfg, db: Database, publish: Callable[[str, bytes], N
     return GalleryPublisher(
         db, lambda: FaceVault.load(cfg.data_dir), venue_id=cfg.venue.id, units=registry,
         signing_key=pki.load_signing_key(cfg.ca_dir / "controller-signing.key"),
-        publish=publish, counter=counter,
+        publish=publish, counter=counter, model=cfg.faces.model,
     )

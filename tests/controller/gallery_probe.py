@@ -19,7 +19,7 @@ from controller.delegates.face_vault import embedding_aad
 from controller.storage.tables import Delegate, EnrollStatus, FacePhoto
 
 
-def enroll_synthetic(db, vault, people: dict[str, int], *, consent: bool = True,
+def enroll_synthetic(db, vault, people: dict[str, int], *, consent: bool = True, model: str = "sface",
                      seed: int = 0) -> dict[str, np.ndarray]:
     """Store sealed unit-length templates as enrollment would; bumps the gallery revision."""
     rng = np.random.default_rng(seed + len(people))
@@ -33,7 +33,7 @@ def enroll_synthetic(db, vault, people: dict[str, int], *, consent: bool = True,
             out[did] = rows
             for k, r in enumerate(rows):
                 ph = FacePhoto(delegate_id=did, source=f"{did}-{k}.jpg", sha256=f"{did}{k}".ljust(64, "0"),
-                               status=EnrollStatus.ENROLLED, face_px=100)
+                               status=EnrollStatus.ENROLLED, face_px=100, embedder=model)
                 s.add(ph)
                 s.flush()
                 ph.embedding = vault.seal_embedding(r, embedding_aad(did, ph.id))

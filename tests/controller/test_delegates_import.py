@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from congress.errors import ConfigError
 from controller.delegates.enrollment import Enroller, Quality, enrolled_embeddings, purge_biometrics
-from controller.delegates.face_vault import FaceVault
+from controller.delegates.face_vault import FaceVault, embedding_aad
 from controller.delegates.roster import RosterError, import_roster, list_delegates, parse_roster
 from controller.storage.tables import AuditEntry, Delegate, EnrollStatus, FacePhoto, GalleryState
 
@@ -130,6 +130,42 @@ def test_reimport_is_idempotent_and_opt_out_deletes_face_data(db, roster, enroll
         assert photos_of(s, "A-1") == 0
         assert s.get(Delegate, "A-1").consent is False
         assert s.get(GalleryState, 1).revision > rev  # the gallery publisher will drop A-1
+
+
+@needs_faces
+def test_embedder_change_reenrolls_from_the_kept_photos(db, roster, vault, tmp_path, engine):
+    """Photos enrolled with dlib's ResNet are recorded as such, left out of an SFace gallery, and
+    embedded again with SFace from the kept copies; a photo whose copy is gone must be uploaded again."""
+    from congress.faces import FaceEngine
+
+    dlib = Enroller(vault, tmp_path / "data", lambda: FaceEngine(model="dlib-resnet", threads=2))
+    import_roster(db, roster, enroller=dlib, actor="test")
+    with db.session() as s:
+        rows = s.scalars(select(FacePhoto).where(FacePhoto.status == EnrollStatus.ENROLLED)).all()
+        assert rows and {r.embedder for r in rows} == {"dlib-resnet"}
+        before = {r.id: vault.open_embedding(r.embedding, embedding_aad(r.delegate_id, r.id)) for r in rows}
+        lost = rows[0]
+        (tmp_path / "data" / "faces" / f"{lost.id}.sealed").unlink()
+        assert enrolled_embeddings(s, vault, model="sface")[0] == []
+        revision = s.get(GalleryState, 1).revision
+    sface = Enroller(vault, tmp_path / "data", lambda: engine)
+    with db.session() as s:
+        counts = sface.reenroll(s)
+    assert counts == {"reenrolled": len(before) - 1, "rejected": 0, "missing_photo": 1}
+    with db.session() as s:
+        rows = {r.id: r for r in s.scalars(select(FacePhoto))}
+        assert rows[lost.id].status is EnrollStatus.REJECTED
+        assert "upload the photo again" in rows[lost.id].problem
+        ids, emb = enrolled_embeddings(s, vault, model="sface")
+        assert len(ids) == len(before) - 1 and emb.shape == (len(ids), 128)
+        for pid, row in rows.items():
+            if pid != lost.id:
+                assert row.embedder == "sface"
+                again = vault.open_embedding(row.embedding, embedding_aad(row.delegate_id, pid))
+                assert abs(float(again @ before[pid])) < 0.9  # another embedding space, not a copy
+        assert s.get(GalleryState, 1).revision > revision
+    with db.session() as s:
+        assert sface.reenroll(s) == {"reenrolled": 0, "rejected": 0, "missing_photo": 0}
 
 
 @needs_faces

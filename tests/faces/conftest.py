@@ -28,3 +28,9 @@ def engine() -> FaceEngine:
 def group_engine() -> FaceEngine:
     """The enrollment / group-photo configuration."""
     return FaceEngine(detector="group", threads=2)
+
+
+@pytest.fixture(scope="session")
+def dlib_group_engine() -> FaceEngine:
+    """The group-photo configuration with dlib's ResNet, the other embedder."""
+    return FaceEngine(detector="group", threads=2, model="dlib-resnet")

@@ -20,22 +20,24 @@ def lfw(faces_dir):
     return faces_dir / "lfw-dev"
 
 
-def test_eval_pairs_subset(tmp_path, capsys, lfw):
+@pytest.mark.parametrize("model", ["sface", "dlib-resnet"])
+def test_eval_pairs_subset(tmp_path, capsys, lfw, model):
     rows = [ln for ln in (lfw / "pairs.txt").read_text().splitlines()[1:] if ln.strip()]
     same, different = rows[:300][:20], rows[300:][:20]
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("1\t20\n" + "\n".join(same + different) + "\n")
     images = str(lfw / "images")
-    result = run_json(capsys, "eval", "--pairs", str(pairs), "--images", images, "--folds", "2")
+    result = run_json(capsys, "eval", "--pairs", str(pairs), "--images", images, "--folds", "2",
+                      "--model", model)
     assert set(result) >= {"accuracy", "std", "threshold", "no_face"}
     assert result["accuracy"] >= 0.9 and result["no_face"] == 0
 
 
 def test_eval_open_set_and_calibrate_subset(tmp_path, capsys, lfw):
-    def subset(name, keep):
+    def subset(name, keep, out_name=None):
         with (lfw / name).open() as handle:
             rows = [r for r in csv.DictReader(handle) if keep(r)]
-        out = tmp_path / name
+        out = tmp_path / (out_name or name)
         with out.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, ["path", "identity"])
             writer.writeheader()
@@ -62,6 +64,16 @@ def test_eval_open_set_and_calibrate_subset(tmp_path, capsys, lfw):
     assert set(result) >= {"rank1", "tpir@fpir=0.001", "tpir@fpir=0.01", "tpir@fpir=0.05", "no_face"}
     assert result["rank1"] >= 0.9 and result["enrolled"] == 10 and result["impostor_probes"] == 12
 
+    # Distractors make the gallery larger; they are enrolled, never probed.
+    others = sorted({r["identity"] for r in everyone} - names)[:15]
+    distractors, _ = subset("enroll.csv", lambda r: r["identity"] in others, "distractors.csv")
+    bigger = run_json(capsys, "eval", "--enroll", str(enroll), "--probes", str(probes),
+                      "--distractors", str(distractors))
+    assert bigger["gallery_size"] == 25 and bigger["enrolled"] == 25 and bigger["rank1"] >= 0.9
+    assert main(["faces", "eval", "--enroll", str(enroll), "--probes", str(probes),
+                 "--distractors", str(enroll)]) == 2
+    assert "a probe belongs to a distractor identity" in capsys.readouterr().err
+
     gallery = tmp_path / "gallery.npz"
     calibrated = run_json(capsys, "calibrate", "--enroll", str(enroll), "--probes", str(probes),
                           "--far", "0.1", "--gallery-out", str(gallery))
@@ -70,6 +82,7 @@ def test_eval_open_set_and_calibrate_subset(tmp_path, capsys, lfw):
 
     saved = Gallery.from_bytes(gallery.read_bytes())
     assert saved.threshold == pytest.approx(calibrated["threshold"], abs=1e-4)
+    assert saved.model == "sface"
 
 
 def test_bench_subset(capsys, faces_dir):

@@ -90,5 +90,5 @@ def test_engine_refuses_non_images(engine):
         engine.detect(np.zeros((10, 10), dtype=np.uint8))
     with pytest.raises(ImageError, match="empty"):
         engine.detect(np.zeros((0, 10, 3), dtype=np.uint8))
-    with pytest.raises(ImageError, match="150x150x3"):
+    with pytest.raises(ImageError, match="sface face chip must be 112x112x3"):
         engine.embed(np.zeros((100, 100, 3), dtype=np.uint8))

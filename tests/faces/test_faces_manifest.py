@@ -24,19 +24,22 @@ def models_copy(tmp_path):
 def test_every_listed_file_matches():
     manifest = Manifest()
     assert {"blazeface_short_range.tflite", "dlib_resnet_int8.tflite", "dlib_resnet_float.tflite",
-            "face_landmark.tflite", "blazeface_full_range.tflite"} <= set(manifest.entries)
+            "face_landmark.tflite", "blazeface_full_range.tflite", "sface_int8.tflite",
+            "sface_float.tflite"} <= set(manifest.entries)
     for name, entry in manifest.entries.items():
         assert len(manifest.read(name)) == entry.entry["bytes"]
         assert entry.entry["licence"] in {"Apache-2.0", "CC0-1.0"}
 
 
-def test_corrupt_file_is_named(models_copy):
-    path = models_copy / "dlib_resnet_int8.tflite"
+@pytest.mark.parametrize(("name", "kw"), [("sface_float.tflite", {}),
+                                          ("dlib_resnet_int8.tflite", {"model": "dlib-resnet"})])
+def test_corrupt_file_is_named(models_copy, name, kw):
+    path = models_copy / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(ModelError, match=r"dlib_resnet_int8\.tflite is corrupt") as info:
-        FaceEngine(models_copy)
+    with pytest.raises(ModelError, match=rf"{name.replace('.', '[.]')} is corrupt") as info:
+        FaceEngine(models_copy, **kw)
     assert "python -m models.builder" in str(info.value)
 
 

@@ -35,7 +35,7 @@ def chips(faces_dir):
 def test_embeddings_match_dlib(chips, embedder, mean_min, min_min):
     from congress.faces import FaceEngine
 
-    engine = FaceEngine(embedder=embedder, threads=2)
+    engine = FaceEngine(embedder=embedder, threads=2, model="dlib-resnet")
     cosines = np.array([float(engine.embed(chip) @ reference) for chip, reference in chips])
     print(f"{embedder}: {len(cosines)} chips, cosine mean {cosines.mean():.5f}, min {cosines.min():.5f}")
     assert cosines.mean() >= mean_min
