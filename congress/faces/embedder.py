@@ -4,9 +4,9 @@ Each embedder says which chip it was trained on (size and the five-point templat
 face on it, see :mod:`congress.faces.align`), its model files (``int8`` and ``float``; ``precision``
 is the one door units and enrollment run) and the size of its descriptor. Every model takes an RGB
 uint8 chip (the float models take the same pixels as float32) and gives a descriptor that is
-L2-normalised here, so the dot product of two embeddings is their cosine. Embeddings of different embedders live in different spaces and are
-never compared: galleries record the embedder that made them (``Gallery.model``, the sealed gallery's
-header) and a door unit refuses a gallery of another embedder.
+L2-normalised here, so the dot product of two embeddings is their cosine. Embeddings of different
+embedders live in different spaces and are never compared: galleries record the embedder that made
+them (``Gallery.model``, the sealed gallery's header) and a door unit refuses a gallery of another.
 
 * ``sface`` (default): SFace (Zhong et al., OpenCV Zoo ``face_recognition_sface_2021dec``,
   Apache-2.0), 112×112 ArcFace-style chip, 128-d, float model at the door;
