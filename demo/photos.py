@@ -85,6 +85,16 @@ def choose(candidates, count: int, accept: Callable[[Path], bool], *, arrivals: 
                       hint="ask for fewer delegates (--delegates)")
 
 
+def photo_source() -> str:
+    """Where the demo's delegate photos come from, in words for the banner."""
+
+    root = faces_dir()
+    if root is not None:
+        return f"Labeled Faces in the Wild dev set ({root / 'lfw-dev'})"
+    return ("the face_recognition 1.3.0 source package from PyPI (its example photos); no registry "
+            "package carries licensed photos of 40 or more people, see docs/benchmarks.md")
+
+
 def demo_candidates() -> list[tuple[str, list[Path]]]:
     """The candidate delegates: the lfw-dev set when present, else the registry package's photos."""
     from demo import registry_faces

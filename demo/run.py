@@ -126,6 +126,7 @@ def _serve(stack: Stack, stop: threading.Event, log_file: Path) -> None:
               f"{sum(len(a) for a in v.arrivals.values())} arriving at doors {', '.join(v.arrivals)}\n"
               + (f"  sites:           {', '.join(v.site_ports)}, each with its own broker bridged to the "
                  f"central one: {stack.url}/sites\n" if v.site_ports else "")
+              + f"  photos:          {photos.photo_source()}\n"
               + f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
               f"                   they vote by themselves when a ballot opens\n"
               f"  ballots:         {drafts} ready to open on the ballots page once quorum is reached\n"

@@ -19,8 +19,9 @@ from congress.faces.embedder import DEFAULT_EMBEDDER, EMBEDDING_SIZE
 
 #: Cosine threshold of each embedder until ``congress faces calibrate`` sets one (measured on the
 #: dev set, docs/benchmarks.md). dlib descriptors of *different* people already average ~0.83 cosine,
-#: so dlib needs ~0.94 for FPIR 1 %; SFace's impostors centre near 0.
-THRESHOLDS = {"dlib-resnet": 0.94, "sface": 0.40}
+#: so dlib needs ~0.94 for FPIR 1 %; SFace's impostors centre near 0 and 0.53 is its FPIR 0.1 % for a
+#: 2,000-person gallery.
+THRESHOLDS = {"dlib-resnet": 0.94, "sface": 0.53}
 DEFAULT_THRESHOLD = THRESHOLDS[DEFAULT_EMBEDDER]
 
 
