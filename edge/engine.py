@@ -43,8 +43,8 @@ class EngineAnalyzer:
         """Load (and sha256-check) the models; raise ModelError with a hint when they are not right."""
         from congress.faces import FaceEngine
 
-        engine_kw = {k: kw.pop(k) for k in ("threads", "model") if kw.get(k) is not None}
-        return cls(FaceEngine(models_dir, **engine_kw), **kw)
+        engine_kw = {k: kw.pop(k, None) for k in ("threads", "model")}
+        return cls(FaceEngine(models_dir, **{k: v for k, v in engine_kw.items() if v is not None}), **kw)
 
     def _version(self) -> str:
         """Model files in use with the start of their sha256, e.g. ``blazeface_short_range:3bc182eb``."""

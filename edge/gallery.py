@@ -125,10 +125,14 @@ class GalleryStore:
     def version(self) -> int:
         return self.index.version
 
-    def install_plain(self, version: int, ids: list[str], embeddings: np.ndarray) -> bool:
+    def install_plain(self, version: int, ids: list[str], embeddings: np.ndarray,
+                      model: str | None = None) -> bool:
         """Seal a gallery to this unit's own public key and install it (benchmarks, tests, offline
-        set-up); the controller's galleries arrive sealed and go through :meth:`install`."""
-        plain = gallery_crypto.encode(ids, embeddings, self.model or gallery_crypto.LEGACY_MODEL)
+        set-up); the controller's galleries arrive sealed and go through :meth:`install`. ``model``
+        is the embedder of the rows: default the unit's, else the face engine's default."""
+        from congress.faces.embedder import DEFAULT_EMBEDDER
+
+        plain = gallery_crypto.encode(ids, embeddings, model or self.model or DEFAULT_EMBEDDER)
         pub = gallery_keys.public_of(self._key)
         return self.install(gallery_crypto.seal_parts(pub, self._venue, self._unit, version, [plain]))
 

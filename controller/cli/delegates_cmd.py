@@ -62,7 +62,7 @@ def import_cmd(args: argparse.Namespace) -> int:
 
 def reenroll_cmd(args: argparse.Namespace) -> int:
     from controller.app import open_configured
-    from controller.enrollment import build_enroller
+    from controller.delegates.enrollment import build_enroller
 
     cfg, db = open_configured(args.config)
     try:

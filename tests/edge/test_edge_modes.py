@@ -99,19 +99,19 @@ def test_badge_plus_face_verifies_one_to_one(tmp_path, venue_ca, broker, analyze
         assert decisions[1] == (Decision.REFUSED, "D-03", "the face did not match the badge")
         assert ctl.wait_for(lambda c: len(c.checkins) == 1)
         (msg,) = ctl.checkins.values()
-        assert (msg.delegate_id, msg.method) == ("D-02", wire.Method.BADGE_FACE) and msg.score >= 0.93
+        assert (msg.delegate_id, msg.method) == ("D-02", wire.Method.BADGE_FACE) and msg.score >= 0.56
     finally:
         unit.stop()
         ctl.close()
 
 
 def test_attendant_mode_asks_staff_and_follows_the_answer(tmp_path, venue_ca, broker, analyzer, faces_dir):
-    # Another photo of D-02 scores about 0.94: below this door's min_score 0.99, above attendant 0.9.
+    # Another photo of D-02 scores about 0.50 (SFace): below this door's min_score 0.99, above attendant 0.45.
     frames = [frame("celebs/id02/img46.jpg", None)]
     ctl = ControllerStandIn(venue_ca, broker)
     unit, factory = unit_with(tmp_path, venue_ca, broker, analyzer, faces_dir, frames,
                               door={"mode": "attendant"}, camera={"hold_frames": 5},
-                              recognition={"min_score": 0.99, "attendant_score": 0.9})
+                              recognition={"min_score": 0.99, "attendant_score": 0.45})
     try:
         unit.start()
         assert unit.door.finished.wait(60)

@@ -80,7 +80,7 @@ def test_replayed_faces_check_in_exactly_the_expected_delegates(tmp_path, venue_
         got = sorted(m.delegate_id for m in ctl.checkins.values())
         assert got == sorted(expected)  # each once: the second id01 photo is debounced
         assert all(m.method is wire.Method.FACE and m.door == "north" and m.direction is wire.Direction.IN
-                   and m.score >= 0.93 and m.margin >= 0.03 for m in ctl.checkins.values())
+                   and m.score >= 0.5 and m.margin >= 0.05 for m in ctl.checkins.values())
         assert sorted(k[2] for k in ctl.checkins) == [1, 2, 3, 4, 5]
         assert ctl.rejected == []
         decisions = [o.decision for o in unit.door.outcomes]
@@ -106,7 +106,7 @@ def test_spoofs_do_not_pass_liveness_but_a_moving_face_does(tmp_path, venue_ca, 
     ctl = ControllerStandIn(venue_ca, broker)
     unit, factory = make_unit(tmp_path, venue_ca, broker, items, gallery, analyzer,
                               door={"liveness": True, "liveness_window_s": 3.0},
-                              recognition={"min_score": 0.9, "min_margin": 0.0})
+                              recognition={"min_score": 0.5, "min_margin": 0.0})
     try:
         unit.start()
         assert unit.door.finished.wait(180)
