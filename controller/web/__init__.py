@@ -13,6 +13,7 @@ from flask import Flask
 BLUEPRINTS: tuple[str, ...] = (
     "controller.web.accounts.login",
     "controller.web.accounts.language",
+    "controller.web.fonts",
     "controller.web.checkins.dashboard",
     "controller.web.checkins.projector",
     "controller.web.devices.health",

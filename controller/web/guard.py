@@ -40,6 +40,7 @@ PRE_COOKIE = "congress_pre"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CACHEABLE = frozenset({"static", "fonts.file"})  # everything else is no-store
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -185,7 +186,7 @@ def _after(resp: Response) -> Response:
     h["Referrer-Policy"] = "no-referrer"
     h["Cross-Origin-Opener-Policy"] = "same-origin"
     h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    if request.endpoint != "static":
+    if request.endpoint not in CACHEABLE:
         h["Cache-Control"] = "no-store"
     if svc.tls:
         h["Strict-Transport-Security"] = "max-age=31536000"

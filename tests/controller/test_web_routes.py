@@ -10,10 +10,10 @@ from controller.accounts.auth import PERMISSIONS, Perm
 from controller.storage.tables import Role
 from controller.web.guard import permission_of
 
-# The language switch serves the login page too; the delegate-facing document endpoints check their
-# reader themselves (a badge token or nobody): tests/documents/test_library_web.py walks them.
-PUBLIC = {"auth.login", "language.switch", "static", "documents.list_for_reader", "documents.meta",
-          "documents.file", "documents.code"}
+# The language switch and the fonts serve the login page too; the delegate-facing document endpoints
+# check their reader themselves (a badge token or nobody): tests/documents/test_library_web.py walks them.
+PUBLIC = {"auth.login", "language.switch", "fonts.file", "static", "documents.list_for_reader",
+          "documents.meta", "documents.file", "documents.code"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 

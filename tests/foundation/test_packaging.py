@@ -25,7 +25,7 @@ def test_wheel_ships_fonts_and_catalogues(tmp_path):
     for style in ("400Regular", "400Regular_Italic", "600SemiBold", "700Bold"):
         assert f"congress/fonts/files/NotoSans_{style}.ttf" in names
     assert "congress/fonts/files/LICENSE_FONT" in names
-    assert "controller/web/static/vendor/fonts/NotoSans_400Regular.ttf" in names
+    assert "congress/fonts/files/NotoSansSC_400Regular.ttf" in names
     assert "controller/web/static/fonts.css" in names
     for lang in ("vi", "en"):
         assert f"controller/web/translations/{lang}/LC_MESSAGES/messages.mo" in names
