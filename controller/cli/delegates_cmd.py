@@ -5,7 +5,7 @@ Registered through ``controller.cli.controller_cmd.EXTENSIONS``:
 * ``delegates import FILE --config CFG [--json]``: import the roster CSV, enroll consenting delegates'
   photos (progress bar on stderr), report bad rows by row number; exit status 1 when rows were refused.
 * ``delegates list --config CFG [--json]``; ``delegates summoned ID yes|no --config CFG``.
-* ``badges --config CFG --out FILE.html [--delegation NAME]``: the printable badge sheet.
+* ``badges --config CFG --out FILE.pdf [--delegation NAME]``: the badge sheet (A4 PDF).
 * ``attendance --config CFG [--json]``: quorum under the configured rule and roll call by delegation.
 * ``purge-biometrics --config CFG``: delete all face data (audited), then send every unit an empty
   gallery if the broker is reachable (otherwise the running controller does it). At a terminal it
@@ -111,7 +111,7 @@ def summoned_cmd(args: argparse.Namespace) -> int:
 def badges_cmd(args: argparse.Namespace) -> int:
     from congress import pki
     from controller.app import open_configured
-    from controller.delegates.badges import badges, render_sheet
+    from controller.delegates.badges import badges, sheet_pdf
 
     cfg, db = open_configured(args.config)
     try:
@@ -121,10 +121,12 @@ def badges_cmd(args: argparse.Namespace) -> int:
         db.dispose()
     if not items:
         raise CongressError("no delegates to print badges for", hint="import the roster first")
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(render_sheet(items, venue_name=cfg.venue.name or cfg.venue.id))
-    emit({"badges": len(items), "file": args.out}, as_json=args.json,
-         human=f"{len(items)} badges written to {args.out}; open it in a browser and print on A4")
+    pdf = sheet_pdf(items, venue_name=cfg.venue.name or cfg.venue.id, gettext=lambda text: text)
+    with open(args.out, "wb") as f:
+        f.write(pdf)
+    pages = -(-len(items) // 10)
+    emit({"badges": len(items), "pages": pages, "file": args.out}, as_json=args.json,
+         human=f"{len(items)} badges on {pages} A4 pages written to {args.out}; print at 100 % and cut")
     return 0
 
 

@@ -270,3 +270,30 @@ def login_as(client):
         return page_csrf(client, "/")
 
     return do
+
+
+def read_badge_codes(pdf_path, tmp_path, dpi: int = 200) -> list[str]:
+    """Render the first page of a badge sheet as a printer would and read each card's QR code on its
+    own, as a door camera sees one badge at a time (OpenCV's ArUco-based decoder, as the door units)."""
+    import subprocess
+
+    import cv2
+
+    from controller.delegates import badges as b
+
+    stem = tmp_path / "badge-page"
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", "-f", "1", "-l", "1", str(pdf_path),
+                    str(stem)], check=True)
+    page = cv2.imread(str(next(tmp_path.glob("badge-page*.png"))), cv2.IMREAD_GRAYSCALE)
+    scale = dpi / 72
+    left, bottom = (b.PAGE_W - b.COLS * b.CARD_W) / 2, (b.PAGE_H - b.ROWS * b.CARD_H) / 2
+    found = []
+    for row in range(b.ROWS):
+        for col in range(b.COLS):
+            x0 = int((left + col * b.CARD_W) * scale)
+            y0 = int((b.PAGE_H - bottom - (row + 1) * b.CARD_H) * scale)
+            card = page[y0 : y0 + int(b.CARD_H * scale), x0 : x0 + int(b.CARD_W * scale)]
+            text, _, _ = cv2.QRCodeDetectorAruco().detectAndDecode(card)
+            if text:
+                found.append(text)
+    return found
