@@ -85,7 +85,7 @@ def update() -> int:
     template = extract()
     for lang in LANGUAGES:
         catalog = load(lang)
-        catalog.update(template, no_fuzzy_matching=False)
+        catalog.update(template, no_fuzzy_matching=True)  # a guessed translation is worse than none
         save(catalog, lang)
         print(f"{po_path(lang).relative_to(ROOT)}: {len(catalog)} messages")
     return 0

@@ -23,10 +23,20 @@ log = logging.getLogger(__name__)
 class ImportJob(threading.Thread):
     """Thread ``roster-import``: one CSV import with progress published on the live bus."""
 
-    def __init__(self, db: Database, bus: LiveBus, enroller: Enroller, path: Path, actor: str) -> None:
+    def __init__(self, db: Database, bus: LiveBus, enroller: Enroller, path: Path, actor: str,
+                 shown: str | None = None) -> None:
         super().__init__(name="roster-import", daemon=True)
         self.db, self.bus, self.enroller, self.path, self.actor = db, bus, enroller, path, actor
-        self.state = {"running": True, "done": 0, "total": 0, "file": path.name, "report": None, "error": ""}
+        self.shown = shown or path.name  # the person's own file name, for the page and the audit log
+        #: ``report`` is the :class:`~controller.delegates.roster.ImportReport`; ``error`` a message
+        #: (:class:`congress.i18n.Message` or text); :meth:`as_json` is the API's view of it.
+        self.state: dict = {"running": True, "done": 0, "total": 0, "file": self.shown, "report": None,
+                            "error": ""}
+
+    def as_json(self) -> dict:
+        report = self.state["report"]
+        return {**self.state, "report": report.as_dict() if report is not None else None,
+                "error": str(self.state["error"])}
 
     def _progress(self, done: int, total: int, delegate_id: str) -> None:
         self.state.update(done=done, total=total)
@@ -35,14 +45,16 @@ class ImportJob(threading.Thread):
     def run(self) -> None:
         try:
             report = roster.import_roster(self.db, self.path, enroller=self.enroller, progress=self._progress,
-                                          actor=self.actor)
-            self.state["report"] = report.as_dict()
+                                          actor=self.actor, shown=self.shown)
+            self.state["report"] = report
+        except roster.RosterError as exc:
+            self.state["error"] = exc.text
         except Exception as exc:  # shown on the page; the import's own audit row says what got in
             log.exception("roster import of %s failed", self.path)
             self.state["error"] = str(exc)
         finally:
             self.state["running"] = False
-            self.bus.publish(EventKind.ENROLLMENT, {"finished": True, "file": self.path.name})
+            self.bus.publish(EventKind.ENROLLMENT, {"finished": True, "file": self.shown})
 
 
 class RosterImports:
@@ -57,11 +69,11 @@ class RosterImports:
     def running(self) -> bool:
         return self.current is not None and self.current.is_alive()
 
-    def start(self, path: Path, actor: str) -> ImportJob | None:
-        """Start importing ``path``; ``None`` when an import is still running."""
+    def start(self, path: Path, actor: str, shown: str | None = None) -> ImportJob | None:
+        """Start importing ``path`` (``shown``: its name for people); ``None`` when one is still running."""
         with self._lock:
             if self.running:
                 return None
-            self.current = ImportJob(self.db, self.bus, self.enroller, path, actor)
+            self.current = ImportJob(self.db, self.bus, self.enroller, path, actor, shown)
             self.current.start()
             return self.current

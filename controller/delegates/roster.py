@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from congress.errors import CongressError
+from congress.i18n import M_
 from controller.delegates.roster_csv import COLUMNS, RosterError, RosterRow, RowProblem, parse_roster
 from controller.storage.database import Database, utcnow
 from controller.storage.tables import Delegate
@@ -64,9 +65,13 @@ class ImportReport:
             "updated": self.updated,
             "photos_enrolled": self.photos_enrolled,
             "badge_only": self.badge_only,
-            "errors": [p.__dict__ for p in self.errors],
-            "warnings": [p.__dict__ for p in self.warnings],
+            "errors": [p.as_dict() for p in self.errors],
+            "warnings": [p.as_dict() for p in self.warnings],
         }
+
+    @property
+    def imported(self) -> int:
+        return self.inserted + self.updated
 
 
 def import_roster(
@@ -76,15 +81,17 @@ def import_roster(
     enroller: Enroller,
     progress: Progress | None = None,
     actor: str = "cli",
+    shown: str | None = None,
 ) -> ImportReport:
     """Import ``path`` into the delegates table; enroll consenting delegates' photos with ``enroller``.
 
     Each row is committed on its own, so one bad photo never loses the rows before it. The enroller
-    loads the face engine only when a row actually has a photo to enroll.
+    loads the face engine only when a row actually has a photo to enroll. ``shown`` is the file's name
+    as the person knows it (an upload's own name), used in messages and the audit log.
     """
     from controller.delegates.enrollment import PhotoUnreadable
 
-    rows, errors = parse_roster(path)
+    rows, errors = parse_roster(path, shown=shown)
     report = ImportReport(rows=len(rows) + len(errors), errors=errors)
     for done, r in enumerate(rows, 1):
         try:
@@ -94,7 +101,7 @@ def import_roster(
         if progress:
             progress(done, len(rows), r.id)
     report.errors.sort(key=lambda p: p.row)
-    _audit(db, actor, Path(path), report)
+    _audit(db, actor, shown or Path(path).name, report)
     return report
 
 
@@ -109,7 +116,8 @@ def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> N
         if r.seat is not None:
             holder = s.scalar(select(Delegate.id).where(Delegate.seat == r.seat, Delegate.id != r.id))
             if holder is not None:
-                report.errors.append(RowProblem(r.row, r.id, "seat", f"seat {r.seat} belongs to {holder}"))
+                report.errors.append(RowProblem(r.row, r.id, "seat", M_("seat %(seat)s belongs to %(holder)s",
+                                                                        seat=r.seat, holder=holder)))
                 return
         d = s.get(Delegate, r.id)
         if d is None:
@@ -125,7 +133,8 @@ def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> N
             report.badge_only += 1
             enroller.forget(s, r.id)
             if r.photos:
-                report.warnings.append(RowProblem(r.row, r.id, "photo", "ignored: no consent (badge-only)"))
+                report.warnings.append(RowProblem(r.row, r.id, "photo",
+                                                  M_("ignored: no consent (badge-only)")))
             return
         for name, data, image in images:
             result = enroller.add_photo(s, r.id, data, name, image)
@@ -135,7 +144,7 @@ def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> N
                 report.warnings.append(RowProblem(r.row, r.id, "photo", f"{name}: {result.problem}"))
 
 
-def _audit(db: Database, actor: str, path: Path, report: ImportReport) -> None:
+def _audit(db: Database, actor: str, shown: str, report: ImportReport) -> None:
     from controller import audit
 
     with db.session() as s:
@@ -144,7 +153,7 @@ def _audit(db: Database, actor: str, path: Path, report: ImportReport) -> None:
             actor,
             "delegates.import",
             {
-                "file": path.name,
+                "file": shown,
                 "inserted": report.inserted,
                 "updated": report.updated,
                 "rejected_rows": len(report.errors),
@@ -168,7 +177,8 @@ def set_summoned(db: Database, delegate_id: str, summoned: bool, *, actor: str) 
 
 
 def list_delegates(db: Database) -> list[dict]:
-    """Every delegate with the number of enrolled photos, sorted by delegation and name."""
+    """Every delegate with the number of enrolled photos, sorted by delegation and name (Vietnamese
+    collation: :func:`congress.vietnamese.sort_key`)."""
     from sqlalchemy import func
 
     from controller.storage.tables import EnrollStatus, FacePhoto
@@ -182,7 +192,11 @@ def list_delegates(db: Database) -> list[dict]:
             ).all()
         )
         out = []
-        for d in s.scalars(select(Delegate).order_by(Delegate.delegation, Delegate.name)):
+        from congress.vietnamese import sort_key
+
+        found = sorted(s.scalars(select(Delegate)),
+                       key=lambda d: (sort_key(d.delegation), sort_key(d.name), d.id))
+        for d in found:
             out.append(
                 {
                     "id": d.id,
@@ -195,3 +209,123 @@ def list_delegates(db: Database) -> list[dict]:
                 }
             )
         return out
+
+
+# --- the page's changes: preview of an import, edit, delete, one photo -------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """What importing one good row would do: ``new``, ``update`` (with the fields) or ``same``."""
+
+    row: int
+    id: str
+    name: str
+    kind: str
+    fields: tuple[tuple[str, str, str], ...] = ()  # (field, before, after)
+    photos: int = 0
+
+
+@dataclass
+class Preview:
+    """An import looked at before it is applied: nothing is written."""
+
+    file: str
+    changes: list[Change] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    untouched: int = 0  # delegates already stored that the file does not mention (they stay)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for c in self.changes if c.kind == kind)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
+def preview_roster(db: Database, path: str | Path, *, shown: str | None = None) -> Preview:
+    """What importing ``path`` would change, row by row; raises :class:`RosterError` like the import."""
+    rows, problems = parse_roster(path, shown=shown)
+    out = Preview(file=shown or Path(path).name, problems=problems)
+    with db.session() as s:
+        stored = {d.id: d for d in s.scalars(select(Delegate))}
+        for r in rows:
+            d = stored.get(r.id)
+            photos = len(r.photos) if r.consent else 0
+            if d is None:
+                out.changes.append(Change(r.row, r.id, r.name, "new", photos=photos))
+                continue
+            diffs = tuple(
+                (f, _shown(getattr(d, f)), _shown(v))
+                for f, v in (("name", r.name), ("delegation", r.delegation), ("seat", r.seat),
+                             ("consent", r.consent), ("summoned", r.summoned))
+                if getattr(d, f) != v
+            )
+            kind = "update" if diffs or photos else "same"
+            out.changes.append(Change(r.row, r.id, r.name, kind, diffs, photos))
+        mentioned = {r.id for r in rows}
+        out.untouched = sum(1 for i in stored if i not in mentioned)
+    return out
+
+
+def update_delegate(db: Database, delegate_id: str, *, actor: str, enroller: Enroller | None = None,
+                    **changes: object) -> dict:
+    """Change a delegate's ``name``, ``delegation``, ``seat``, ``consent`` or ``summoned``; audited.
+
+    The name is stored NFC; a seat already held by another delegate is refused; withdrawing consent
+    deletes the face data at once (``enroller`` required then). Returns the fields that changed.
+    """
+    from congress import vietnamese
+    from controller import audit
+
+    allowed = {"name", "delegation", "seat", "consent", "summoned"}
+    if set(changes) - allowed:
+        raise ValueError(f"unknown delegate field(s): {sorted(set(changes) - allowed)}")
+    with db.session() as s:
+        d = s.get(Delegate, delegate_id)
+        if d is None:
+            raise CongressError(str(M_("no delegate %(id)s", id=delegate_id)))
+        if "name" in changes:
+            name = vietnamese.nfc(str(changes["name"]))
+            if not name or len(name) > 200:
+                raise CongressError(str(M_("a name of 1-200 characters is needed")))
+            changes["name"] = name
+        if "delegation" in changes:
+            changes["delegation"] = vietnamese.nfc(str(changes["delegation"]))[:120]
+        if changes.get("seat"):
+            holder = s.scalar(select(Delegate.id).where(Delegate.seat == changes["seat"],
+                                                        Delegate.id != d.id))
+            if holder is not None:
+                raise CongressError(str(M_("seat %(seat)s belongs to %(holder)s", seat=changes["seat"],
+                                           holder=holder)))
+        elif "seat" in changes:
+            changes["seat"] = None
+        done = {k: {"from": _shown(getattr(d, k)), "to": _shown(v)} for k, v in changes.items()
+                if getattr(d, k) != v}
+        for k, v in changes.items():
+            setattr(d, k, v)
+        if done:
+            d.updated_at = utcnow()
+            if "consent" in done and not d.consent and enroller is not None:
+                enroller.forget(s, d.id)
+            audit.record(s, actor, "delegates.edit", {"delegate": d.id, "changes": done})
+        return done
+
+
+def delete_delegate(db: Database, delegate_id: str, *, actor: str, enroller: Enroller) -> None:
+    """Remove a delegate and every face record of theirs; audited (their check-ins stay in the log)."""
+    from controller import audit
+
+    with db.session() as s:
+        d = s.get(Delegate, delegate_id)
+        if d is None:
+            raise CongressError(str(M_("no delegate %(id)s", id=delegate_id)))
+        from controller.storage.tables import Presence
+
+        photos = enroller.forget(s, d.id)
+        audit.record(s, actor, "delegates.delete", {"delegate": d.id, "name": d.name, "photos": photos})
+        presence = s.get(Presence, d.id)
+        if presence is not None:
+            s.delete(presence)
+        s.delete(d)

@@ -1,9 +1,13 @@
-"""The roster CSV: reading and validating it row by row (no database, no photos decoded).
+"""The roster file: reading and validating it row by row (no database, no photos decoded).
 
-Columns, encodings and the row rules are described in :mod:`controller.delegates.roster` and
-docs/delegates.md. :func:`parse_roster` returns the good rows and one :class:`RowProblem` per bad row
-(row number = line in the file, header = line 1); only a file that cannot be read at all, or whose
-header lacks or misnames columns, raises :class:`RosterError`.
+Columns and the row rules are described in :mod:`controller.delegates.roster` and docs/delegates.md.
+The file is a CSV (UTF-8, with or without the byte-order mark Excel writes; ``,`` or ``;``) or an Excel
+workbook (``.xlsx``, first sheet). Vietnamese text is made NFC; a file typed in the legacy TCVN3 or VNI
+fonts, or UTF-8 that went through Windows-1252, is converted as a whole (:mod:`congress.vietnamese`);
+one that mixes encodings is refused with what to do. :func:`parse_roster` returns the good rows and
+one :class:`RowProblem` per bad row (row number = line in the file or sheet, header = 1); only a file
+that cannot be read at all, or whose header lacks or misnames columns, raises :class:`RosterError`.
+Messages are English for the command line and carry their msgid for the page (:mod:`congress.i18n`).
 """
 
 from __future__ import annotations
@@ -14,19 +18,38 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from congress import vietnamese
 from congress.errors import CongressError
+from congress.i18n import M_, Message
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")  # a site id (congress ca issue-site)
 _SEAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./-]{0,15}$")
 COLUMNS = ("id", "name", "delegation", "seat", "photo", "consent", "summoned", "site")
 REQUIRED = ("id", "name")
-_YES = {"yes", "y", "true", "1", "ja", "oui", "si", "x"}
-_NO = {"no", "n", "false", "0", "nein", "non"}
+#: Vietnamese column names (compared without accents or case) for the same columns.
+HEADER_ALIASES = {
+    "ma": "id", "ma dai bieu": "id", "ma so": "id",
+    "ho va ten": "name", "ho ten": "name", "ten": "name",
+    "doan": "delegation", "doan dai bieu": "delegation", "don vi": "delegation",
+    "ghe": "seat", "so ghe": "seat", "cho ngoi": "seat",
+    "anh": "photo", "anh chan dung": "photo",
+    "dong y": "consent", "dong y nhan dien": "consent",
+    "trieu tap": "summoned", "duoc trieu tap": "summoned",
+}
+_YES = {"yes", "y", "true", "1", "ja", "oui", "si", "x", "có", "co", "đồng ý"}
+_NO = {"no", "n", "false", "0", "nein", "non", "không", "khong"}
 
 
 class RosterError(CongressError):
-    """The roster file as a whole cannot be read (not the per-row problems, which are reported)."""
+    """The roster file as a whole cannot be read (not the per-row problems, which are reported).
+
+    ``text`` and ``advice`` are the message and the hint as :class:`congress.i18n.Message` for the page.
+    """
+
+    def __init__(self, text: Message, *, advice: Message | None = None) -> None:
+        super().__init__(str(text), hint=str(advice) if advice else None)
+        self.text, self.advice = text, advice
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,11 @@ class RowProblem:
     row: int
     delegate_id: str
     field: str
-    message: str
+    message: str | Message
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "delegate_id": self.delegate_id, "field": self.field,
+                "message": str(self.message)}
 
     def __str__(self) -> str:
         who = f" ({self.delegate_id})" if self.delegate_id else ""
@@ -69,94 +96,159 @@ def _flag(value: str, default: bool) -> bool | None:
     return None
 
 
-def _read_text(path: Path) -> str:
+_SAVE_AS = M_("in the spreadsheet, save as 'CSV UTF-8 (comma delimited)' or as an Excel workbook (.xlsx)")
+
+
+def _read_bytes(path: Path, shown: str) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        raise RosterError(f"roster file {path} does not exist") from None
+        raise RosterError(M_("roster file %(file)s does not exist", file=shown)) from None
     except OSError as exc:
-        raise RosterError(f"cannot read roster file {path}: {exc.strerror}") from None
+        raise RosterError(M_("cannot read roster file %(file)s: %(reason)s", file=shown,
+                             reason=exc.strerror or "")) from None
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    """UTF-8 (BOM or not); else a legacy Vietnamese 8-bit file, which the text itself must show."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RosterError(
-            f"{path}: not UTF-8 text (byte {exc.start})",
-            hint="in the spreadsheet, save as 'CSV UTF-8 (comma delimited)'",
-        ) from None
+        text = raw.decode("cp1252", errors="replace")
+        if vietnamese.detect_all(text.splitlines()) in (vietnamese.Encoding.TCVN3, vietnamese.Encoding.VNI):
+            return text  # converted with the cells below
+        raise RosterError(M_("%(file)s: not UTF-8 text (byte %(byte)d)", file=shown, byte=exc.start),
+                          advice=_SAVE_AS) from None
 
 
-def parse_roster(path: str | Path) -> tuple[list[RosterRow], list[RowProblem]]:
-    """Validate the roster file; return the good rows and one :class:`RowProblem` per bad row."""
-    path = Path(path)
-    text = _read_text(path)
+def _csv_records(text: str) -> tuple[str, list[tuple[int, list[str]]]]:
     first = text.split("\n", 1)[0]
     delim = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    return delim, [(reader.line_num, rec) for rec in reader]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # seat 12 typed as a number
+    return str(value)
+
+
+def _xlsx_records(path: Path, shown: str) -> list[tuple[int, list[str]]]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
     try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise RosterError(f"{path} is empty", hint="the first line names the columns: id,name,...") from None
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise RosterError(M_("%(file)s is not an Excel workbook (.xlsx): %(reason)s", file=shown,
+                             reason=str(exc)), advice=_SAVE_AS) from None
+    try:
+        sheet = book.worksheets[0]
+        return [(n, [_cell(v) for v in row]) for n, row in enumerate(sheet.iter_rows(values_only=True), 1)]
+    finally:
+        book.close()
+
+
+def read_records(path: Path, shown: str) -> tuple[str, list[tuple[int, list[str]]]]:
+    """``(separator, [(line, cells), ...])`` of a CSV or .xlsx roster, text in Unicode NFC."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        delim, records = ",", _xlsx_records(path, shown)
+    else:
+        delim, records = _csv_records(_decode(_read_bytes(path, shown), shown))
+    cells = [c for _n, rec in records for c in rec if c]
+    try:
+        encoding = vietnamese.detect_all(cells)
+    except vietnamese.LegacyEncodingError as exc:
+        raise RosterError(M_("%(file)s: %(problem)s", file=shown, problem=exc.text),
+                          advice=vietnamese.ADVICE) from None
+    return delim, [(n, [vietnamese.repair(c, encoding) if c else "" for c in rec]) for n, rec in records]
+
+
+def parse_roster(path: str | Path, *, shown: str | None = None) -> tuple[list[RosterRow], list[RowProblem]]:
+    """Validate the roster file; return the good rows and one :class:`RowProblem` per bad row.
+
+    ``shown`` is the file's name as the person knows it (the upload's own name), used in messages.
+    """
+    path = Path(path)
+    shown = shown or str(path)
+    delim, records = read_records(path, shown)
+    records = [(n, rec) for n, rec in records if any(c.strip() for c in rec)]
+    if not records:
+        raise RosterError(M_("%(file)s is empty", file=shown),
+                          advice=M_("the first line names the columns: id, name, ..."))
+    header = [HEADER_ALIASES.get(vietnamese.fold(h), h.strip().lower()) for h in records[0][1]]
+    while header and not header[-1]:
+        header.pop()  # empty trailing cells of a spreadsheet row
     unknown = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED if c not in header]
     if unknown or missing:
-        parts = []
-        if missing:
-            parts.append("missing column(s) " + ", ".join(missing))
-        if unknown:
-            parts.append("unknown column(s) " + ", ".join(unknown))
-        raise RosterError(f"{path}: {'; '.join(parts)}", hint="columns are: " + ",".join(COLUMNS))
+        if missing and unknown:
+            text = M_("%(file)s: missing column(s) %(missing)s; unknown column(s) %(unknown)s", file=shown,
+                      missing=", ".join(missing), unknown=", ".join(unknown))
+        elif missing:
+            text = M_("%(file)s: missing column(s) %(missing)s", file=shown, missing=", ".join(missing))
+        else:
+            text = M_("%(file)s: unknown column(s) %(unknown)s", file=shown, unknown=", ".join(unknown))
+        raise RosterError(text, advice=M_("columns are: %(columns)s", columns=", ".join(COLUMNS)))
     photo_sep = re.compile(r"[|;]" if delim == "," else r"\|")
     rows: list[RosterRow] = []
     problems: list[RowProblem] = []
     ids: dict[str, int] = {}
     seats: dict[str, int] = {}
-    for rec in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in rec):
-            continue
+    for line, rec in records[1:]:
+        while len(rec) > len(header) and not rec[-1].strip():
+            rec = rec[:-1]
         if len(rec) > len(header):
-            problems.append(RowProblem(line, "", "row", f"{len(rec)} fields but {len(header)} columns"))
+            problems.append(RowProblem(line, "", "row", M_("%(fields)d fields but %(columns)d columns",
+                                                            fields=len(rec), columns=len(header))))
             continue
         v = dict(zip(header, [c.strip() for c in rec], strict=False))
         did = v.get("id", "")
 
-        def bad(fld: str, msg: str, _line: int = line, _did: str = did) -> None:
+        def bad(fld: str, msg: Message, _line: int = line, _did: str = did) -> None:
             problems.append(RowProblem(_line, _did, fld, msg))
 
         if not did:
-            bad("id", "missing delegate id")
+            bad("id", M_("missing delegate id"))
             continue
         if not _ID.match(did):
-            bad("id", "must be 1-64 letters, digits, '.', '-' or '_'")
+            bad("id", M_("must be 1-64 letters, digits, '.', '-' or '_'"))
             continue
         if did in ids:
-            bad("id", f"duplicate id (first on row {ids[did]})")
+            bad("id", M_("duplicate id (first on row %(row)d)", row=ids[did]))
             continue
         ids[did] = line
         name = v.get("name", "")
         if not name or len(name) > 200:
-            bad("name", "missing name" if not name else "longer than 200 characters")
+            bad("name", M_("missing name") if not name else M_("longer than 200 characters"))
             continue
         seat = v.get("seat", "") or None
         if seat is not None and not _SEAT.match(seat):
-            bad("seat", f"{seat!r} is not a seat label (1-16 letters, digits, '.', '/', '-')")
+            bad("seat", M_("%(seat)r is not a seat label (1-16 letters, digits, '.', '/', '-')", seat=seat))
             continue
         if seat is not None and seat in seats:
-            bad("seat", f"seat {seat} is already given to the delegate on row {seats[seat]}")
+            bad("seat", M_("seat %(seat)s is already given to the delegate on row %(row)d", seat=seat,
+                           row=seats[seat]))
             continue
         consent = _flag(v.get("consent", ""), False)
         summoned = _flag(v.get("summoned", ""), True)
         if consent is None or summoned is None:
             which = "consent" if consent is None else "summoned"
-            bad(which, f"{v.get(which)!r} is not yes or no")
+            bad(which, M_("%(value)r is not yes or no", value=v.get(which)))
             continue
-        photos, photo_error = [], ""
+        photos: list[Path] = []
+        photo_error: Message | None = None
         for item in (p.strip() for p in photo_sep.split(v.get("photo", ""))):
             if not item:
                 continue
             p = Path(item) if Path(item).is_absolute() else path.parent / item
             if not p.is_file():
-                photo_error = f"photo {item} not found (paths are relative to the CSV file)"
+                photo_error = M_("photo %(photo)s not found (paths are relative to the roster file)",
+                                 photo=item)
                 break
             photos.append(p)
         if photo_error:

@@ -55,6 +55,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The pages' language this person chose (``vi``/``en``); ``None``: the device's or the venue's.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True, default=None)
 
 
 class WebSession(Base):

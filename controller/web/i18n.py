@@ -82,7 +82,7 @@ def _select_locale() -> str:
     if device in LANGUAGES:
         return device
     user = g.get("user")
-    account = getattr(user, "language", None) if user is not None else None
+    account = user.language if user is not None else None
     if account in LANGUAGES:
         return account
     return services().config.venue.language

@@ -62,6 +62,12 @@ LABELS: dict[str, dict[str, str]] = {
     "document_kind": {"draft": N_("draft"), "report": N_("report"), "resolution": N_("resolution"),
                       "speech": N_("speech"), "other": N_("other")},
     "link": {"up": N_("link up"), "down": N_("link down"), "unknown": N_("never heard"), "local": N_("here")},
+    "colour": {"green": N_("green: working"), "amber": N_("amber: check"), "red": N_("red: offline")},
+    "roster_field": {
+        "id": N_("id"), "name": N_("name"), "delegation": N_("delegation"), "seat": N_("seat"),
+        "photo": N_("photo"), "consent": N_("consent"), "summoned": N_("summoned"), "row": N_("row"),
+        "site": N_("site"),
+    },
 }
 
 

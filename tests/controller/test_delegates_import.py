@@ -94,9 +94,9 @@ def test_import_reports_bad_rows_and_imports_the_good_ones(db, roster, enroller,
     errors = {(e.row, e.field) for e in report.errors}
     assert errors == {(3, "id"), (5, "id"), (6, "seat"), (7, "photo"), (8, "photo"), (12, "seat"),
                       (14, "consent")}
-    assert "duplicate id (first on row 2)" in next(e.message for e in report.errors if e.row == 5)
-    assert "not found" in next(e.message for e in report.errors if e.row == 7)
-    warned = {(w.row, w.delegate_id): w.message for w in report.warnings}
+    assert "duplicate id (first on row 2)" in next(str(e.message) for e in report.errors if e.row == 5)
+    assert "not found" in next(str(e.message) for e in report.errors if e.row == 7)
+    warned = {(w.row, w.delegate_id): str(w.message) for w in report.warnings}
     assert "no face" in warned[(9, "A-8")] and "several faces" in warned[(10, "A-9")]
     assert "too small" in warned[(13, "A-12")] and "no consent" in warned[(11, "A-10")]
     assert report.inserted == 6 and report.photos_enrolled == 3 and report.badge_only == 1
@@ -235,3 +235,70 @@ def test_face_key_from_secret_and_file_mode(tmp_path, monkeypatch):
     (tmp_path / "face.key").chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         FaceVault.load(tmp_path)
+
+
+# --- Vietnamese rosters: Excel, CSV with a byte-order mark, legacy encodings -----------------------
+
+VI_ROWS = [("D-01", "Nguyễn Thị Ngọc Ánh", "Đoàn Hà Nội", "A1"), ("D-02", "Trần Đức Quỳnh", "Đoàn Huế", "A2"),
+           ("D-03", "Lê Văn Thưởng", "Đoàn Đắk Lắk", "")]
+
+
+def test_xlsx_roster_with_vietnamese_headers_and_decomposed_names(tmp_path):
+    import unicodedata
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Mã đại biểu", "Họ và tên", "Đoàn", "Ghế", "Đồng ý", "Triệu tập", None])
+    for did, name, delegation, seat in VI_ROWS:
+        sheet.append([did, unicodedata.normalize("NFD", name), delegation, seat or None, "có", "có", None])
+    sheet.append([None] * 7)
+    sheet.append(["D-04", "Phạm Minh", "Đoàn Huế", 12, "không", "không"])  # a seat typed as a number
+    book.save(tmp_path / "danh sach.xlsx")
+    rows, problems = parse_roster(tmp_path / "danh sach.xlsx", shown="danh sach.xlsx")
+    assert problems == []
+    assert [(r.id, r.name, r.delegation, r.seat) for r in rows[:3]] == [
+        (d, n, g, s or None) for d, n, g, s in VI_ROWS]
+    assert all(unicodedata.is_normalized("NFC", r.name) for r in rows)
+    assert rows[3].seat == "12" and rows[3].consent is False and rows[3].summoned is False
+    assert rows[0].row == 2 and rows[3].row == 6  # sheet row numbers, blank row skipped
+
+
+def test_csv_with_byte_order_mark_and_semicolons(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_bytes("\ufeffid;name;delegation\nD-01;Nguyễn Thị Ngọc Ánh;Đoàn Hà Nội\n".encode("utf-8"))
+    rows, problems = parse_roster(p)
+    assert problems == [] and rows[0].id == "D-01" and rows[0].name == "Nguyễn Thị Ngọc Ánh"
+
+
+def test_legacy_tcvn3_and_vni_files_are_converted(tmp_path):
+    from congress import vietnamese
+
+    tcvn3 = {u: t for t, u in vietnamese._TCVN3.items()}
+    legacy = "id,name,delegation\n" + "".join(
+        f"{d},{''.join(tcvn3.get(c, c) for c in n)},{''.join(tcvn3.get(c, c) for c in g)}\n"
+        for d, n, g, _s in VI_ROWS)
+    p = tmp_path / "abc.csv"
+    p.write_bytes(legacy.encode("latin-1"))  # an old .VnTime file saved as "CSV (ANSI)"
+    rows, problems = parse_roster(p)
+    assert problems == [] and [(r.name, r.delegation) for r in rows] == [(n, g) for _d, n, g, _s in VI_ROWS]
+    p.write_text("id,name\nD-01,Nguyeãn Thò Ngoïc AÙnh\nD-02,Traàn Ñöùc Quyønh\n", encoding="utf-8")
+    rows, _ = parse_roster(p)
+    assert [r.name for r in rows] == ["Nguyễn Thị Ngọc Ánh", "Trần Đức Quỳnh"]
+
+
+def test_a_file_mixing_encodings_is_refused_with_what_to_do(tmp_path):
+    p = tmp_path / "mix.csv"
+    p.write_text("id,name\nD-01,Nguyễn Văn An\nD-02,Lª §øc Thä\n", encoding="utf-8")
+    with pytest.raises(RosterError) as exc:
+        parse_roster(p, shown="Danh sách.csv")
+    assert str(exc.value.text).startswith("Danh sách.csv: the file mixes Unicode text")
+    assert "UniKey" in exc.value.hint
+
+
+def test_not_a_workbook(tmp_path):
+    p = tmp_path / "x.xlsx"
+    p.write_bytes(b"not a zip")
+    with pytest.raises(RosterError, match=r"x\.xlsx is not an Excel workbook"):
+        parse_roster(p, shown="x.xlsx")

@@ -165,3 +165,26 @@ def test_projector_roll_call(client, login_as):
     page = html_of(client, "/projector/attendance?lang=vi")
     assert "Điểm danh đại biểu" in page and "Tổng số đại biểu được triệu tập" in page
     assert 'id="present"' in page and "projector.css" in page
+
+
+def test_the_account_keeps_its_language_across_devices(vi_app, password_hash):
+    from controller.storage.tables import Role, User
+
+    db = vi_app.extensions["congress"].db
+    with db.session() as s:
+        s.add(User(name="guest", role=Role.OBSERVER, password_hash=password_hash))
+    laptop, tablet = vi_app.test_client(), vi_app.test_client()
+    for c in (laptop, tablet):
+        c.environ_base["wsgi.url_scheme"] = "https"
+    from tests.controller.conftest import login
+
+    assert login(laptop, "guest").status_code == 302
+    token = page_csrf(laptop, "/")
+    laptop.post("/language", data={"csrf_token": token, "lang": "en", "next": "/"})
+    with db.session() as s:
+        assert s.query(User).filter_by(name="guest").one().language == "en"
+    # a new device without a choice of its own follows the account
+    assert login(tablet, "guest").status_code == 302
+    assert "Dashboard" in html_of(tablet, "/") and "Tổng quan" not in html_of(tablet, "/")
+    # the hall projector's bookmark stays Vietnamese whoever is logged in
+    assert "Điểm danh đại biểu" in html_of(tablet, "/projector/attendance?lang=vi")

@@ -25,7 +25,7 @@ def switch():
     if lang not in LANGUAGES:
         abort(400)
     user = g.get("user")
-    if user is not None and hasattr(user, "language"):
+    if user is not None:
         from controller.storage.tables import User
 
         with services().db.session() as s:

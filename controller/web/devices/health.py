@@ -40,14 +40,39 @@ def _units() -> list[dict]:
         return devices.list_units(s, svc.policy)
 
 
+def status_colour(unit: dict) -> str:
+    """``green`` (online, no alarm), ``amber`` (online but silent, backlogged or degraded) or ``red``
+    (offline): the colours the README's set-up checklist speaks of."""
+    if not unit.get("online"):
+        return "red"
+    return "amber" if unit.get("alarm") else "green"
+
+
+def delegate_names() -> dict[str, str]:
+    """Delegate id -> name, for lists of devices held by delegates (keypads)."""
+    from sqlalchemy import select
+
+    from controller.storage.tables import Delegate
+
+    with services().db.session() as s:
+        return dict(s.execute(select(Delegate.id, Delegate.name)).all())
+
+
 @bp.route("/devices")
 @requires(Perm.VIEW_DEVICES)
 def page():
     svc = services()
-    return render_template("devices.html", units=_units(), policy=svc.policy, ingest=ingest_health(svc))
+    units = _units()
+    for u in units:
+        u["colour"] = status_colour(u)
+    return render_template("devices.html", units=units, policy=svc.policy, ingest=ingest_health(svc),
+                           names=delegate_names())
 
 
 @bp.route("/api/devices")
 @requires(Perm.VIEW_DEVICES)
 def api():
-    return jsonify(units=_units(), ingest=ingest_health(services()))
+    units = _units()
+    for u in units:
+        u["colour"] = status_colour(u)
+    return jsonify(units=units, ingest=ingest_health(services()))

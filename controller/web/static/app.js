@@ -96,6 +96,7 @@ const LABELS = {
   stopping: _("stopping"), offline: _("offline"), silent: _("silent"), backlog: _("backlog"),
 };
 function label(value) { return LABELS[value] || value || ""; }
+const COLOURS = { green: _("green: working"), amber: _("amber: check"), red: _("red: offline") };
 
 // --- dashboard ----------------------------------------------------------------------------------
 function dashboardPage() {
@@ -144,17 +145,20 @@ function devicesPage() {
     body.replaceChildren();
     if (!d.units.length) {
       const tr = Congress.el("tr", { class: "empty" });
-      tr.append(Congress.el("td", { colspan: "11" }, _("No door unit has reported yet.")));
+      tr.append(Congress.el("td", { colspan: "12" }, _("No door unit has reported yet.")));
       body.append(tr);
     }
     for (const u of d.units) {
       const tr = Congress.el("tr", { "data-unit": u.unit_id, class: u.alarm ? "alarm" : "" });
       const ago = u.seconds_since_seen === null || u.seconds_since_seen === undefined ? "—"
         : _("%(seconds)s s ago", { seconds: u.seconds_since_seen });
-      const cells = [u.unit_id, label(u.online ? u.state : "offline"), ago,
+      const status = Congress.el("td");
+      status.append(Congress.el("span", { class: `status ${u.colour}` }, COLOURS[u.colour] || u.colour));
+      const cells = [label(u.online ? u.state : "offline"), ago,
         dash(u.fps), dash(u.latency_ms), dash(u.outbox), dash(u.temperature_c), dash(u.rss_mb),
         dash(u.versions.software) + (u.versions.model ? " · " + u.versions.model : ""),
         dash(u.versions.gallery), u.alarm ? label(u.alarm) : _("ok")];
+      tr.append(Congress.el("td", {}, u.unit_id), status);
       for (const c of cells) tr.append(Congress.el("td", {}, c));
       body.append(tr);
     }
@@ -165,9 +169,13 @@ function devicesPage() {
     const conn = document.getElementById("ingest-connected");
     conn.textContent = g.connected ? _("connected") : _("DISCONNECTED");
     conn.className = g.connected ? "ok-msg" : "error";
-    set("ingest-received", g.received); set("ingest-stored", g.stored); set("ingest-duplicates", g.duplicates);
-    set("ingest-rejected", Object.values(g.rejected).reduce((a, b) => a + b, 0));
-    set("ingest-acks", g.acks_sent); set("ingest-db-errors", g.db_errors);
+    const n = Congress.number;
+    const rejected = Object.values(g.rejected).reduce((a, b) => a + b, 0);
+    set("ingest-received", n(g.received)); set("ingest-stored", n(g.stored)); set("ingest-duplicates", n(g.duplicates));
+    set("ingest-rejected", n(rejected)); set("ingest-statuses", n(g.statuses));
+    set("ingest-acks", n(g.acks_sent)); set("ingest-db-errors", n(g.db_errors));
+    set("ingest-sum", _("Received = stored + duplicates + rejected + status reports (%(inflight)s still being stored).",
+      { inflight: n(g.received - g.stored - g.duplicates - rejected - g.statuses) }));
   }
   const refresh = Congress.debounce(() => Congress.api("/api/devices")
     .then((d) => { render(d); renderIngest(d.ingest); }).catch(console.error), 250);
@@ -273,18 +281,24 @@ function auditPage() {
 }
 
 // --- delegates: import progress -----------------------------------------------------------------
+// Follows the live feed, and also asks the server once the feed is open and every 2 s while the page
+// says "running": an import shorter than the page load finishes before the feed could report it.
 function delegatesPage() {
   const job = document.getElementById("import-job");
-  if (!job) return;
-  Congress.live({
-    enrollment: (d) => {
-      if (d.finished) { window.location.reload(); return; }
-      const bar = document.getElementById("import-progress");
-      if (bar) { bar.max = d.total || 1; bar.value = d.done; }
-      const count = document.getElementById("import-count");
-      if (count) count.textContent = `${d.done} / ${d.total}`;
-    },
-  });
+  if (!job || job.dataset.running !== "yes") return;
+  let done = false;
+  const finish = () => { if (!done) { done = true; window.location.reload(); } };
+  const show = (d) => {
+    const bar = document.getElementById("import-progress");
+    if (bar) { bar.max = d.total || 1; bar.value = d.done; }
+    const count = document.getElementById("import-count");
+    if (count) count.textContent = `${d.done} / ${d.total}`;
+  };
+  const ask = () => Congress.api("/api/delegates/import").then((s) => (s.running ? show(s) : finish())).catch(console.error);
+  const es = Congress.live({ enrollment: (d) => (d.finished ? finish() : show(d)) });
+  es.addEventListener("open", ask);
+  const timer = setInterval(() => (done ? clearInterval(timer) : ask()), 2000);
+  ask();
 }
 
 // --- attendant lane -----------------------------------------------------------------------------
