@@ -28,8 +28,8 @@ def env() -> Environment:
     return Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
 
 
-#: Names read the same in every language (file formats); nothing else is exempt.
-SAME_IN_EVERY_LANGUAGE = re.compile(r"\b(CSV|JSON|PDF|XLSX|QR|MQTT)\b")
+#: Names read the same in every language (file formats, units); nothing else is exempt.
+SAME_IN_EVERY_LANGUAGE = re.compile(r"\b(CSV|JSON|PDF|XLSX|QR|MQTT|dBm|MB|ms)\b")
 #: Blocks whose content is not shown (``<body data-page="{% block page %}">``).
 HIDDEN_BLOCKS = {"page"}
 
