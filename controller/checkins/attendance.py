@@ -174,6 +174,23 @@ def roll_call(session: Session) -> list[dict]:
     return list(groups.values())
 
 
+#: Chart intervals to choose from, seconds.
+BUCKETS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+
+def auto_bucket(session: Session, *, points: int = 60, now: dt.datetime | None = None) -> int:
+    """The smallest of :data:`BUCKETS` that covers first check-in .. now in at most ``points`` steps."""
+    from sqlalchemy import func
+
+    first = session.scalar(select(func.min(CheckIn.event_at)))
+    if first is None:
+        return BUCKETS[0]
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=dt.UTC)
+    span = ((now or dt.datetime.now(dt.UTC)) - first).total_seconds()
+    return next((b for b in BUCKETS if span / b <= points), BUCKETS[-1])
+
+
 def timeline(
     session: Session,
     *,

@@ -154,18 +154,18 @@ class ScriptStrings:
 
 def script_msgids(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """The ``_("…")`` and ``ngettext("…", "…", n)`` strings of the scripts in ``folder`` (not vendor/)."""
-    from babel.messages.extract import extract_javascript
+    from babel.messages.extract import extract
 
     singles: list[str] = []
     plurals: list[tuple[str, str]] = []
     for js in sorted(folder.glob("*.js")):
         with js.open("rb") as fh:
-            for _line, func, msg, _comments in extract_javascript(
-                fh, {"_": None, "ngettext": (1, 2)}, [], {}
+            for _line, msg, _comments, _context in extract(
+                "javascript", fh, keywords={"_": None, "ngettext": (1, 2)}, comment_tags=()
             ):
-                if func == "ngettext" and isinstance(msg, tuple):
+                if isinstance(msg, tuple):
                     plurals.append((msg[0], msg[1]))
-                elif isinstance(msg, str):
+                else:
                     singles.append(msg)
     return sorted(set(singles)), sorted(set(plurals))
 

@@ -134,3 +134,17 @@ def test_timeline_replays_in_event_order(db):
     assert [p["present"] for p in series] == [0, 2, 3, 3, 3]
     assert [p["arrivals"] for p in series] == [0, 2, 1, 1, 0]
     assert series[3]["by_door"] == {"south": 1} and series[1]["by_door"] == {"north": 2}
+
+
+def test_automatic_interval_keeps_a_short_roll_call_readable(db):
+    from controller.checkins.attendance import auto_bucket
+
+    add_delegates(db, 2)
+    with db.session() as s:
+        assert auto_bucket(s) == 10  # nobody yet
+    checkin(db, "north", 1, "D000", Passage.IN, 1)
+    with db.session() as s:
+        assert auto_bucket(s, now=T0 + dt.timedelta(minutes=4)) == 10  # 3 min: 18 points of 10 s
+        assert auto_bucket(s, now=T0 + dt.timedelta(minutes=31)) == 30
+        assert auto_bucket(s, now=T0 + dt.timedelta(hours=3)) == 300
+        assert auto_bucket(s, now=T0 + dt.timedelta(days=9)) == 3600

@@ -188,3 +188,18 @@ def test_the_account_keeps_its_language_across_devices(vi_app, password_hash):
     assert "Dashboard" in html_of(tablet, "/") and "Tổng quan" not in html_of(tablet, "/")
     # the hall projector's bookmark stays Vietnamese whoever is logged in
     assert "Điểm danh đại biểu" in html_of(tablet, "/projector/attendance?lang=vi")
+
+
+def test_every_script_string_reaches_the_page():
+    """The page's script catalogue holds every _()/ngettext() of the scripts, also calls with
+    parameters (which the extractor reports differently)."""
+    from babel.messages.extract import extract_from_dir
+
+    from controller.web.i18n import WEB_DIR, script_msgids
+
+    singles, plurals = script_msgids(WEB_DIR / "static")
+    found = {m for _f, _l, m, _c, _x in extract_from_dir(
+        WEB_DIR / "static", [("vendor/**", "ignore"), ("*.js", "javascript")],
+        keywords={"_": None, "ngettext": (1, 2)})}
+    assert found == set(singles) | set(plurals)
+    assert "%(door)s: %(count)s arrivals" in singles

@@ -118,9 +118,11 @@ def attendance_page():
 @bp.route("/api/attendance/timeline")
 @requires(Perm.VIEW_ATTENDANCE)
 def api_timeline():
-    bucket = request.args.get("bucket", 300, type=int)
-    bucket = min(max(bucket or 300, 10), 3600)
+    """``?bucket=`` seconds (10-3600), or ``auto``/none: the smallest interval that keeps the chart
+    under 60 points from the first check-in to now, so a short roll call is not one flat bar."""
+    asked = request.args.get("bucket", "auto")
     with _svc().db.session() as s:
+        bucket = min(max(int(asked), 10), 3600) if asked.isdigit() else attendance.auto_bucket(s)
         series = attendance.timeline(s, bucket_s=bucket)
         q = attendance.quorum(s, _policy())
     return jsonify(bucket_s=bucket, series=series, required=q.required, summoned=q.summoned)

@@ -221,22 +221,25 @@ def photo(delegate_id: str):
     upload = request.files.get("photo")
     if upload is None or not upload.filename:
         return redirect(url_for("delegates.page", q=delegate_id, error="no-photo"))
+    def refuse(message: object):
+        return render_template("delegate_edit.html", d=d, error=message), 400
+
     if not d["consent"]:
-        return render_page(error=N_("this delegate has not consented to face recognition (badge only); "
-                                    "edit the delegate first"), status=400)
+        return refuse(N_("this delegate has not consented to face recognition (badge only); "
+                         "edit the delegate first"))
     data = upload.read()
     shown = _shown_name(upload.filename)
     try:
         image = svc.enroller.check_readable(data, shown)
     except PhotoUnreadable as exc:
-        return render_page(error=str(exc), status=400)
+        return refuse(str(exc))
     with svc.db.session() as s:
         result = svc.enroller.add_photo(s, delegate_id, data, shown, image)
         audit.record(s, g.user.name, "delegates.photo", {"delegate": delegate_id, "file": shown,
                                                           "enrolled": result.ok})
     if not result.ok:
-        return render_page(error=f"{shown}: {result.problem}", status=400)
-    return redirect(url_for("delegates.page", q=delegate_id, done="photo"))
+        return refuse(f"{shown}: {result.problem}")
+    return redirect(url_for("delegates.edit", delegate_id=delegate_id, done="photo") + "#photo")
 
 
 @bp.route("/delegates/badges")

@@ -188,7 +188,7 @@ function devicesPage() {
 // each interval, the first interval's start with nobody, and "now" as the last point, never later);
 // bars under it are the arrivals in each interval, stacked per door; time ticks fall on round minutes
 // of the venue's clock.
-const TICK_MINUTES = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440];
+const TICK_SECONDS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
 const DOOR_COLOURS = ["#0b5cad", "#a66300", "#1f7a3a", "#7b3fa0", "#b3261e", "#00796b", "#5b6472"];
 
 function attendancePage() {
@@ -212,15 +212,20 @@ function attendancePage() {
       s.append(Congress.svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       s.append(Congress.svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, Congress.number(v)));
     }
-    // ticks on round minutes of the venue clock, at most 7
-    const span = (t1 - t0) / 60000;
-    const every = TICK_MINUTES.find((m) => span / m <= 7) || 1440;
-    const clock = (t) => { const [h, m] = Congress.when(new Date(t), "time_short").split(":"); return Number(h) * 60 + Number(m); };
-    let first = t0 - (clock(t0) % every) * 60000 - (t0 % 60000);
-    if (first < t0) first += every * 60000;
-    for (let t = first; t <= t1; t += every * 60000) {
+    // ticks on round times of the venue clock (seconds shown below a minute apart), at most 7
+    const span = (t1 - t0) / 1000;
+    const every = TICK_SECONDS.find((sec) => span / sec <= 7) || 86400;
+    const clock = (t) => {
+      const [h, m, sec] = Congress.when(new Date(t), "time").split(":").map(Number);
+      return h * 3600 + m * 60 + sec;
+    };
+    const tickKind = every < 60 ? "time" : "time_short";
+    let first = t0 - (clock(t0) % every) * 1000 - (t0 % 1000);
+    if (first < t0) first += every * 1000;
+    for (let t = first; t <= t1; t += every * 1000) {
       s.append(Congress.svg("line", { x1: x(t), x2: x(t), y1: H - B, y2: H - B + 5, class: "tick" }));
-      s.append(Congress.svg("text", { x: x(t), y: H - 14, "text-anchor": "middle", class: "axis" }, Congress.when(new Date(t), "time_short")));
+      s.append(Congress.svg("text", { x: x(t), y: H - 14, "text-anchor": "middle", class: "axis" },
+        Congress.when(new Date(t), tickKind)));
     }
     // arrivals per interval, stacked per door, scaled to their own small band at the bottom
     const doors = [...new Set(pts.flatMap((p) => Object.keys(p.by_door || {})))].sort();
@@ -249,7 +254,7 @@ function attendancePage() {
     }
     if (d.required > 0) {
       s.append(Congress.svg("line", { x1: L, x2: W - R, y1: y(d.required), y2: y(d.required), class: "quorum-line" }));
-      s.append(Congress.svg("text", { x: W - R, y: y(d.required) - 4, "text-anchor": "end", class: "axis" },
+      s.append(Congress.svg("text", { x: L + 6, y: y(d.required) - 6, "text-anchor": "start", class: "axis" },
         _("quorum %(required)s", { required: d.required })));
     }
     const path = pts.map((p, i) => `${i ? "L" : "M"}${x(Date.parse(p.t)).toFixed(1)},${y(p.present).toFixed(1)}`).join(" ");
@@ -259,7 +264,7 @@ function attendancePage() {
     const now = document.getElementById("present");
     if (now) now.textContent = last.present;
   }
-  const bucket = () => { const w = document.getElementById("bucket"); return w ? w.value : 300; };
+  const bucket = () => { const w = document.getElementById("bucket"); return w ? w.value : "auto"; };
   const refresh = Congress.debounce(() => Congress.api(`/api/attendance/timeline?bucket=${bucket()}`).then(draw).catch(console.error), 500);
   const pick = document.getElementById("bucket");
   if (pick) pick.addEventListener("change", refresh);
