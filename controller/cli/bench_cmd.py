@@ -4,6 +4,9 @@
 [--kill-broker-at K] [--json]`` runs :func:`controller.bench.checkins.run_bench`. Other areas add their
 benchmark as another subcommand in :func:`register`. ``congress bench synthesis --data DIR [--json]``
 runs :mod:`controller.synthesis.bench` (needs the ``synthesis`` extra).
+[--kill-broker-at K] [--json]`` runs :func:`controller.bench.checkins.run_bench`; ``congress bench badges
+--delegates N`` times the badge sheet PDF (:mod:`controller.bench.badges`). Other areas add their
+benchmark as another subcommand in :func:`register`.
 """
 
 from __future__ import annotations
@@ -112,6 +115,16 @@ def synthesis(args: argparse.Namespace) -> int:
     return 0
 
 
+def badges(args: argparse.Namespace) -> int:
+    from controller.bench.badges import run_bench as run_badges
+
+    r = run_badges(args.delegates)
+    human = (f"{r['delegates']} badges on {r['pages']} pages: {r['seconds']} s ({r['cpu_seconds']} s CPU), "
+             f"{r['mb']} MB PDF, RSS {r['rss_mb']} MB")
+    emit(r, as_json=args.json, human=human)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against real parts")
     s = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
@@ -177,3 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     y.add_argument("--words", type=int, default=400, help="words per synthetic contribution (default 400)")
     y.add_argument("--json", action="store_true", help="print one JSON object")
     y.set_defaults(handler=synthesis)
+    b = s.add_parser("badges", help="the badge sheet PDF for N delegates (Vietnamese names), timed")
+    b.add_argument("--delegates", type=int, default=5000, help="badges on the sheet (default 5000)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(handler=badges)

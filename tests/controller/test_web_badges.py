@@ -103,3 +103,13 @@ def test_badge_sheet_refused_to_other_roles(client, login_as, roster, role):
     if role == "chair":  # sees the delegates page, but not the link
         page = client.get("/delegates", headers={"Accept": "text/html"}).get_data(as_text=True)
         assert "/delegates/badges" not in page
+
+
+def test_bench_command_reports_the_sheet(capsys):
+    import json
+
+    from congress.cli import main
+
+    assert main(["bench", "badges", "--delegates", "25", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["delegates"] == 25 and out["pages"] == 3 and out["bytes"] > 10_000
