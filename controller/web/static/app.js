@@ -224,7 +224,8 @@ function attendancePage() {
     if (first < t0) first += every * 1000;
     for (let t = first; t <= t1; t += every * 1000) {
       s.append(Congress.svg("line", { x1: x(t), x2: x(t), y1: H - B, y2: H - B + 5, class: "tick" }));
-      s.append(Congress.svg("text", { x: x(t), y: H - 14, "text-anchor": "middle", class: "axis" },
+      const edge = x(t) > W - R - 40 ? "end" : x(t) < L + 30 ? "start" : "middle"; // labels stay inside
+      s.append(Congress.svg("text", { x: x(t), y: H - 14, "text-anchor": edge, class: "axis" },
         Congress.when(new Date(t), tickKind)));
     }
     // arrivals per interval, stacked per door, scaled to their own small band at the bottom
