@@ -13,7 +13,8 @@ the extractor finds them, and lets the caller translate at display time:
 - :func:`P_` is :func:`M_` with a plural (``P_("%(num)d row refused", "%(num)d rows refused", n)``); the
   count is the parameter ``num``.
 
-Parameters are substituted after translation, so a translator may move them; names, not positions.
+Parameters are substituted after translation, so a translator may move them; names, not positions. A
+parameter that is itself a :class:`Message` is translated too.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Message:
         else:
             text = gettext(self.msgid)
         params = {"num": self.count, **self.params} if self.count is not None else dict(self.params)
+        params = {k: v.translate(gettext, ngettext) if isinstance(v, Message) else v
+                  for k, v in params.items()}
         return text % params if params else text
 
     def __str__(self) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from congress.errors import CongressError, ImageError
+from congress.i18n import M_, N_, Message
 from controller.delegates.face_vault import KEY_FILE, FaceVault, embedding_aad, photo_aad
 from controller.storage.database import Database, utcnow
 from controller.storage.tables import EnrollStatus, FacePhoto, GalleryState
@@ -54,9 +55,9 @@ class Quality(StrEnum):
 
 
 _ADVICE = {
-    Quality.NO_FACE: "no face found; use a frontal, well-lit portrait",
-    Quality.SEVERAL_FACES: "several faces; crop the photo to the delegate alone",
-    Quality.TOO_SMALL: "face too small ({px} px wide, need {min}); use a closer or larger photo",
+    Quality.NO_FACE: N_("no face found; use a frontal, well-lit portrait"),
+    Quality.SEVERAL_FACES: N_("several faces; crop the photo to the delegate alone"),
+    Quality.TOO_SMALL: N_("face too small (%(px)s px wide, need %(min)s); use a closer or larger photo"),
 }
 
 
@@ -73,6 +74,7 @@ class PhotoResult:
     problem: str = ""
     face_px: int | None = None
     new: bool = True
+    advice: Message | None = None  # ``problem`` for the page, translated there
 
     @property
     def ok(self) -> bool:
@@ -204,10 +206,11 @@ class Enroller:
         row.source, row.face_px, row.created_at = source[:255], px, utcnow()
         if quality is not Quality.OK:
             row.status, row.embedding = EnrollStatus.REJECTED, None
-            row.problem = _ADVICE[quality].format(px=px, min=self.min_face_px)
+            advice = M_(_ADVICE[quality], px=px, min=self.min_face_px)
+            row.problem = str(advice)
             session.add(row)
             session.flush()
-            return PhotoResult(source, quality, row.problem, px)
+            return PhotoResult(source, quality, row.problem, px, advice=advice)
         row.status, row.problem, row.embedder = EnrollStatus.ENROLLED, "", self.model
         if self.vault.purged:  # a purge ran since this enroller was made: never seal with the old key
             self.vault = FaceVault.load(self.photo_dir.parent)

@@ -141,7 +141,8 @@ def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> N
             if result.ok:
                 report.photos_enrolled += int(result.new)
             else:
-                report.warnings.append(RowProblem(r.row, r.id, "photo", f"{name}: {result.problem}"))
+                report.warnings.append(RowProblem(r.row, r.id, "photo", M_(
+                    "%(file)s: %(problem)s", file=name, problem=result.advice or result.problem)))
 
 
 def _audit(db: Database, actor: str, shown: str, report: ImportReport) -> None:

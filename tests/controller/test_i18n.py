@@ -203,3 +203,31 @@ def test_every_script_string_reaches_the_page():
         keywords={"_": None, "ngettext": (1, 2)})}
     assert found == set(singles) | set(plurals)
     assert "%(door)s: %(count)s arrivals" in singles
+
+
+def test_audit_names_every_actor_the_same_way(app, client, login_as):
+    from controller import audit
+
+    with app.extensions["congress"].db.session() as s:
+        for actor in ("chair", "user:chair", "cli", "cli:admin", "system", "someone-gone"):
+            audit.record(s, actor, "test.who", {})
+    login_as("admin")
+    page = html_of(client, "/audit")
+    cells = re.findall(r'<td title="([^"]*)">([^<]*)</td>', page)
+    shown = {raw: text for raw, text in cells}
+    assert shown["chair"] == shown["user:chair"] == "chair (chair)"
+    assert shown["cli"] == "command line" and shown["cli:admin"] == "admin (command line)"
+    assert shown["system"] == "system" and shown["someone-gone"] == "someone-gone"
+    assert shown["admin"] == "admin (administrator)"  # the login itself
+
+
+def test_a_message_inside_a_message_is_translated(app):
+    from congress.i18n import M_
+    from controller.web.i18n import translate
+
+    inner = M_("face too small (%(px)s px wide, need %(min)s); use a closer or larger photo", px=30, min=48)
+    outer = M_("%(file)s: %(problem)s", file="ảnh.jpg", problem=inner)
+    assert str(outer) == "ảnh.jpg: face too small (30 px wide, need 48); use a closer or larger photo"
+    with app.test_request_context("/?lang=vi"):
+        assert translate(outer) == ("ảnh.jpg: khuôn mặt quá nhỏ (rộng 30 px, cần 48); "
+                                    "hãy dùng ảnh chụp gần hơn hoặc lớn hơn")

@@ -24,7 +24,7 @@ from flask import Blueprint, Response, abort, g, jsonify, redirect, render_templ
 
 from congress import vietnamese
 from congress.errors import CongressError
-from congress.i18n import N_
+from congress.i18n import M_, N_
 from controller.app import services
 from controller.delegates import roster as delegates
 from controller.web.guard import Perm, requires
@@ -238,7 +238,7 @@ def photo(delegate_id: str):
         audit.record(s, g.user.name, "delegates.photo", {"delegate": delegate_id, "file": shown,
                                                           "enrolled": result.ok})
     if not result.ok:
-        return refuse(f"{shown}: {result.problem}")
+        return refuse(M_("%(file)s: %(problem)s", file=shown, problem=result.advice or result.problem))
     return redirect(url_for("delegates.edit", delegate_id=delegate_id, done="photo") + "#photo")
 
 
