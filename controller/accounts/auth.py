@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from congress.errors import CongressError
+from congress.i18n import M_, N_, Message
 from controller import audit
 from controller.storage.database import utcnow
 from controller.storage.tables import LoginAttempt, Role, User, WebSession
@@ -77,14 +78,21 @@ def allowed(role: Role | str, perm: Perm) -> bool:
 
 
 class AuthError(CongressError):
-    """An account operation was refused (bad name, weak password, unknown user)."""
+    """An account operation was refused (bad name, weak password, unknown user).
+
+    ``text`` is the reason as a :class:`congress.i18n.Message` for the page (``str`` stays English)."""
+
+    def __init__(self, text: Message | str) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 class LoginRefused(CongressError):
     """A login failed; ``throttled`` tells the rate limit from a wrong name or password."""
 
-    def __init__(self, message: str, *, throttled: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, message: Message | str, *, throttled: bool = False) -> None:
+        super().__init__(str(message))
+        self.text = message
         self.throttled = throttled
 
 
@@ -104,15 +112,15 @@ def make_hasher(memory_kib: int = 65536, time_cost: int = 3) -> PasswordHasher:
 
 def check_password_strength(name: str, password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AuthError(f"the password must have at least {MIN_PASSWORD} characters")
+        raise AuthError(M_("the password must have at least %(count)d characters", count=MIN_PASSWORD))
     if password.lower() == name.lower():
-        raise AuthError("the password must differ from the account name")
+        raise AuthError(N_("the password must differ from the account name"))
 
 
 def _check_name(name: str) -> str:
     name = name.strip()
     if not (1 <= len(name) <= 64) or not all(c.isalnum() or c in "._-@" for c in name):
-        raise AuthError("an account name is 1-64 letters, digits, '.', '_', '-' or '@'")
+        raise AuthError(N_("an account name is 1-64 letters, digits, '.', '_', '-' or '@'"))
     return name
 
 
@@ -128,7 +136,7 @@ def add_user(
     name = _check_name(name)
     check_password_strength(name, password)
     if session.scalar(select(User).where(User.name == name)) is not None:
-        raise AuthError(f"an account named {name!r} exists already")
+        raise AuthError(M_("an account named %(name)r exists already", name=name))
     user = User(
         name=name, role=Role(role), password_hash=(hasher or make_hasher()).hash(password), active=True
     )
@@ -141,7 +149,7 @@ def add_user(
 def get_user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise AuthError(f"no account named {name!r}")
+        raise AuthError(M_("no account named %(name)r", name=name))
     return user
 
 
@@ -199,7 +207,7 @@ def authenticate(
         or _failures(session, LoginAttempt.ip, ip, since) >= limits.per_ip
     ):
         audit.record(session, name or "-", "login.throttled", {"ip": ip})
-        raise LoginRefused("too many failed logins; wait a few minutes and try again", throttled=True)
+        raise LoginRefused(N_("too many failed logins; wait a few minutes and try again"), throttled=True)
     user = session.scalar(select(User).where(User.name == name))
     hasher = hasher or make_hasher()
     ok = False
@@ -215,7 +223,7 @@ def authenticate(
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * limits.window))
     if not ok:
         audit.record(session, name or "-", "login.failed", {"ip": ip})
-        raise LoginRefused("wrong account name or password")
+        raise LoginRefused(N_("wrong account name or password"))
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     audit.record(session, user.name, "login.ok", {"ip": ip})

@@ -231,3 +231,9 @@ def test_a_message_inside_a_message_is_translated(app):
     with app.test_request_context("/?lang=vi"):
         assert translate(outer) == ("ảnh.jpg: khuôn mặt quá nhỏ (rộng 30 px, cần 48); "
                                     "hãy dùng ảnh chụp gần hơn hoặc lớn hơn")
+
+
+def test_refusals_are_translated(vi_client):
+    token = page_csrf(vi_client, "/login")
+    r = vi_client.post("/login", data={"csrf_token": token, "name": "admin", "password": "wrong-password"})
+    assert r.status_code == 401 and "sai tên tài khoản hoặc mật khẩu" in r.get_data(as_text=True)

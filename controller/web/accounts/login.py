@@ -35,7 +35,7 @@ def login():
                 )
                 token = auth.open_session(s, user, client_ip())
             except auth.LoginRefused as exc:
-                error, status = str(exc), 429 if exc.throttled else 401
+                error, status = exc.text, 429 if exc.throttled else 401
         if token:
             resp = redirect(_safe_next(request.args.get("next")))
             set_cookie(resp, SESSION_COOKIE, token, max_age=svc.session_lifetime)
