@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from controller.devices.health import DeviceWatch
     from controller.documents.library import Library
     from controller.link import ControllerLink
+    from controller.portal.service import Portal
     from controller.programme.agenda import Programme
     from controller.programme.rollcall import RollCalls
     from controller.sites.keypads import SiteKeypads
@@ -88,6 +89,7 @@ class Services:
     rollcalls: RollCalls
     documents: Library
     sites: SitesService
+    portal: Portal  # the delegates' portal (controller.portal)
     link: ControllerLink | None = None
     ingest: Ingest | None = None
     commander: UnitCommander | None = None
@@ -127,6 +129,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
     from controller.delegates.import_job import RosterImports
     from controller.devices.health import DeviceWatch
     from controller.documents.service import build_library
+    from controller.portal.service import build_portal
     from controller.programme.agenda import Programme
     from controller.programme.rollcall import RollCalls
     from controller.sites.service import SitesService
@@ -139,6 +142,8 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
     ballots = Ballots(db, QuorumPolicy.parse(config.attendance.quorum), publish=bus.publish)
     voting = build_voting(config, db, ballots)
     enroller = build_enroller(config)
+    hasher = make_hasher(sec.argon2_memory_kib, sec.argon2_time_cost)
+    documents = build_library(config, db, bus.publish)
     svc = Services(
         config=config,
         db=db,
@@ -153,7 +158,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
         session_lifetime=dt.timedelta(hours=sec.session_max_hours),
         secure_cookies=sec.secure_cookies,
         tls=config.web.tls_cert is not None,
-        hasher=make_hasher(sec.argon2_memory_kib, sec.argon2_time_cost),
+        hasher=hasher,
         ballots=ballots,
         voting=voting,
         keypads=voting.reader,
@@ -162,9 +167,10 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
         watch=DeviceWatch(db, policy, bus.publish, interval=config.devices.check_interval_s),
         programme=Programme(db, bus.publish),
         rollcalls=RollCalls(db, QuorumPolicy.parse(config.attendance.quorum), bus.publish),
-        documents=build_library(config, db, bus.publish),
+        documents=documents,
         sites=SitesService(db, QuorumPolicy.parse(config.attendance.quorum), ca_dir=config.ca_dir,
                            publish=bus.publish, stale_after_s=3 * config.devices.silent_after_s),
+        portal=build_portal(config, db, hasher, documents, bus.publish),
     )
     if mqtt:
         _add_broker_services(svc)

@@ -39,6 +39,7 @@ class EventKind(StrEnum):
     ROLLCALL = "rollcall"
     DOCUMENTS = "documents"
     SITE = "site"
+    NOTICE = "notice"  # the delegates' portal: to everyone, or to the delegate ids in data["to"]
     RESYNC = "resync"
     BENCH = "bench"  # only ``congress controller bench-live`` publishes it
 

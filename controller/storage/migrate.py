@@ -36,6 +36,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "controller.programme.tables",
     "controller.documents.tables",
     "controller.sites.tables",
+    "controller.portal.tables",
 )
 
 # Alembic announces every autogenerate plugin at INFO; that is noise in the controller's log.

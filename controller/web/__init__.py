@@ -27,6 +27,8 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.programme.views",
     "controller.web.documents.views",
     "controller.web.sites.overview",
+    "controller.web.portal.views",
+    "controller.web.portal.staff",
 )
 
 

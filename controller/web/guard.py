@@ -40,7 +40,7 @@ PRE_COOKIE = "congress_pre"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CACHEABLE = frozenset({"static", "fonts.file"})  # everything else is no-store
+CACHEABLE = frozenset({"static", "fonts.file", "portal.asset"})  # everything else is no-store
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -61,6 +61,14 @@ def requires(perm: Perm) -> Callable:
 def public(view: Callable) -> Callable:
     """Mark a view as reachable without logging in (the login page only)."""
     view.public = True
+    return view
+
+
+def delegate_view(view: Callable) -> Callable:
+    """Mark a view of the delegates' portal (``/p/``): no staff login; the portal's own guard
+    (:mod:`controller.web.portal.guard`) checks its session and CSRF token instead."""
+    view.public = True
+    view.portal = True
     return view
 
 
@@ -169,6 +177,8 @@ def _before() -> Response | None:
             from controller.web.labels import label
 
             return _deny(403, _("the %(role)s role may not do this", role=label("role", g.user.role)))
+    if getattr(app.view_functions.get(request.endpoint), "portal", False):
+        return None  # the portal's guard checks its own session and CSRF token
     if request.method not in SAFE_METHODS:
         problem = _check_csrf()
         if problem:
@@ -185,7 +195,8 @@ def _after(resp: Response) -> Response:
     h["X-Content-Type-Options"] = "nosniff"
     h["Referrer-Policy"] = "no-referrer"
     h["Cross-Origin-Opener-Policy"] = "same-origin"
-    h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    # The portal's sign-in page opens the camera to read a badge; it sets its own policy.
+    h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.endpoint not in CACHEABLE:
         h["Cache-Control"] = "no-store"
     if svc.tls:

@@ -117,6 +117,9 @@ def test_the_pages_listen_only_for_event_kinds_and_hear_every_producer():
     for js in STATIC.glob("*.js"):
         for block in re.findall(r"Congress\.live\(\{(.*?)\}\);", js.read_text(), re.S):
             listened |= set(re.findall(r"(?:^|[{,\s])([a-z]+):", block))
+    # The delegates' portal listens on its own stream (/p/events) for the kinds its app lists.
+    portal = (STATIC.parent / "portal" / "static" / "app.js").read_text()
+    listened |= set(re.findall(r'"([a-z]+)"', re.search(r"LIVE_KINDS = \[(.*?)\]", portal).group(1)))
     assert listened <= {k.value for k in EventKind}
     produced = set()
     for py in (STATIC.parents[1]).rglob("*.py"):

@@ -1,0 +1,30 @@
+"""Building the portal's services once (``create_app``): :class:`Portal`, one typed field per part."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+from congress.config.controller import ControllerConfig
+from controller.documents.library import Library
+from controller.portal.signin import PortalAuth
+from controller.storage.database import Database
+
+
+@dataclass
+class Portal:
+    """The delegates' portal: ``auth`` (sign-in and sessions); ``documents`` is the shared library."""
+
+    auth: PortalAuth
+    documents: Library
+
+
+def build_portal(config: ControllerConfig, db: Database, hasher: PasswordHasher, documents: Library,
+                 publish: Callable[[str, dict], None] | None = None) -> Portal:
+    """The portal of ``config``; sign-in codes and badges are checked with the library's signing key."""
+    return Portal(
+        auth=PortalAuth(db, hasher, venue_id=config.venue.id, signing_key=documents.key, publish=publish),
+        documents=documents,
+    )

@@ -1,0 +1,70 @@
+"""The delegates' portal tables: PINs, portal sessions, seat-bound tablets (slice 1, sign-in).
+
+A delegate signs in with their badge (the QR token or the sign-in code printed for them) and a PIN.
+The database keeps only hashes: the PIN's Argon2 hash, the SHA-256 of a session's cookie token and of
+a bound tablet's device token. PIN failures are counted on the delegate's row and only ever *delay*
+the next attempt (see :mod:`controller.portal.signin`); nothing here locks a delegate out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from controller.storage.database import Base, UTCDateTime, utcnow
+
+
+class PortalPin(Base):
+    """A delegate's portal PIN (Argon2 hash) and the state of the per-badge guessing delay."""
+
+    __tablename__ = "portal_pins"
+
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Wrong PINs since the last good sign-in; each past the free ones doubles the delay.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: No PIN is checked for this badge before this time (a delay, never a lock).
+    next_try_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PortalDevice(Base):
+    """A venue tablet bound to a seat by staff; its browser holds a device token (SHA-256 here)."""
+
+    __tablename__ = "portal_devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seat: Mapped[str] = mapped_column(String(16), index=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    #: SHA-256 of the device token; empty until the tablet has been paired with its one-time code.
+    token_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
+    #: SHA-256 of the one-time pairing code staff type on the tablet; cleared once paired.
+    pair_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PortalSession(Base):
+    """A signed-in delegate device; the cookie holds a random token whose SHA-256 is ``id``.
+
+    ``public_id`` names the session on the staff page (revoke) without revealing the token."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True)
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("portal_devices.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set by sign-out or by staff revocation; a revoked session is refused on its next request.
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_by: Mapped[str] = mapped_column(String(64), default="")

@@ -1,0 +1,121 @@
+// The delegates' app: one page, sections chosen by the address's #tab, filled from /p/api/*.
+// Live updates come over /p/events (server-sent events); the service worker (sw.js) keeps the app,
+// the programme and the delegate's documents for reading offline. Signing out, or a revocation
+// noticed on the next request or live event, wipes all of it from the device.
+"use strict";
+
+// The kinds of live event the app handles (controller.live.EventKind; tests/controller/test_live.py).
+const LIVE_KINDS = ["notice", "agenda", "documents", "ballot", "resync"];
+
+const App = (() => {
+  const { api, el, when } = Portal;
+  const view = () => document.getElementById("view");
+  const sections = {};
+  const liveHandlers = {};
+
+  function section(name, render) { sections[name] = render; }
+  function on(kind, fn) { (liveHandlers[kind] = liveHandlers[kind] || []).push(fn); }
+
+  function current() {
+    const tab = (window.location.hash || "").slice(1);
+    return sections[tab] ? tab : Object.keys(sections)[0];
+  }
+
+  async function show() {
+    const tab = current();
+    for (const a of document.querySelectorAll(".tabs a")) {
+      if (a.dataset.tab === tab) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    }
+    const main = view();
+    try {
+      const content = await sections[tab]();
+      main.replaceChildren(content);
+    } catch (e) {
+      if (e instanceof Portal.SignedOut) return;
+      main.replaceChildren(el("p", { class: "error", role: "alert" },
+        navigator.onLine ? e.message : _("You are offline; this section needs the network.")));
+    }
+  }
+
+  async function signOut() {
+    try { await api("/p/signout", { method: "POST" }); } catch (e) { /* offline: wipe anyway */ }
+    await Portal.wipe();
+    window.location.assign("/p/signin");
+  }
+
+  // Whether this device is still signed in; a revoked session wipes the device at once.
+  async function checkSession() {
+    try { await api("/p/api/me"); } catch (e) { /* SignedOut already wiped and left */ }
+  }
+
+  function live() {
+    if (!window.EventSource) return;
+    const es = new EventSource("/p/events");
+    const net = document.getElementById("net");
+    es.onopen = () => { net.dataset.state = "live"; net.textContent = _("live"); };
+    es.onerror = () => {
+      net.dataset.state = navigator.onLine ? "reconnecting" : "offline";
+      net.textContent = navigator.onLine ? "" : _("offline");
+      if (navigator.onLine) checkSession();
+    };
+    for (const kind of LIVE_KINDS) {
+      es.addEventListener(kind, (ev) => {
+        const data = JSON.parse(ev.data || "{}");
+        if (kind === "notice" && data.type === "session") { checkSession(); return; }
+        for (const fn of liveHandlers[kind] || []) fn(data);
+      });
+    }
+    window.addEventListener("beforeunload", () => es.close());
+  }
+
+  function start() {
+    document.getElementById("signout").addEventListener("click", signOut);
+    window.addEventListener("hashchange", show);
+    window.addEventListener("online", () => { document.getElementById("net").textContent = ""; });
+    window.addEventListener("offline", () => {
+      const net = document.getElementById("net");
+      net.dataset.state = "offline"; net.textContent = _("offline");
+    });
+    if (navigator.serviceWorker) navigator.serviceWorker.register("/p/sw.js", { scope: "/p/" }).catch(console.error);
+    show();
+    live();
+  }
+
+  return { section, on, show, start, api, el, when, refresh: show, current };
+})();
+
+// --- my profile -------------------------------------------------------------------------------------
+
+App.section("profile", async () => {
+  const { el } = App;
+  const me = await App.api("/p/api/me");
+  const box = el("section", { class: "card" },
+    el("h1", {}, me.name),
+    el("dl", { class: "facts" },
+      el("dt", {}, _("Delegation")), el("dd", {}, me.delegation || "—"),
+      el("dt", {}, _("Delegate number")), el("dd", {}, me.id),
+      el("dt", {}, _("Seat")), el("dd", {}, me.seat || "—")));
+  const pin = el("form", { class: "card", id: "pin-change" },
+    el("h2", {}, _("Change my PIN")),
+    el("label", { for: "old-pin" }, _("Current PIN")),
+    el("input", { id: "old-pin", type: "password", inputmode: "numeric", required: "" }),
+    el("label", { for: "new-pin" }, _("New PIN (4 to 8 digits)")),
+    el("input", { id: "new-pin", type: "password", inputmode: "numeric", required: "" }),
+    el("button", { type: "submit" }, _("Change PIN")),
+    el("p", { class: "status", role: "status" }));
+  pin.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const status = pin.querySelector(".status");
+    try {
+      await App.api("/p/api/pin", { method: "POST", json: { old: pin.querySelector("#old-pin").value,
+        new: pin.querySelector("#new-pin").value } });
+      status.textContent = _("Your PIN was changed.");
+      pin.reset();
+    } catch (e) { status.textContent = e.message; }
+  });
+  const wrap = el("div", { class: "stack" }, box, pin);
+  for (const extra of App.profileExtras || []) wrap.append(await extra(me));
+  return wrap;
+});
+
+document.addEventListener("DOMContentLoaded", () => App.start());
