@@ -44,7 +44,15 @@ class ModelError(CongressError):
 
 
 class ImageError(CongressError):
-    """An image cannot be decoded or is not usable for face recognition."""
+    """An image cannot be decoded or is not usable for face recognition.
+
+    ``text`` is the message for a page: a translatable :class:`congress.i18n.Message` where the
+    refusal concerns a person's file (``decode_image``), else the English message itself.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, text: object = None) -> None:
+        super().__init__(message, hint=hint)
+        self.text = message if text is None else text
 
 
 class DeviceError(CongressError):

@@ -4,6 +4,8 @@
 set -euo pipefail
 packages=(python3-venv mosquitto chromium chromium-driver postgresql mtools dosfstools poppler-utils nginx-light fonts-dejavu-core
   gettext nodejs)
+# cloud-init: only its schema checker, for the tests of the user-data `congress flash` writes.
+packages+=(cloud-init)
 # npm ships inside some nodejs builds (NodeSource); Debian packages it apart.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 # --pi: what `make test-pi` needs to build and run an emulated arm64 Raspberry Pi OS root.
@@ -24,4 +26,6 @@ apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
   apt-get update -qq
   apt-get install -y --no-install-recommends "${missing[@]}"
 }
+# cloud-init is installed for its schema checker only: it must not configure this machine at boot.
+if [[ " ${missing[*]} " == *" cloud-init "* ]]; then touch /etc/cloud/cloud-init.disabled; fi
 # The Debian package starts a broker on port 1883; the project starts its own brokers and never uses it.

@@ -55,10 +55,38 @@ class Pair:
     fold: int
 
 
+def check_present(paths: list[Path], listed_in: Path, where: str) -> None:
+    """Refuse a list whose images are not there: a wrong folder must not become a figure."""
+    missing = [p for p in dict.fromkeys(paths) if not p.is_file()]
+    if not missing:
+        return
+    total = len(set(paths))
+    if len(missing) == total:
+        raise ConfigError(f"none of the {total} images named in {listed_in} is under {where} "
+                          f"(the first would be {missing[0]})", hint=HINT_FOLDER)
+    raise ConfigError(f"{len(missing)} of the {total} images named in {listed_in} are missing "
+                      f"(the first: {missing[0]})", hint="complete the image folder or drop those lines")
+
+
+HINT_FOLDER = "give the folder that holds one folder per person (name/name_0001.jpg)"
+
+
+def check_folds(folds: int, available: int, pairs_file: Path) -> None:
+    """N-fold needs at least 2 folds (each fold's threshold is chosen on the others), each non-empty."""
+    if folds < 2:
+        raise ConfigError(f"--folds {folds}: at least 2 folds are needed (each fold's threshold is "
+                          "chosen on the other folds)", hint="use --folds 10 for LFW's protocol")
+    if folds > available:
+        raise ConfigError(f"--folds {folds}: {pairs_file} can be cut into at most {available} folds",
+                          hint=f"use --folds {available} or fewer")
+
+
 def read_pairs(pairs_file: Path, images: Path, folds: int) -> list[Pair]:
     """LFW ``pairs.txt``: header ``sets<TAB>n``, then per set n same and n different pairs.
 
-    Every set's same and different pairs are cut into ``folds`` equal consecutive parts.
+    Every set's same and different pairs are cut into ``folds`` equal consecutive parts (one set), or
+    the sets are dealt into ``folds`` folds. Refuses fewer than 2 folds, more folds than the file can
+    fill, and a list whose images are not in ``images``.
     """
     def image(name: str, number: str) -> Path:
         return images / name / f"{name}_{int(number):04d}.jpg"
@@ -74,8 +102,11 @@ def read_pairs(pairs_file: Path, images: Path, folds: int) -> list[Pair]:
         raise ConfigError(f"cannot read pairs file {pairs_file}: {exc}",
                           hint="the first line must be 'sets<TAB>pairs per set'") from exc
     pairs, rows = [], lines[1:]
+    if sets < 1 or per_set < 1:
+        raise ConfigError(f"{pairs_file}: the header must name at least one set of at least one pair")
     if len(rows) != sets * per_set * 2:
         raise ConfigError(f"{pairs_file}: expected {sets * per_set * 2} pairs, found {len(rows)}")
+    check_folds(folds, per_set if sets == 1 else sets, pairs_file)
     for index, row in enumerate(rows):
         within = index % per_set
         fold = (within * folds // per_set) if sets == 1 else (index // (2 * per_set)) % folds
@@ -85,11 +116,17 @@ def read_pairs(pairs_file: Path, images: Path, folds: int) -> list[Pair]:
             pairs.append(Pair(image(row[0], row[1]), image(row[2], row[3]), False, fold))
         else:
             raise ConfigError(f"{pairs_file}: line {index + 2} is not 'name i j' or 'a i b j'")
+    if not images.is_dir():
+        raise ConfigError(f"the image folder {images} does not exist", hint=HINT_FOLDER)
+    check_present([p for pair in pairs for p in (pair.first, pair.second)], pairs_file, str(images))
     return pairs
 
 
 def _best_threshold(scores: np.ndarray, same: np.ndarray) -> float:
     finite = np.unique(scores[np.isfinite(scores)])
+    if finite.size == 0:
+        raise ConfigError("no pair of these folds has a face in both images: no threshold can be chosen",
+                          hint="check that the images are face photos the detector finds")
     candidates = np.concatenate([[finite[0] - 1e-6], (finite[:-1] + finite[1:]) / 2, [finite[-1] + 1e-6]])
     accuracy = [np.mean((scores >= t) == same) for t in candidates]
     return float(candidates[int(np.argmax(accuracy))])
@@ -113,7 +150,7 @@ def evaluate_pairs(pairs: list[Pair], embed: EmbeddingCache, folds: int) -> dict
         test = fold_of == fold
         if not test.any():
             continue
-        threshold = _best_threshold(scores[~test], same[~test]) if (~test).any() else 0.5
+        threshold = _best_threshold(scores[~test], same[~test])  # read_pairs: >= 2 non-empty folds
         thresholds.append(threshold)
         accuracies.append(float(np.mean((scores[test] >= threshold) == same[test])))
     return {
@@ -131,9 +168,13 @@ def read_list(csv_file: Path) -> list[tuple[Path, str]]:
     try:
         with csv_file.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
-        return [(csv_file.parent / r["path"], r["identity"]) for r in rows]
-    except (OSError, KeyError, csv.Error) as exc:
+        listed = [(csv_file.parent / r["path"], r["identity"]) for r in rows]
+    except (OSError, KeyError, TypeError, csv.Error) as exc:
         raise ConfigError(f"cannot read {csv_file}: {exc}", hint="columns must be path,identity") from exc
+    if not listed:
+        raise ConfigError(f"{csv_file} lists no images", hint="columns must be path,identity")
+    check_present([p for p, _ in listed], csv_file, "the paths it gives (relative to the file)")
+    return listed
 
 
 def open_set_scores(enroll: list[tuple[Path, str]], probes: list[tuple[Path, str]], embed: EmbeddingCache,

@@ -62,7 +62,11 @@ _ADVICE = {
 
 
 class PhotoUnreadable(CongressError):
-    """A photo file is not an image that can be decoded."""
+    """A photo file is not an image that can be decoded; ``text`` is the message for the page."""
+
+    def __init__(self, text: Message | str) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 @dataclass(frozen=True)
@@ -166,9 +170,9 @@ class Enroller:
         from congress.faces import decode_image
 
         try:
-            return decode_image(data)
+            return decode_image(data, name=source)
         except ImageError as exc:
-            raise PhotoUnreadable(f"{source}: {exc.message}") from None
+            raise PhotoUnreadable(exc.text) from None
 
     def check_readable(self, data: bytes, source: str) -> np.ndarray:
         """The decoded image; :class:`PhotoUnreadable` unless ``data`` decodes as an image."""

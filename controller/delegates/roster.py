@@ -97,7 +97,7 @@ def import_roster(
         try:
             _import_row(db, r, enroller, report)
         except PhotoUnreadable as exc:
-            report.errors.append(RowProblem(r.row, r.id, "photo", str(exc)))
+            report.errors.append(RowProblem(r.row, r.id, "photo", exc.text))
         if progress:
             progress(done, len(rows), r.id)
     report.errors.sort(key=lambda p: p.row)

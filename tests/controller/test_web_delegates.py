@@ -145,6 +145,16 @@ def test_photo_upload_from_the_browser(app, client, login_as, tmp_path):
     r = client.post("/delegates/D000/photo", content_type="multipart/form-data",
                     data={"csrf_token": token, "photo": (io.BytesIO(b"nope"), "x.jpg")})
     assert r.status_code == 400
+    # A format no photo needs is refused by its content (whatever its name), in the page's language.
+    bmp = cv2.imencode(".bmp", np.full((200, 200, 3), 200, np.uint8))[1].tobytes()
+    r = client.post("/delegates/D000/photo", content_type="multipart/form-data",
+                    data={"csrf_token": token, "photo": (io.BytesIO(bmp), "chan-dung.jpg")})
+    assert r.status_code == 400
+    assert "chan-dung.jpg is a BMP file; photos must be JPEG, PNG, WebP or HEIC" in r.get_data(as_text=True)
+    client.post("/language", data={"csrf_token": token, "lang": "vi", "next": "/"})
+    r = client.post("/delegates/D000/photo", content_type="multipart/form-data",
+                    data={"csrf_token": token, "photo": (io.BytesIO(bmp), "chan-dung.jpg")})
+    assert "chan-dung.jpg là tệp BMP; ảnh phải ở dạng JPEG, PNG, WebP hoặc HEIC" in r.get_data(as_text=True)
 
 
 def test_chair_may_look_but_not_import(client, login_as):

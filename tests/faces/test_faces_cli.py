@@ -110,3 +110,71 @@ def test_bad_lists_are_refused_clearly(tmp_path, capsys):
     csv_file.write_text("file,name\na.jpg,x\n")
     assert main(["faces", "eval", "--enroll", str(csv_file), "--probes", str(csv_file)]) == 2
     assert "columns must be path,identity" in capsys.readouterr().err
+
+
+def small_pairs(tmp_path, lfw, per_kind: int = 4):
+    rows = [ln for ln in (lfw / "pairs.txt").read_text().splitlines()[1:] if ln.strip()]
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text(f"1\t{per_kind}\n" + "\n".join(rows[:per_kind] + rows[300 : 300 + per_kind]) + "\n")
+    return pairs
+
+
+@pytest.mark.parametrize(("folds", "says"), [
+    ("1", "--folds 1: at least 2 folds are needed"),
+    ("0", "--folds 0: at least 2 folds are needed"),
+    ("-3", "--folds -3: at least 2 folds are needed"),
+    ("5", "can be cut into at most 4 folds"),
+])
+def test_eval_refuses_folds_that_cannot_give_a_figure(tmp_path, capsys, lfw, folds, says):
+    pairs = small_pairs(tmp_path, lfw)
+    code = main(["faces", "eval", "--pairs", str(pairs), "--images", str(lfw / "images"), "--folds", folds,
+                 "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and says in err
+
+
+def test_eval_with_the_wrong_image_folder_says_so_once(tmp_path, capsys, lfw):
+    pairs = small_pairs(tmp_path, lfw)
+    wrong = tmp_path / "photos"
+    wrong.mkdir()
+    (wrong / "somebody.jpg").write_bytes(b"not the LFW layout")
+    for images, says in ((wrong, "none of the"), (tmp_path / "nowhere", "does not exist")):
+        code = main(["faces", "eval", "--pairs", str(pairs), "--images", str(images), "--folds", "2",
+                     "--json"])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == "" and says in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    # Some images missing (a partial copy): refused too, naming the first missing one.
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    first = next(iter(ln.split() for ln in pairs.read_text().splitlines()[1:]))
+    (partial / first[0]).symlink_to(lfw / "images" / first[0])
+    code = main(["faces", "eval", "--pairs", str(pairs), "--images", str(partial), "--folds", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "images named in" in err and "are missing" in err and "none of" not in err
+
+
+def test_eval_open_set_with_paths_that_do_not_exist(tmp_path, capsys):
+    listed = tmp_path / "enroll.csv"
+    listed.write_text("path,identity\nnobody/1.jpg,nobody\nnobody/2.jpg,nobody\n")
+    code = main(["faces", "eval", "--enroll", str(listed), "--probes", str(listed), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "none of the 2 images named in" in err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("path,identity\n")
+    assert main(["faces", "eval", "--enroll", str(empty), "--probes", str(listed)]) == 2
+    assert "lists no images" in capsys.readouterr().err
+
+
+def test_eval_with_no_face_anywhere_is_an_error_not_a_figure(tmp_path, capsys, faces_dir):
+    images = tmp_path / "images"
+    clock = (faces_dir / "no_face" / "clock_motion.jpg").read_bytes()
+    for name in ("Aa", "Bb"):
+        (images / name).mkdir(parents=True)
+        for i in (1, 2):
+            (images / name / f"{name}_{i:04d}.jpg").write_bytes(clock)
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("1\t2\nAa\t1\t2\nBb\t1\t2\nAa\t1\tBb\t1\nAa\t2\tBb\t2\n")
+    code = main(["faces", "eval", "--pairs", str(pairs), "--images", str(images), "--folds", "2", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "no pair of these folds has a face in both images" in err

@@ -232,7 +232,7 @@ def photo(delegate_id: str):
     try:
         image = svc.enroller.check_readable(data, shown)
     except PhotoUnreadable as exc:
-        return refuse(str(exc))
+        return refuse(exc.text)
     with svc.db.session() as s:
         result = svc.enroller.add_photo(s, delegate_id, data, shown, image)
         audit.record(s, g.user.name, "delegates.photo", {"delegate": delegate_id, "file": shown,
