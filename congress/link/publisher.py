@@ -68,6 +68,7 @@ class LinkStats:
     last_error: str = ""
     upstream_down: bool = False  # a site broker reports its bridge to the central broker down
     presence_resends: int = 0  # times the controller's presence changed and everything went again
+    ignored_commands: int = 0  # signed commands for an earlier run of the unit, or replayed
 
 
 class Publisher(threading.Thread):
@@ -316,11 +317,13 @@ class Publisher(threading.Thread):
         elif isinstance(msg, wire.UnitCommand):
             if msg.unit_boot != self.boot:
                 log.warning("ignored command %s for an earlier run of this unit", msg.command)
+                self.stats.ignored_commands += 1
                 return
             try:
                 self._replay.check("controller", msg.boot, msg.seq)
             except ProtocolError as exc:
                 log.warning("ignored command: %s", exc)
+                self.stats.ignored_commands += 1
                 return
             if self.on_command is not None:
                 self._safely(self.on_command, msg)

@@ -16,6 +16,19 @@ import time
 from congress import mqtt, pki, wire
 from congress.errors import ProtocolError
 
+#: How long a step may take on a loaded machine: a bound on waiting for an event, never a timing check.
+PATIENCE_S = 120.0
+
+
+def wait_until(cond, timeout: float = PATIENCE_S) -> bool:
+    """Poll ``cond()`` until it is true (True) or ``timeout`` seconds have passed (False)."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
 
 class ControllerStandIn:
     def __init__(self, venue_ca, broker, *, acking: bool = True) -> None:
@@ -31,20 +44,25 @@ class ControllerStandIn:
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._subscribed = threading.Event()
         cert, key = venue_ca.controller_cert, venue_ca.controller_key
         self.client = mqtt.make_client(
             client_id="controller", ca_file=venue_ca.ca_cert, cert_file=cert, key_file=key
         )
         self.client.on_message = lambda c, u, m: self._q.put((m.topic, bytes(m.payload)))
         self.client.on_connect = self._subscribe
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
         mqtt.connect(self.client, "localhost", broker.port, durable=True)
-        self._subscribe(self.client)
+        # Until the broker has granted the subscriptions, a unit's first check-in would find nobody
+        # (and come again only after its 30 s resend): on a loaded machine that raced the tests.
+        if not self._subscribed.wait(PATIENCE_S):
+            raise AssertionError(f"the broker granted no subscription in {PATIENCE_S} s")
         self.thread = threading.Thread(target=self._run, name="controller-stand-in", daemon=True)
         self.thread.start()
 
     def _subscribe(self, client, *args) -> None:
-        client.subscribe(wire.subscription(self.venue, wire.Kind.CHECKIN), qos=1)
-        client.subscribe(wire.subscription(self.venue, wire.Kind.STATUS), qos=1)
+        client.subscribe([(wire.subscription(self.venue, wire.Kind.CHECKIN), 1),
+                          (wire.subscription(self.venue, wire.Kind.STATUS), 1)])
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -81,7 +99,7 @@ class ControllerStandIn:
     def publish(self, msg: wire.Message, *, retain: bool = False) -> None:
         self.client.publish(msg.topic, wire.encode(msg, self.signer), qos=1, retain=retain)
 
-    def wait_for(self, cond, timeout: float = 30.0) -> bool:
+    def wait_for(self, cond, timeout: float = PATIENCE_S) -> bool:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             with self._lock:
