@@ -32,11 +32,16 @@ class PKIError(CongressError):
 
 
 class ProtocolError(CongressError):
-    """A message on the wire was rejected. ``reason`` is a short machine-readable code."""
+    """A message on the wire was rejected. ``reason`` is a short machine-readable code.
 
-    def __init__(self, reason: str, message: str, *, hint: str | None = None) -> None:
+    ``signed_event`` is ``(unit, boot, seq)`` when the signature checked out and only the body was
+    refused (a field out of range): the sender really sent it, so it may be told to drop it."""
+
+    def __init__(self, reason: str, message: str, *, hint: str | None = None,
+                 signed_event: tuple[str, str, int] | None = None) -> None:
         super().__init__(message, hint=hint)
         self.reason = reason
+        self.signed_event = signed_event
 
 
 class ModelError(CongressError):

@@ -87,20 +87,24 @@ class ControllerLink:
         self._subscribe_mid: int | None = None
         self.presences = 0
         self._key = signing_key
-        self._routes: list[tuple[list[tuple[str, int]], OnMessage]] = []
+        self._routes: list[tuple[list[tuple[str, int]], OnMessage, OnMessage | None]] = []
         self._lock = threading.Lock()
         self._client = None
 
-    def subscribe(self, topics: list[tuple[str, int]], on_message: OnMessage) -> None:
-        """Deliver messages on ``topics`` (``(filter, qos)``) to ``on_message``; call before :meth:`start`."""
+    def subscribe(self, topics: list[tuple[str, int]], on_message: OnMessage, *,
+                  on_retained: OnMessage | None = None) -> None:
+        """Deliver messages on ``topics`` (``(filter, qos)``) to ``on_message``; call before :meth:`start`.
+
+        ``on_retained``: topics where nobody may leave a retained message (a unit's check-ins): a
+        message the broker delivers *as retained* goes there instead, never to ``on_message``."""
         if self._client is not None:
             raise RuntimeError("subscribe before the link starts")
-        self._routes.append((list(topics), on_message))
+        self._routes.append((list(topics), on_message, on_retained))
 
     # --- paho callbacks: no work here -------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
-            wanted = [t for topics, _ in self._routes for t in topics]
+            wanted = [t for topics, _, _ in self._routes for t in topics]
             if wanted:
                 self._subscribe_mid = client.subscribe(wanted)[1]
 
@@ -113,8 +117,10 @@ class ControllerLink:
 
     def _on_message(self, client, userdata, message) -> None:
         arrived = time.time()
-        for topics, handler in self._routes:
+        for topics, handler, on_retained in self._routes:
             if any(topic_matches_sub(f, message.topic) for f, _ in topics):
+                if message.retain and on_retained is not None:
+                    handler = on_retained
                 handler(message.topic, message.payload, arrived)
 
     def start(self) -> ControllerLink:

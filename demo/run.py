@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from congress.logs import BoundedFormatter
 from demo import photos
 from demo.stack import ADMIN, Stack
 from demo.venue import prepare
@@ -78,7 +79,7 @@ def _logs_to(path: Path) -> Iterator[None]:
     console = [(h, h.level) for h in root.handlers
                if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
     to_file = logging.FileHandler(path, encoding="utf-8")
-    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    to_file.setFormatter(BoundedFormatter())
     root.addHandler(to_file)
     for h, level in console:
         h.setLevel(max(level, logging.WARNING))

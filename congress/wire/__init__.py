@@ -17,8 +17,10 @@ from congress.wire.codec import (
     encode,
     new_boot_id,
     sign,
+    size_limit,
     verify,
 )
+from congress.wire.fields import excerpt
 from congress.wire.messages import (
     MAX_RELAYED_FRAMES,
     Ack,
@@ -84,6 +86,7 @@ __all__ = [
     "UnitStatus",
     "canonical",
     "encode",
+    "excerpt",
     "gallery_part_topic",
     "link_topic",
     "new_boot_id",
@@ -92,6 +95,7 @@ __all__ = [
     "presence_topic",
     "routed",
     "sign",
+    "size_limit",
     "split_route",
     "subscription",
     "unit_topic",

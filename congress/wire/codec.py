@@ -31,7 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from congress.errors import ProtocolError
-from congress.wire.fields import _ID, MAX_INT, get_int, get_str
+from congress.wire.fields import _ID, MAX_INT, excerpt, get_int, get_str
 from congress.wire.messages import MESSAGE_TYPES, Message
 from congress.wire.topics import CONTROLLER_WRITES, Kind, parse_topic, split_route
 
@@ -105,6 +105,17 @@ sign = encode
 KeyLookup = Mapping[str, Ed25519PublicKey] | Callable[[str], Ed25519PublicKey | None]
 
 
+def size_limit(topic: str | None) -> int:
+    """The largest payload accepted on ``topic``: 16 KiB, or 8 MiB on a gallery manifest or part topic
+    (the only large messages). Without a topic, the gallery limit (checked again once the type is read).
+    Decided from the topic alone, so it applies before a byte of the payload is parsed."""
+    if topic is None:
+        return MAX_GALLERY_BYTES
+    levels = topic.rsplit("/", 2)
+    gallery = levels[-1] == Kind.GALLERY.value or (len(levels) == 3 and levels[-2] == Kind.GALLERY.value)
+    return MAX_GALLERY_BYTES if gallery else MAX_MESSAGE_BYTES
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     d = dict(pairs)
     if len(d) != len(pairs):
@@ -135,20 +146,21 @@ def verify(
     if not isinstance(payload, bytes | bytearray):
         raise ProtocolError(Reason.MALFORMED, "payload is not bytes")
     payload = bytes(payload)
-    if len(payload) > MAX_GALLERY_BYTES:
-        raise ProtocolError(Reason.OVERSIZED, f"message of {len(payload)} bytes exceeds {MAX_GALLERY_BYTES}")
+    before_parsing = size_limit(topic)
+    if len(payload) > before_parsing:
+        raise ProtocolError(Reason.OVERSIZED, f"message of {len(payload)} bytes exceeds {before_parsing}")
     try:
         obj = json.loads(payload.decode("utf-8"), object_pairs_hook=_no_duplicates,
                          parse_float=lambda s: _reject_constant("a floating-point number"),
                          parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError(Reason.MALFORMED, f"not a JSON message: {exc}") from None
+        raise ProtocolError(Reason.MALFORMED, f"not a JSON message: {excerpt(str(exc), 80)}") from None
     if not isinstance(obj, dict):
         raise ProtocolError(Reason.MALFORMED, "message is not a JSON object")
     if "v" not in obj:
         raise ProtocolError(Reason.MALFORMED, "message has no protocol version 'v'")
     if obj["v"] != PROTOCOL_VERSION or isinstance(obj["v"], bool):
-        raise ProtocolError(Reason.WRONG_VERSION, f"protocol version {obj['v']!r} is not supported "
+        raise ProtocolError(Reason.WRONG_VERSION, f"protocol version {excerpt(obj['v'])} is not supported "
                             f"(this program speaks version {PROTOCOL_VERSION})",
                             hint="update the software on the unit and the controller to the same release")
     if "sig" not in obj:
@@ -158,7 +170,7 @@ def verify(
     try:
         kind = Kind(obj["type"])
     except ValueError:
-        raise ProtocolError(Reason.UNKNOWN_TYPE, f"unknown message type {obj['type']!r}") from None
+        raise ProtocolError(Reason.UNKNOWN_TYPE, f"unknown message type {excerpt(obj['type'])}") from None
     limit = MAX_GALLERY_BYTES if kind in GALLERY_KINDS else MAX_MESSAGE_BYTES
     if len(payload) > limit:
         raise ProtocolError(Reason.OVERSIZED, f"{kind} message of {len(payload)} bytes exceeds {limit}")
@@ -172,7 +184,7 @@ def verify(
         t_venue, t_unit, t_kind = parse_topic(topic)
         if (t_venue, t_unit, t_kind) != (env["venue"], env["unit"], kind):
             raise ProtocolError(Reason.TOPIC_MISMATCH, f"{kind} for venue {env['venue']!r} unit "
-                                f"{env['unit']!r} arrived on topic {topic!r}")
+                                f"{env['unit']!r} arrived on topic {excerpt(topic, 120)}")
     if venue is not None and env["venue"] != venue:
         raise ProtocolError(Reason.WRONG_VENUE, f"message is for venue {env['venue']!r}, not {venue!r}")
     key = _signer_key(kind, env["unit"], unit_keys, controller_key)
@@ -193,11 +205,17 @@ def verify(
                             hint="the message was altered, or the sender uses a key this side does not know "
                             "(re-issued unit? copy the new signing.pub to the controller)") from None
     cls = MESSAGE_TYPES[kind]
+    signed_event = (env["unit"], env["boot"], env["seq"])
     if set(obj["body"]) != cls.body_keys:
-        raise ProtocolError(Reason.MALFORMED, f"{kind} body fields must be exactly {sorted(cls.body_keys)}")
-    msg = cls.from_body(env, obj["body"])
+        raise ProtocolError(Reason.MALFORMED, f"{kind} body fields must be exactly {sorted(cls.body_keys)}",
+                            signed_event=signed_event)
+    try:
+        msg = cls.from_body(env, obj["body"])
+    except ProtocolError as exc:  # signed by its sender, refused for a field: say so, for the ack
+        raise ProtocolError(exc.reason, exc.message, hint=exc.hint, signed_event=signed_event) from None
     if topic is not None and msg.topic != topic:  # a gallery part on another part's topic
-        raise ProtocolError(Reason.TOPIC_MISMATCH, f"{kind} for {msg.topic!r} arrived on topic {topic!r}")
+        raise ProtocolError(Reason.TOPIC_MISMATCH,
+                            f"{kind} for {msg.topic!r} arrived on topic {excerpt(topic, 120)}")
     if replay is not None:
         sender = "controller" if kind in CONTROLLER_WRITES else env["unit"]
         replay.check(sender, env["boot"], env["seq"])

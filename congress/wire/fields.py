@@ -8,11 +8,36 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Any
 
 from congress.errors import ProtocolError
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 MAX_INT = 2**53 - 1  # exact in every JSON implementation
+#: Characters of a sender's own value a refusal may quote (escaped, then cut with a marker).
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """A short, escaped quotation of a value a sender chose, for refusal reasons and logs.
+
+    ``ascii(repr)`` escapes control characters and non-ASCII, so nothing a sender writes can start a
+    new log line or smuggle markup; beyond ``limit`` characters it is cut with a marker saying how much
+    was left out. Only the first ``limit * 4`` characters are ever looked at: an 8 MB string costs as
+    much as a short one.
+    """
+    if isinstance(value, str | bytes | bytearray):
+        total = len(value)
+        text = ascii(value[: limit * 4] if isinstance(value, str) else bytes(value[: limit * 4]))
+    elif isinstance(value, int) and value.bit_length() > 64:
+        return f"<an integer of {value.bit_length()} bits>"
+    elif isinstance(value, bool | int | type(None)):
+        total, text = 0, ascii(value)
+    else:
+        return f"<{type(value).__name__}>"
+    if len(text) > limit or total > limit * 4:
+        return f"{text[:limit]}\u2026 [cut, {total} characters in all]"
+    return text
 
 
 def _bad(key: str, why: str) -> ProtocolError:

@@ -32,6 +32,8 @@ from congress.wire.fields import (
 from congress.wire.topics import MAX_GALLERY_PARTS, Kind, gallery_part_topic, unit_topic
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: Latest wall time a message may carry: 9999-12-31T23:59:59.999Z, the last instant a date can hold.
+MAX_WALL_TIME_MS = 253_402_300_799_999
 
 
 class Direction(StrEnum):
@@ -136,7 +138,7 @@ class CheckIn(Message):
                    door=get_str(body, "door", max_len=64), score=un_e4(body, "score_e4"),
                    margin=un_e4(body, "margin_e4"), liveness=get_enum(body, "liveness", Liveness),
                    mono_ms=get_int(body, "mono_ms"),
-                   wall_time_ms=get_int(body, "wall_time_ms", optional=True),
+                   wall_time_ms=get_int(body, "wall_time_ms", hi=MAX_WALL_TIME_MS, optional=True),
                    clock_synced=get_bool(body, "clock_synced"))
 
 

@@ -23,6 +23,7 @@ import re
 from enum import StrEnum
 
 from congress.errors import ProtocolError
+from congress.wire.fields import excerpt
 
 ROOT = "congress"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
@@ -81,7 +82,7 @@ def split_route(topic: str) -> tuple[str | None, str]:
     parts = topic.split("/", 4)
     if len(parts) == 5 and parts[0] == ROOT and parts[2] == "site" and parts[4].startswith("unit/"):
         if not _ID.match(parts[3]):
-            raise ProtocolError("bad_topic", f"topic {topic!r} has an invalid site id")
+            raise ProtocolError("bad_topic", f"topic {excerpt(topic, 120)} has an invalid site id")
         return parts[3], f"{parts[0]}/{parts[1]}/{parts[4]}"
     return None, topic
 
@@ -110,18 +111,19 @@ def parse_topic(topic: str) -> tuple[str, str, Kind]:
     A site-routed topic (``congress/<venue>/site/<site>/unit/...``) is read as its unit topic."""
     topic = split_route(topic)[1]
     parts = topic.split("/")
+    quoted = excerpt(topic, 120)
     if parts[-1] == Kind.GALLERY_PART.value:
-        raise ProtocolError("bad_topic", f"topic {topic!r}: gallery parts go to .../gallery/<part>")
+        raise ProtocolError("bad_topic", f"topic {quoted}: gallery parts go to .../gallery/<part>")
     if len(parts) == 6 and parts[4] == Kind.GALLERY.value and parts[5].isdigit() and parts[5].isascii():
         if str(int(parts[5])) != parts[5] or int(parts[5]) >= MAX_GALLERY_PARTS:
-            raise ProtocolError("bad_topic", f"topic {topic!r} names an invalid gallery part")
+            raise ProtocolError("bad_topic", f"topic {quoted} names an invalid gallery part")
         parts = [*parts[:4], Kind.GALLERY_PART.value]
     if len(parts) != 5 or parts[0] != ROOT or parts[2] != "unit":
-        raise ProtocolError("bad_topic", f"topic {topic!r} is not congress/<venue>/unit/<unit>/<kind>")
+        raise ProtocolError("bad_topic", f"topic {quoted} is not congress/<venue>/unit/<unit>/<kind>")
     venue, unit, kind = parts[1], parts[3], parts[4]
     if not _ID.match(venue) or not _ID.match(unit):
-        raise ProtocolError("bad_topic", f"topic {topic!r} has an invalid venue or unit id")
+        raise ProtocolError("bad_topic", f"topic {quoted} has an invalid venue or unit id")
     try:
         return venue, unit, Kind(kind)
     except ValueError:
-        raise ProtocolError("unknown_type", f"topic {topic!r} ends in unknown kind {kind!r}") from None
+        raise ProtocolError("unknown_type", f"topic {quoted} ends in unknown kind {excerpt(kind)}") from None

@@ -8,6 +8,7 @@ from controller.audit.chain import (
     GENESIS,
     INFO_KEY,
     KEY_FILE,
+    MAX_DETAIL_CHARS,
     VerifyResult,
     drop_append_only_guard,
     load_key,
@@ -16,5 +17,5 @@ from controller.audit.chain import (
     verify,
 )
 
-__all__ = ["GENESIS", "INFO_KEY", "KEY_FILE", "VerifyResult", "drop_append_only_guard", "load_key", "recent",
-           "record", "verify"]
+__all__ = ["GENESIS", "INFO_KEY", "KEY_FILE", "MAX_DETAIL_CHARS", "VerifyResult", "drop_append_only_guard",
+           "load_key", "recent", "record", "verify"]

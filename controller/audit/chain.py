@@ -40,6 +40,8 @@ from controller.storage.tables import AuditEntry, AuditHead
 INFO_KEY = "audit_key"
 GENESIS = "0" * 64
 KEY_FILE = "audit.key"
+#: Longest detail of one audit row (characters; a large election result fits): a row stays this small.
+MAX_DETAIL_CHARS = 16_000
 
 
 def load_key(data_dir: Path) -> bytes:
@@ -97,10 +99,26 @@ def drop_append_only_guard(conn) -> None:
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_delete")
 
 
+def bounded_detail(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """``text`` if it fits in ``limit`` characters, else a JSON object saying how long it was, with its
+    beginning (still JSON, so readers of the detail keep working; at most ``limit`` characters)."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    while True:
+        cut = json.dumps({"cut": True, "chars": len(text), "start": text[:keep] + "\u2026"},
+                         ensure_ascii=False)
+        if len(cut) <= limit:
+            return cut
+        keep //= 2
+
+
 def record(session: Session, actor: str, action: str, detail: Any = None) -> AuditEntry:
-    """Append one row (in the caller's transaction). ``detail`` is any JSON-serialisable value."""
+    """Append one row (in the caller's transaction). ``detail`` is any JSON-serialisable value; over
+    :data:`MAX_DETAIL_CHARS` characters it is cut (:func:`bounded_detail`)."""
     key = _key(session)
-    text = detail if isinstance(detail, str) else json.dumps(detail or {}, sort_keys=True, default=str)
+    text = bounded_detail(detail if isinstance(detail, str) else json.dumps(detail or {}, sort_keys=True,
+                                                                         default=str))
     bumped = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
     if bumped.rowcount == 0:  # first row ever; two first writers must not both create the head
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -55,6 +55,10 @@ REVOKED_UNIT = "revoked_unit"
 #: Events per ack message: about 80 bytes each, well inside the wire's 16 KiB message limit.
 ACK_EVENTS_MAX = 150
 CONFLICT = "conflict"
+#: Refusal reason of a check-in left retained on the broker (only units can write check-in topics).
+RETAINED_CHECKIN = "retained"
+#: Stands for the payload of a retained check-in in the ingest queue (its bytes are not kept).
+RETAINED = bytes(bytearray(b"retained"))  # a distinct object, compared by identity
 
 
 @dataclass
@@ -69,7 +73,12 @@ class IngestStats:
     batches: int = 0
     acks_sent: int = 0
     db_errors: int = 0
+    clock_untrusted: int = 0  # synchronised wall times not used (after the arrival, or far before it)
     busy_s: float = 0.0  # time spent verifying, storing and acknowledging (load of the ingest thread)
+
+
+def _is_checkin(topic: str) -> bool:
+    return topic.rsplit("/", 1)[-1] == wire.Kind.CHECKIN.value
 
 
 def _unit_of(topic: str) -> str:
@@ -107,13 +116,20 @@ class Ingest:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        topics = [wire.routed(site, wire.subscription(self.venue_id, kind))
-                  for site in (None, "+") for kind in (wire.Kind.CHECKIN, wire.Kind.STATUS)]
-        link.subscribe([(t, 1) for t in [*topics, wire.link_topic(self.venue_id, "+")]], self._enqueue)
+        def topics(kind: wire.Kind) -> list[tuple[str, int]]:
+            return [(wire.routed(site, wire.subscription(self.venue_id, kind)), 1) for site in (None, "+")]
+
+        # A check-in is never retained: one left on the broker would come back after every restart.
+        link.subscribe(topics(wire.Kind.CHECKIN), self._enqueue, on_retained=self._enqueue_retained)
+        link.subscribe([*topics(wire.Kind.STATUS), (wire.link_topic(self.venue_id, "+"), 1)], self._enqueue)
 
     def _enqueue(self, topic: str, payload: bytes, arrived: float) -> None:
         """The link's callback: no work here, only the hand-over to the ``ingest`` thread."""
         self._queue.put((topic, payload, arrived))
+
+    def _enqueue_retained(self, topic: str, payload: bytes, arrived: float) -> None:
+        """A check-in the broker kept as retained: refused (and audited) without being read."""
+        self._queue.put((topic, RETAINED, arrived))
 
     def start(self) -> Ingest:
         """Start the signature workers and the ``ingest`` thread (start the link after this)."""
@@ -182,10 +198,18 @@ class Ingest:
                 self._flush_rejects()  # a flood that stopped still gets its summary row
 
     def _links(self, batch: list[tuple[str, bytes, float]]) -> list[tuple[str, bytes, float]]:
-        """Hand the site bridges' link states (``1``/``0``, from Mosquitto, unsigned) to ``on_link``;
-        return the rest of the batch."""
+        """Hand the site bridges' link states (``1``/``0``, from Mosquitto, unsigned) to ``on_link``,
+        refuse retained check-ins; return the rest of the batch."""
         rest = []
         for topic, payload, arrived in batch:
+            if payload is RETAINED:
+                self.stats.received += 1
+                self.stats.rejected[RETAINED_CHECKIN] += 1
+                self.rejects.note(_unit_of(topic), RETAINED_CHECKIN, {
+                    "topic": wire.excerpt(topic, 160),
+                    "message": "a check-in retained on the broker was ignored (units never retain one; "
+                               "a unit key was used by something else)"})
+                continue
             link = wire.parse_link_topic(topic)
             if link is None:
                 rest.append((topic, payload, arrived))
@@ -225,19 +249,29 @@ class Ingest:
         verified: list[Verified] = []
         statuses: list[tuple[wire.UnitStatus, dt.datetime]] = []
         refused: list[str] = []
+        refused_events: list[tuple[str | None, str, wire.AckedEvent]] = []
         for (topic, payload, arrived), msg in zip(batch, checked(), strict=True):
             self.stats.received += 1
             if isinstance(msg, Refused):
                 unit = _unit_of(topic)
                 reason = self._reason(msg.reason, unit)
                 refused.append(reason)
-                detail = {"topic": topic, "message": msg.message, "bytes": len(payload)}
+                detail = {"topic": wire.excerpt(topic, 160), "message": msg.message, "bytes": len(payload)}
                 self.rejects.note(unit, reason, detail)
+                if msg.signed_event is not None and msg.signed_event[0] == unit and _is_checkin(topic):
+                    # Signed by the unit, refused for a field (a time out of range): tell it to drop
+                    # this one event; the rest of the batch goes on as usual.
+                    _, boot, seq = msg.signed_event
+                    refused_events.append((wire.split_route(topic)[0], unit,
+                                           wire.AckedEvent(boot, seq, wire.AckOutcome.REJECTED, reason)))
                 continue
             received = dt.datetime.fromtimestamp(arrived, dt.UTC)
             if isinstance(msg, wire.CheckIn):
-                verified.append(Verified(msg, hashlib.sha256(payload).hexdigest(), received,
-                                         wire.split_route(topic)[0]))
+                digest = hashlib.sha256(payload).hexdigest()
+                item = Verified(msg, digest, received, wire.split_route(topic)[0])
+                if msg.clock_synced and not item.time_trusted:
+                    self.stats.clock_untrusted += 1
+                verified.append(item)
             elif isinstance(msg, wire.UnitStatus):
                 statuses.append((msg, received))
         results: list[Stored] = []
@@ -254,11 +288,14 @@ class Ingest:
                 self.rejects.flush(s)
             self.stats.batches += 1
         self.stats.rejected.update(refused)
-        self._after_commit(results, statuses)
+        self._after_commit(results, statuses, refused_events)
         return results
 
-    def _after_commit(self, results: list[Stored], statuses) -> None:
+    def _after_commit(self, results: list[Stored], statuses,
+                      refused_events: list[tuple[str | None, str, wire.AckedEvent]] = ()) -> None:
         by_unit: dict[tuple[str | None, str], list[wire.AckedEvent]] = defaultdict(list)
+        for site, unit, event in refused_events:
+            by_unit[(site, unit)].append(event)
         for r in results:
             m = r.item.msg
             reason = "" if r.disposition is not Disposition.CONFLICT else CONFLICT

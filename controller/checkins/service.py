@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from congress import pki
+from congress import logs, pki
 from controller.checkins.ingest import Ingest
 from controller.checkins.unit_registry import UnitRegistry
 from controller.link import BrokerTarget, ControllerLink
@@ -78,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-max", type=int, default=1000, help="messages per transaction at most")
     p.add_argument("--verify-workers", type=int, help="signature-checking processes (default: one per CPU)")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.INFO)
     cfg = load_config(args.config, ControllerConfig)
     db = Database(cfg.database.url, info={audit.INFO_KEY: audit.load_key(cfg.data_dir)}, hide_parameters=True)
     migrate.upgrade(db)

@@ -27,6 +27,9 @@ from controller.storage.tables import CheckInMethod, Passage
 
 #: Rows per INSERT statement (well inside SQLite's and PostgreSQL's bound-parameter limits).
 CHUNK = 200
+#: Oldest a unit's synchronised wall time may be against the arrival time and still be trusted.
+MAX_DELIVERY_DELAY = dt.timedelta(days=7)
+MAX_DELIVERY_DELAY_MS = int(MAX_DELIVERY_DELAY.total_seconds() * 1000)
 
 
 class Disposition(StrEnum):
@@ -52,10 +55,26 @@ class Verified:
 
     @cached_property
     def event_at(self) -> dt.datetime:
-        """The unit's time when its clock was synchronised, else the arrival time."""
-        if self.msg.clock_synced and self.msg.wall_time_ms is not None:
-            return dt.datetime.fromtimestamp(self.msg.wall_time_ms / 1000, dt.UTC)
+        """The unit's time when its clock was synchronised and the time is plausible, else the arrival
+        time. Plausible: not after the arrival (a clock running ahead is capped at the arrival time, so
+        a check-in "from 2100" cannot outrank a later real passage) and not more than
+        :data:`MAX_DELIVERY_DELAY` before it (an outbox holds check-ins through an outage, not for
+        weeks). Compared as integers, so no wall time can make the conversion fail."""
+        wall = self.msg.wall_time_ms
+        if self.msg.clock_synced and wall is not None:
+            arrived_ms = int(self.received_at.timestamp() * 1000)
+            if arrived_ms - MAX_DELIVERY_DELAY_MS <= wall:
+                return dt.datetime.fromtimestamp(min(wall, arrived_ms) / 1000, dt.UTC)
         return self.received_at
+
+    @property
+    def time_trusted(self) -> bool:
+        """Whether the unit's own wall time was used as is (False: implausible, or not synchronised)."""
+        wall = self.msg.wall_time_ms
+        if not self.msg.clock_synced or wall is None:
+            return False
+        arrived_ms = int(self.received_at.timestamp() * 1000)
+        return arrived_ms - MAX_DELIVERY_DELAY_MS <= wall <= arrived_ms
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class Refused:
 
     reason: str
     message: str
+    #: ``(unit, boot, seq)`` when the signature verified and only a body field was refused.
+    signed_event: tuple[str, str, int] | None = None
 
 
 #: The verdict on one message: the verified wire message, or why it was refused.
@@ -75,7 +77,7 @@ def verify_all(items: list[tuple[str, bytes]], venue_id: str, registry: UnitRegi
         try:
             out.append(wire.verify(payload, topic=topic, venue=venue_id, unit_keys=registry.key))
         except ProtocolError as exc:
-            out.append(Refused(str(exc.reason), exc.message))
+            out.append(Refused(str(exc.reason), exc.message, exc.signed_event))
     return out
 
 
