@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from controller.delegates.import_job import RosterImports
     from controller.devices.commands import UnitCommander
     from controller.devices.health import DeviceWatch
+    from controller.discussion.runner import SynthesisRunner
+    from controller.discussion.service import Discussions
     from controller.documents.library import Library
     from controller.link import ControllerLink
     from controller.portal.service import Portal
@@ -90,6 +92,8 @@ class Services:
     documents: Library
     sites: SitesService
     portal: Portal  # the delegates' portal (controller.portal)
+    discussions: Discussions
+    synthesis: SynthesisRunner | None = None  # started by ``ControllerServer``
     link: ControllerLink | None = None
     ingest: Ingest | None = None
     commander: UnitCommander | None = None
@@ -128,6 +132,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
     from controller.delegates.enrollment import build_enroller
     from controller.delegates.import_job import RosterImports
     from controller.devices.health import DeviceWatch
+    from controller.discussion.service import Discussions
     from controller.documents.service import build_library
     from controller.portal.service import build_portal
     from controller.programme.agenda import Programme
@@ -171,7 +176,10 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
         sites=SitesService(db, QuorumPolicy.parse(config.attendance.quorum), ca_dir=config.ca_dir,
                            publish=bus.publish, stale_after_s=3 * config.devices.silent_after_s),
         portal=build_portal(config, db, hasher, documents, bus.publish),
+        discussions=Discussions(db, checkpoints=config.data_dir / "synthesis", publish=bus.publish,
+                                language=config.venue.language, congress_name=config.venue.name),
     )
+    svc.discussions.library = svc.documents
     if mqtt:
         _add_broker_services(svc)
     return svc

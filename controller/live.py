@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     DOCUMENTS = "documents"
     SITE = "site"
     NOTICE = "notice"  # the delegates' portal: to everyone, or to the delegate ids in data["to"]
+    SYNTHESIS = "synthesis"
     RESYNC = "resync"
     BENCH = "bench"  # only ``congress controller bench-live`` publishes it
 

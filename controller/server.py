@@ -92,6 +92,11 @@ class ControllerServer:
         svc.watch.start()
         svc.voting.start()
         svc.documents.opens.start()
+        if self.config.synthesis.enabled:
+            from controller.discussion.runner import SynthesisRunner
+
+            threads = self.config.synthesis.threads or None
+            svc.synthesis = SynthesisRunner(svc.discussions, threads=threads).start()
         self._server = self._make_server()
         self._server.prepare()  # binds now, so a port clash is reported here
         self._thread = threading.Thread(target=self._server.serve, name="web-server", daemon=True)
@@ -112,6 +117,8 @@ class ControllerServer:
         svc.watch.stop()
         svc.voting.stop()
         svc.documents.opens.stop()
+        if svc.synthesis is not None:
+            svc.synthesis.stop()
         if svc.link is not None:
             svc.gallery.stop()
             svc.ingest.stop()  # acknowledges the batch in hand on the link

@@ -147,6 +147,23 @@ class FacesSection(Section):
     )
 
 
+class SynthesisSection(Section):
+    """The synthesis of contributions (needs the ``synthesis`` extra): its worker in the controller."""
+
+    enabled: bool = Field(
+        True,
+        title="Synthesis worker",
+        description="Run queued syntheses in the controller process (false: runs stay queued)",
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        le=64,
+        title="Embedding threads",
+        description="OpenMP threads for the embedding model; 0 = all cores but one",
+    )
+
+
 class ControllerConfig(Section):
     """Controller: ``[venue]``, ``[database]``, ``[broker]``, ``[web]``, ``[security]``, ``[devices]``."""
 
@@ -159,6 +176,7 @@ class ControllerConfig(Section):
     attendance: AttendanceSection = AttendanceSection()
     documents: DocumentsSection = DocumentsSection()
     faces: FacesSection = FacesSection()
+    synthesis: SynthesisSection = SynthesisSection()
     keypads: KeypadsSection | None = None  # keypad base station; none: no keypad reader
     ca_dir: Path = Field(
         Path("ca"),

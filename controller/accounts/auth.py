@@ -49,6 +49,8 @@ class Perm(StrEnum):
     MOVE_AGENDA = "move_agenda"
     VIEW_DOCUMENTS = "view_documents"
     MANAGE_DOCUMENTS = "manage_documents"
+    VIEW_SYNTHESIS = "view_synthesis"
+    MANAGE_SYNTHESIS = "manage_synthesis"
 
 
 _ALL = frozenset(Role)
@@ -70,6 +72,9 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_DOCUMENTS: _ALL,
     # The secretariat: prepares, uploads and withdraws documents, and reads every stored one.
     Perm.MANAGE_DOCUMENTS: frozenset({Role.ADMIN, Role.TECHNICIAN, Role.CHAIR}),
+    # The synthesis of what delegates said: the secretariat enters, runs and edits it; observers read it.
+    Perm.VIEW_SYNTHESIS: frozenset({Role.ADMIN, Role.TECHNICIAN, Role.CHAIR, Role.OBSERVER}),
+    Perm.MANAGE_SYNTHESIS: frozenset({Role.ADMIN, Role.TECHNICIAN, Role.CHAIR}),
 }
 
 

@@ -216,6 +216,18 @@ class Programme:
                 raise ProgrammeError(
                     f"agenda item {item.number} still has {docs} document(s); move or withdraw them first"
                 )
+            from controller.discussion.tables import DiscussionInput, SynthesisRun
+
+            said = s.scalar(
+                select(func.count()).select_from(DiscussionInput).where(DiscussionInput.item_id == item.id)
+            ) + s.scalar(
+                select(func.count()).select_from(SynthesisRun).where(SynthesisRun.item_id == item.id)
+            )
+            if said:
+                raise ProgrammeError(
+                    f"agenda item {item.number} has contributions or syntheses in the record; "
+                    "it cannot be deleted"
+                )
             s.query(AgendaItemBallot).filter(AgendaItemBallot.item_id == item.id).delete()
             state = s.get(AgendaState, 1)
             if state is not None and state.item_id == item.id:

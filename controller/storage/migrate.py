@@ -37,6 +37,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "controller.documents.tables",
     "controller.sites.tables",
     "controller.portal.tables",
+    "controller.discussion.tables",
 )
 
 # Alembic announces every autogenerate plugin at INFO; that is noise in the controller's log.

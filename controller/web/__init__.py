@@ -29,6 +29,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.sites.overview",
     "controller.web.portal.views",
     "controller.web.portal.staff",
+    "controller.web.discussion.views",
 )
 
 

@@ -68,6 +68,16 @@ LABELS: dict[str, dict[str, str]] = {
         "photo": N_("photo"), "consent": N_("consent"), "summoned": N_("summoned"), "row": N_("row"),
         "site": N_("site"),
     },
+    "synthesis_status": {"queued": N_("queued"), "running": N_("running"), "done": N_("finished"),
+                         "failed": N_("failed"), "cancelled": N_("cancelled")},
+    "synthesis_step": {"intake": N_("checking the contributions"), "segment": N_("splitting sentences"),
+                       "embed": N_("reading the meaning"), "themes": N_("grouping themes and drafting"),
+                       "done": N_("finished")},
+    "input_kind": {"written": N_("written contribution"), "transcript": N_("speech transcript"),
+                   "comment": N_("comment on a draft")},
+    "intake_status": {"analysed": N_("analysed"), "duplicate": N_("duplicate"), "empty": N_("empty"),
+                      "too_large": N_("too large"), "not_vietnamese": N_("not Vietnamese"),
+                      "unreadable": N_("unreadable")},
 }
 
 

