@@ -282,9 +282,12 @@ def test_pages_in_both_languages_roles_and_the_source_highlight(app, engine, see
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert ("Chủ đề" in html and "Bản dự thảo" in html) or "Dự thảo" in html
-    counts = [int(x) for x in re.findall(r'data-count="(\d+)"', html)]
     result = d.result(run)
+    counts = [int(x) for x in re.findall(r'data-count="(\d+)"', html)]
     assert counts == [len(t["delegates"]) for t in result["themes"]]
+    # every sentence of the engine's draft links to its source
+    sources = html.split('id="draft-sources"', 1)[1].split("</details>", 1)[0]
+    assert sources.count('class="source"') == len(result["draft"]) > 0
     # the delegation filter counts that delegation's delegates only
     delegation = "Đoàn Hà Nội"
     members = {c.delegate_id for c in refs.values() if c.delegation == delegation}
