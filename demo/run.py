@@ -22,7 +22,7 @@ from pathlib import Path
 from congress.logs import BoundedFormatter
 from demo import photos
 from demo.stack import ADMIN, Stack
-from demo.venue import prepare
+from demo.venue import ATTENDANT_DOOR, ATTENDANT_MIN_SCORE, prepare
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,9 @@ def _serve(stack: Stack, stop: threading.Event, log_file: Path) -> None:
               + (f"  sites:           {', '.join(v.site_ports)}, each with its own broker bridged to the "
                  f"central one: {stack.url}/sites\n" if v.site_ports else "")
               + f"  photos:          {photos.photo_source()}\n"
+              + (f"  attendant lane:  {ATTENDANT_DOOR} asks staff when a face scores below "
+                 f"{ATTENDANT_MIN_SCORE}: {stack.url}/lane (check delegates in or out by hand there too)\n"
+                 if ATTENDANT_DOOR in v.arrivals else "")
               + f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
               f"                   they vote by themselves when a ballot opens\n"
               f"  ballots:         {drafts} ready to open on the ballots page once quorum is reached\n"

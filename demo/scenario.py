@@ -2,6 +2,9 @@
 
 1. **Arrivals**: both door units replay their delegates' arrival photos; every check-in a door signs
    must be stored by the controller exactly once (``lost`` / ``duplicates``), and quorum is expected.
+   The attendant door (``door-2``) sends arrivals it is unsure of to the lane: staff (the script) let
+   in those whose shown name is the person at that door and refuse the others, as the lane page does;
+   then staff check in by hand the arrivals no door recognised (``manual`` check-ins, audited).
 2. **A motion** (named vote): every present delegate votes by keypad following a fixed pattern; three
    absent delegates and two spare keypads try to vote too and must be refused.
 3. **A secret election** (2 seats, 4 candidates): choices by pattern, with blank and over-voted
@@ -64,28 +67,70 @@ def election_choice(i: int) -> frozenset[int]:
 def _arrivals(stack: Stack, timeout: float) -> dict:
     from sqlalchemy import select
 
-    from controller.storage.tables import CheckIn
+    from controller.storage.tables import CheckIn, CheckInMethod
 
     units = stack.units
     _wait(lambda: all(u.door.finished.is_set() for u in units.values()), timeout, "the doors' cameras")
     _wait(lambda: all(u.outbox.depth() == 0 for u in units.values()), 30, "the outboxes to drain")
     published = {(uid, b, s) for uid, u in units.items() for b, s, _ in u.door.published}
     with stack.controller.db.session() as s:
-        rows = [tuple(r) for r in s.execute(select(CheckIn.unit_id, CheckIn.boot_id, CheckIn.seq)).all()]
+        rows = [tuple(r) for r in s.execute(select(CheckIn.unit_id, CheckIn.boot_id, CheckIn.seq)
+                                            .where(CheckIn.method != CheckInMethod.MANUAL)).all()]
     stored = set(rows)
+    lane = _staff_answers_the_lane(stack, timeout)
     expected = {d for door in stack.venue.doors for d in stack.venue.arrivals[door]}
-    recognised = {d for u in units.values() for _, _, d in u.door.published}
+    recognised = ({d for u in units.values() for _, _, d in u.door.published} - lane["shown_refused"]
+                  | lane["let_in"])
+    missed = sorted(expected - recognised)
+    manual = _staff_check_in_by_hand(stack, missed)
     return {
         "expected": len(expected),
         "checked_in": len(recognised),
-        "not_recognised": sorted(expected - recognised),
+        "not_recognised": missed,
         "wrongly_recognised": sorted(recognised - expected),
         "signed": len(published),
         "stored": len(stored & published),
         "lost": len(published - stored),
         "duplicates": len(rows) - len(stored),
         "unexpected": len(stored - published),
+        "lane": {k: v for k, v in lane.items() if k not in ("let_in", "shown_refused")},
+        "by_hand": manual,
     }
+
+
+def _staff_answers_the_lane(stack: Stack, timeout: float) -> dict:
+    """Answer every attendant request as staff would on the lane page: let in when the name shown is
+    someone arriving at that door, else refuse; the unit is told (its amber light goes off)."""
+    from controller.checkins import lane
+
+    db, commander = stack.controller.db, stack.controller.services.commander
+    at_door = {u: set(stack.venue.arrivals[u]) for u in stack.venue.doors}
+    with db.session() as s:
+        pending = lane.pending(s)
+    amber = sorted(u for u, unit in stack.units.items() if unit.door.awaiting_staff)
+    let_in, refused, told = set(), set(), 0
+    for p in pending:
+        accept = p["delegate_id"] in at_door.get(p["unit"], set())
+        with db.session() as s:
+            decided = lane.decide(s, p["id"], accept, actor="demo-staff")
+        (let_in if accept else refused).add(p["delegate_id"])
+        if commander is not None:
+            commander.answer(decided)
+            told += 1
+    _wait(lambda: not any(unit.door.awaiting_staff for unit in stack.units.values()), timeout,
+          "the attendant doors to hear the staff's answers")
+    return {"asked": len(pending), "let_in": let_in, "shown_refused": refused, "confirmed": len(let_in),
+            "refused": len(refused), "units_told": told, "amber_before_answers": amber}
+
+
+def _staff_check_in_by_hand(stack: Stack, delegates: list[str]) -> dict:
+    from controller.checkins import manual
+    from controller.storage.tables import Passage
+
+    with stack.controller.db.session() as s:
+        for d in delegates:
+            manual.record(s, d, Passage.IN, actor="demo-staff")
+    return {"checked_in": len(delegates), "delegates": delegates}
 
 
 def _vote(stack: Stack, ballot: int, plan: dict[int, frozenset[int]], timeout: float) -> dict:

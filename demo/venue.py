@@ -22,6 +22,12 @@ from flash import toml_out
 
 VENUE_ID = "demo-congress"
 DOORS = ("door-1", "door-2")  # the doors of a one-site venue; with sites, door-1 and one door per site
+#: The door that runs the attendant lane (``[door] mode = "attendant"``): an arrival it recognises with a
+#: score between ``attendant_score`` (0.46, the default) and ``min_score`` waits for staff on the lane
+#: page. At the default ``min_score`` (0.56) hardly any photo of the demo set falls in between, so this
+#: door, where staff stand anyway, is set stricter: about one arrival in six waits for them.
+ATTENDANT_DOOR = "door-2"
+ATTENDANT_MIN_SCORE = 0.66
 
 
 def site_id(n: int) -> str:
@@ -103,6 +109,7 @@ def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int, ke
 
 def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int, playlist: Path,
                  site: str | None = None) -> Path:
+    attendant = unit_id == ATTENDANT_DOOR
     creds = pki.issue_unit(ca, unit_id, site=site)
     data = root / unit_id
     data.mkdir(parents=True, exist_ok=True)
@@ -116,11 +123,12 @@ def _door_config(root: Path, ca: Path, unit_id: str, door: str, broker_port: int
                    "cert_file": str(creds.cert), "key_file": str(creds.key)},
         # Replayed still photos cannot blink or turn their head: liveness is off for the demo doors
         # only (a real door keeps it on). Everything else is the door unit's normal configuration.
-        "door": {"id": door, "liveness": False},
+        "door": {"id": door, "liveness": False, "mode": "attendant" if attendant else "face"},
         # Upright (portrait) frames, as a camera at a door frames a standing person.
         "camera": {"type": "replay", "path": str(playlist), "hold_frames": 4, "loop": False, "fps": 10.0,
                    "width": 480, "height": 640},
         "feedback": {"pin_factory": "mock"},
+        **({"recognition": {"min_score": ATTENDANT_MIN_SCORE}} if attendant else {}),
     })
 
 

@@ -220,6 +220,11 @@ class Door(threading.Thread):
         self.notify()
         return True
 
+    @property
+    def awaiting_staff(self) -> frozenset[str]:
+        """Delegates whose attendant request has no answer yet (the amber light is on for them)."""
+        return frozenset(self._pending_attendant)
+
     def attendant_answered(self, delegate_id: str | None, accepted: bool) -> None:
         """The controller's answer to an attendant request (an ``open_door`` command)."""
         self._pending_attendant.discard(delegate_id)

@@ -216,12 +216,13 @@ class GalleryPublication(Base):
 
 
 class CheckInMethod(enum.StrEnum):
-    """How the door unit identified the delegate."""
+    """How the door unit identified the delegate (``manual``: a staff member, by hand, on the page)."""
 
     FACE = "face"
     BADGE = "badge"
     BADGE_FACE = "badge+face"
     ATTENDANT = "attendant"
+    MANUAL = "manual"
 
 
 class Passage(enum.StrEnum):

@@ -45,6 +45,7 @@ LABELS: dict[str, dict[str, str]] = {
         "badge": N_("badge"),
         "badge+face": N_("badge + face"),
         "attendant": N_("attendant"),
+        "manual": N_("by hand"),
     },
     "ballot_kind": {"motion": N_("motion"), "election": N_("election")},
     "ballot_status": {"draft": N_("draft"), "open": N_("open"), "closed": N_("closed")},

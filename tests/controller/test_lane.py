@@ -117,3 +117,41 @@ def test_commander_answer_reaches_the_unit_signed(venue_ca, broker, mqtt_client)
     assert msg.command is wire.Command.OPEN_DOOR and msg.unit_boot == "boot-7"
     assert msg.boot == link.counter.boot  # numbered by the controller's one counter
     assert msg.args == {"delegate_id": "D1", "accept": True}
+
+
+def test_check_in_and_out_by_hand(db):
+    """Both backends: a manual record moves presence by the door's rule, is numbered per account,
+    is audited, and an unknown delegate is refused with a message for the page."""
+    from controller.checkins import manual
+
+    add_request(db, 1, "D1")  # D1 came in through door-1 (attendant request, not answered)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    with db.session() as s:
+        out = manual.record(s, "D1", Passage.OUT, actor="tech", now=later)
+        assert (out.unit_id, out.boot_id, out.seq, out.method) == ("staff:tech", "manual", 1,
+                                                                    CheckInMethod.MANUAL)
+    with db.session() as s:
+        again = manual.record(s, "D1", Passage.IN, actor="tech", now=later + dt.timedelta(seconds=1))
+        other = manual.record(s, "D1", Passage.OUT, actor="chair", now=later - dt.timedelta(minutes=1))
+        assert again.seq == 2 and other.seq == 1 and other.unit_id == "staff:chair"
+    with db.session() as s:
+        presence = s.get(Presence, "D1")
+        assert presence.inside is True and presence.unit_id == "staff:tech", "the latest event wins"
+        manual_rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "checkins.manual")).all()
+        assert len(manual_rows) == 3 and audit.verify(s).ok
+    with pytest.raises(manual.ManualError, match="no delegate with id D404") as refused, db.session() as s:
+        manual.record(s, "D404", Passage.IN, actor="tech")
+    assert refused.value.text.msgid == "no delegate with id %(id)s"
+
+
+def test_by_hand_route(app, client, login_as, sqlite_db):
+    add_request(sqlite_db, 1, "D1")
+    token = login_as("technician")
+    r = client.post("/lane/manual/out", data={"csrf_token": token, "delegate_id": "D1"})
+    assert r.status_code == 302 and "done=out" in r.headers["Location"]
+    assert "Name D1 (D1) checked out by hand." in client.get(r.headers["Location"]).get_data(as_text=True)
+    sideways = client.post("/lane/manual/sideways", data={"csrf_token": token, "delegate_id": "D1"})
+    assert sideways.status_code == 400
+    assert client.post("/lane/manual/in", data={"delegate_id": "D1"}).status_code == 400  # no CSRF token
+    with sqlite_db.session() as s:
+        assert s.get(Presence, "D1").inside is False

@@ -4,19 +4,22 @@ Data and decisions are :mod:`controller.checkins.lane`; after the decision commi
 the app's :class:`controller.devices.commands.UnitCommander` (``Services.commander``, built by
 ``controller run``) and the live pages are told through the bus. The enrolled photo shown next to the
 request is the delegate's kept, sealed copy (:meth:`controller.delegates.enrollment.Enroller.kept_photo`).
+The same page checks a delegate in or out by hand (:mod:`controller.checkins.manual`): a form, so it
+works without script, answered by a redirect with a code in the address.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, g, jsonify, render_template, url_for
+from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from congress.i18n import M_
 from controller.app import services
-from controller.checkins import lane
+from controller.checkins import lane, manual
 from controller.live import EventKind
-from controller.storage.tables import EnrollStatus, FacePhoto
+from controller.storage.tables import Delegate, EnrollStatus, FacePhoto, Passage
 from controller.web.guard import Perm, requires
 
 log = logging.getLogger(__name__)
@@ -45,10 +48,42 @@ def _pending() -> list[dict]:
     return rows
 
 
+_DONE = {"in": M_("%(name)s (%(id)s) checked in by hand."),
+         "out": M_("%(name)s (%(id)s) checked out by hand.")}
+
+
 @bp.route("/lane")
 @requires(Perm.ATTEND_LANE)
 def page():
-    return render_template("lane.html", pending=_pending())
+    done, who = request.args.get("done"), request.args.get("delegate", "")
+    message = None
+    if done in _DONE and who:
+        with _svc().db.session() as s:
+            name = s.scalar(select(Delegate.name).where(Delegate.id == who))
+        if name is not None:
+            message = M_(_DONE[done].msgid, name=name, id=who)
+    return render_template("lane.html", pending=_pending(), done=message)
+
+
+@bp.route("/lane/manual/<way>", methods=["POST"])
+@requires(Perm.ATTEND_LANE)
+def by_hand(way: str):
+    """Check a delegate in (``way`` = ``in``) or out by hand: a ``manual`` check-in, audited."""
+    svc = _svc()
+    delegate_id = request.form.get("delegate_id", "").strip()
+    if way not in ("in", "out") or not delegate_id:
+        return render_template("lane.html", pending=_pending(), error=M_(
+            "give the delegate's id and whether they come in or go out")), 400
+    try:
+        with svc.db.session() as s:
+            row = manual.record(s, delegate_id, Passage(way), actor=g.user.name)
+            event = {"delegate_id": delegate_id, "direction": way, "method": row.method.value,
+                     "unit": row.unit_id, "door": "", "event_at": row.event_at.isoformat()}
+    except manual.ManualError as exc:
+        return render_template("lane.html", pending=_pending(), error=exc.text), 400
+    svc.bus.publish(EventKind.CHECKIN, {"checkins": [event], "count": 1})
+    svc.bus.publish(EventKind.ATTENDANCE, {"delegate_id": delegate_id})
+    return redirect(url_for("lane.page", done=way, delegate=delegate_id))
 
 
 @bp.route("/api/lane")

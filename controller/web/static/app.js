@@ -92,7 +92,7 @@ const ngettext = Congress.ngettext;
 // controller/web/labels.py, listed here so that the extractor finds them).
 const LABELS = {
   in: _("in"), out: _("out"), face: _("face"), badge: _("badge"), "badge+face": _("badge + face"),
-  attendant: _("attendant"), starting: _("starting"), ready: _("ready"), degraded: _("degraded"),
+  attendant: _("attendant"), manual: _("by hand"), starting: _("starting"), ready: _("ready"), degraded: _("degraded"),
   stopping: _("stopping"), offline: _("offline"), silent: _("silent"), backlog: _("backlog"),
 };
 function label(value) { return LABELS[value] || value || ""; }
