@@ -67,10 +67,11 @@ demo: setup
 
 # The door unit installed offline, as first boot does, in an emulated arm64 Raspberry Pi OS root, with face
 # parity against this machine (long the first time: the root and the wheelhouse are cached; needs root).
+PI_CACHE = $${CONGRESS_PI_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/digital-congress/pi}
 test-pi: setup
 	@scripts/setup-system.sh --pi
-	CONGRESS_TEST_PI=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/pi \
-	    --basetemp="$${CONGRESS_PI_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/digital-congress/pi}/run"
+	mkdir -p "$(PI_CACHE)"  # pytest makes --basetemp but not its parents (a fresh machine has none)
+	CONGRESS_TEST_PI=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/pi --basetemp="$(PI_CACHE)/run"
 
 # Sources of the face models, for `python -m models.builder` only (door units use the built files in models/).
 model-sources: setup
