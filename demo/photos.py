@@ -91,8 +91,9 @@ def photo_source() -> str:
     root = faces_dir()
     if root is not None:
         return f"Labeled Faces in the Wild dev set ({root / 'lfw-dev'})"
-    return ("the face_recognition 1.3.0 source package from PyPI (its example photos); no registry "
-            "package carries licensed photos of 40 or more people, see docs/benchmarks.md")
+    return ("the face_recognition 1.3.0 source package from PyPI (its example photos of 2 people, MIT); "
+            "no registry package carries licensed photos of 40 or more people: docs/benchmarks.md, "
+            "'Demo photos from registry packages'")
 
 
 def demo_candidates() -> list[tuple[str, list[Path]]]:

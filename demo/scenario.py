@@ -21,6 +21,7 @@ import logging
 import time
 from collections import Counter
 
+from demo.photos import photo_source
 from demo.stack import Stack
 
 log = logging.getLogger(__name__)
@@ -248,6 +249,7 @@ def run(stack: Stack, *, timeout: float = 120.0) -> dict:
     return {
         "ok": ok,
         "delegates": len(stack.venue.people),
+        "photos": photo_source(),
         "enrolled": stack.enrolled.get("photos_enrolled"),
         "keypads": stack.venue.keypads,
         "checkins": arrivals,

@@ -78,6 +78,7 @@ def test_scenario_runs_a_congress_and_loses_nothing(tmp_path):
     assert c["by_hand"]["delegates"] == c["not_recognised"]
     assert s["present"] == c["checked_in"] + c["by_hand"]["checked_in"] == c["expected"]
     assert s["quorum"]["reached"] is True and s["keypads"] == 200
+    assert s["delegates"] == 24 and s["photos"].startswith("Labeled Faces in the Wild dev set")
     assert s["votes_counted"] == 2 * s["present"]
     assert s["motion"]["as_scripted"] and s["election"]["as_scripted"]
     assert s["motion"]["votes"]["intruders_refused"] == 5
