@@ -6,7 +6,9 @@ broker uses the same text as the tests, the benches and the demo. :class:`Mosqui
 ACL, persistence, log), and can stop, kill -9 and restart it keeping the persisted sessions.
 
 Every client must present a certificate signed by the venue CA (``require_certificate``); the
-certificate CN becomes the MQTT user name (``use_identity_as_username``), and the pattern ACL confines
+certificate CN becomes the MQTT user name (``use_identity_as_username``) and the client id
+(``use_username_as_clientid``: one session per certificate, which nobody else can take over), and the
+byte budget is bounded (``max_packet_size``, ``max_queued_bytes``; docs/security.md). The pattern ACL confines
 each door unit to its own topics: it may write only its check-ins and status and read only its acks,
 gallery and commands. Controller identities read every unit's check-ins/status and write acks,
 gallery updates and commands. Revoked certificates are refused by the CRL (``crlfile``).
@@ -38,6 +40,10 @@ from congress.wire import (
 )
 
 MOSQUITTO = "/usr/sbin/mosquitto"
+#: Largest MQTT packet the broker accepts from any client: a gallery part and the packet's own header.
+MAX_PACKET_BYTES = MAX_GALLERY_BYTES + 4 * 1024
+#: Bytes of QoS 1 messages queued per client (above those in flight), e.g. for a controller that is away.
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
 #: Ports the venue's own broker (or the distribution's) may be using: never start a private broker there.
 RESERVED_PORTS = frozenset({1883, 8883})
 
@@ -94,6 +100,7 @@ def render_conf(
     autosave_interval_s: int = 5,
     autosave_on_changes: bool = False,
     max_queued_messages: int = 200_000,
+    max_queued_bytes: int = MAX_QUEUED_BYTES,
     run_as: str | None = None,
     log_dest: str = "stderr",
 ) -> str:
@@ -115,13 +122,19 @@ def render_conf(
         "tls_version tlsv1.2",
         "require_certificate true",
         "use_identity_as_username true",
+        # The client id is the certificate's CN too: nobody can take over (and so disconnect) another
+        # client's session by connecting under its client id.
+        "use_username_as_clientid true",
     ]
     if crlfile is not None:
         lines.append(f"crlfile {crlfile}")
-    # Gallery updates are the largest messages; anything bigger is refused by the broker itself.
-    lines.append(f"max_packet_size {MAX_GALLERY_BYTES + 64 * 1024}")
-    # A controller that is down must find every check-in queued when it comes back.
+    # Gallery parts are the largest messages; a client sending anything bigger is disconnected.
+    lines.append(f"max_packet_size {MAX_PACKET_BYTES}")
+    # A controller that is down must find every check-in queued when it comes back, but no client's
+    # queue may grow without bound (a unit flooding while the controller is away): what is dropped
+    # beyond these is still in the units' outboxes, resent when the controller's presence changes.
     lines.append(f"max_queued_messages {max_queued_messages}")
+    lines.append(f"max_queued_bytes {max_queued_bytes}")
     lines.append("max_inflight_messages 100")
     if persistence_dir is not None:
         lines += ["persistence true", f"persistence_location {persistence_dir}/",

@@ -171,6 +171,17 @@ def connect(
         client.on_connect, client.on_disconnect = prev_connect, prev_disconnect
 
 
+def connect_in_background(client: mqtt.Client, host: str, port: int, *, keepalive: int = 15,
+                          durable: bool = False) -> None:
+    """Start the network thread and let it connect when it can, retrying (``reconnect_delay_set``)
+    until the broker answers; for a program that must run on while the broker is away. Connection
+    results arrive in ``on_connect`` / ``on_connect_fail``; nothing here raises for an absent broker."""
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = DURABLE_SESSION_S if durable else 0
+    client.connect_async(host, port, keepalive, clean_start=not durable, properties=props)
+    client.loop_start()
+
+
 def _close_sockets_of(exc: BaseException) -> None:
     """paho 2.x leaves its socket open when the TLS handshake fails; close what the failed frames hold."""
     tb = exc.__traceback__

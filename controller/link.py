@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.client import topic_matches_sub
@@ -62,6 +62,24 @@ class Route(Enum):
     UNITS_OWN = "the unit's own route"
 
 
+class LinkState(StrEnum):
+    """Where the broker connection stands (shown on the devices page)."""
+
+    NOT_STARTED = "not_started"
+    CONNECTING = "connecting"  # never connected since the start: the broker was not reachable yet
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"  # was connected; paho reconnects by itself
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """The connection's state, since when (Unix time) and, when not connected, why (for technicians)."""
+
+    state: LinkState
+    since: float
+    reason: str = ""
+
+
 def _unit_of(topic: str) -> str:
     """The unit of a unit topic ``congress/<venue>/unit/<unit>/...``, else ``""``."""
     parts = topic.split("/", 4)
@@ -90,6 +108,7 @@ class ControllerLink:
         self._routes: list[tuple[list[tuple[str, int]], OnMessage, OnMessage | None]] = []
         self._lock = threading.Lock()
         self._client = None
+        self.status = LinkStatus(LinkState.NOT_STARTED, time.time())
 
     def subscribe(self, topics: list[tuple[str, int]], on_message: OnMessage, *,
                   on_retained: OnMessage | None = None) -> None:
@@ -104,9 +123,35 @@ class ControllerLink:
     # --- paho callbacks: no work here -------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
+            self._set(LinkState.CONNECTED)
             wanted = [t for topics, _, _ in self._routes for t in topics]
             if wanted:
                 self._subscribe_mid = client.subscribe(wanted)[1]
+        else:
+            self._set(self._down_state(), str(reason_code))
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self._client is not None:
+            self._set(self._down_state(), str(reason_code))
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._set(self._down_state(), "the broker is not reachable")
+
+    def _down_state(self) -> LinkState:
+        was = self.status.state
+        return LinkState.DISCONNECTED if was in (LinkState.CONNECTED, LinkState.DISCONNECTED) else \
+            LinkState.CONNECTING
+
+    def _set(self, state: LinkState, reason: str = "") -> None:
+        """Record a state change (logged once per change, not once per retry)."""
+        if state is not self.status.state:
+            b = self.broker
+            if state is LinkState.CONNECTED:
+                log.info("connected to the broker at %s:%d as %s", b.host, b.port, self.client_id)
+            elif reason:
+                log.warning("broker at %s:%d: %s (%s); retrying in the background", b.host, b.port,
+                            state.value, reason)
+            self.status = LinkStatus(state, time.time(), reason)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         """Subscribed (SUBACK): announce the controller's presence (see the module docstring)."""
@@ -123,26 +168,45 @@ class ControllerLink:
                     handler = on_retained
                 handler(message.topic, message.payload, arrived)
 
-    def start(self) -> ControllerLink:
-        """Connect (raises BrokerError with the reason); queued messages start arriving at once."""
-        b = self.broker
-        client = mqtt.make_client_from_config(b, self.client_id)
+    def _new_client(self):
+        client = mqtt.make_client_from_config(self.broker, self.client_id)
         client.on_connect, client.on_message = self._on_connect, self._on_message
-        client.on_subscribe = self._on_subscribe
+        client.on_subscribe, client.on_disconnect = self._on_subscribe, self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         # Every site's backlog waits for the controller after a central broker restart: retry often.
         client.reconnect_delay_set(min_delay=1, max_delay=2)
-        self._client = client  # before connecting: the queued backlog arrives at once and needs acks
+        return client
+
+    def start(self, *, wait: bool = True) -> ControllerLink:
+        """Connect; queued messages start arriving at once.
+
+        ``wait``: raise BrokerError with the reason when the broker cannot be reached now. Without it
+        (``congress controller run``) the reason is logged and the link connects in the background as
+        soon as the broker answers, so the page comes up without the broker; :attr:`status` tells."""
+        b = self.broker
+        self._set(LinkState.CONNECTING)
+        self._client = self._new_client()  # before connecting: the queued backlog arrives and needs acks
         try:
-            mqtt.connect(client, b.host, b.port, keepalive=b.keepalive_s, durable=self.durable)
+            mqtt.connect(self._client, b.host, b.port, keepalive=b.keepalive_s, durable=self.durable)
+        except BrokerError as exc:
+            if wait:
+                self._client = None
+                self._set(LinkState.NOT_STARTED)
+                raise
+            self._set(LinkState.CONNECTING, exc.message)
+            self._client = self._new_client()
+            mqtt.connect_in_background(self._client, b.host, b.port, keepalive=b.keepalive_s,
+                                       durable=self.durable)
         except Exception:
             self._client = None
+            self._set(LinkState.NOT_STARTED)
             raise
-        log.info("connected to the broker at %s:%d as %s", b.host, b.port, self.client_id)
         return self
 
     @property
     def started(self) -> bool:
-        """:meth:`start` has connected once (paho reconnects by itself after that)."""
+        """:meth:`start` was called (paho connects and reconnects by itself after that; what is
+        published meanwhile waits in the client until it is connected)."""
         return self._client is not None
 
     @property
@@ -185,3 +249,4 @@ class ControllerLink:
         if client is not None:
             client.disconnect()
             client.loop_stop()
+        self.status = LinkStatus(LinkState.NOT_STARTED, time.time())

@@ -6,6 +6,8 @@ service; it then starts the background ones from the app's :class:`controller.ap
 check-in ingest, the one broker connection (:class:`controller.link.ControllerLink`, which also carries
 unit commands) and gallery publication (when it runs with MQTT), the device watch and the voting side
 (keypad reader, ballot timer).
+The broker need not be reachable at the start: the page comes up and the broker connection is made
+in the background as soon as the broker answers (its state is on the devices page).
 The page is served by cheroot, a production thread-pool WSGI server with built-in TLS that streams
 each server-sent event as it is yielded; its pool has ``[web] threads`` threads and at most
 ``[web] max_live_clients`` of them follow live feeds. Stopping ends the live streams first, then the
@@ -87,7 +89,7 @@ class ControllerServer:
             svc.ingest.start()  # its thread first: the durable session's backlog arrives on connecting
             if svc.site_keypads is not None:
                 svc.site_keypads.start()
-            svc.link.start()
+            svc.link.start(wait=False)  # the page comes up without the broker; the link connects later
             svc.gallery.start()
         svc.watch.start()
         svc.voting.start()
@@ -106,6 +108,13 @@ class ControllerServer:
 
     def wait(self, stop: threading.Event) -> None:
         stop.wait()
+
+    def alive(self) -> bool:
+        """The web server and the ingest threads are running (what systemd's watchdog is fed on)."""
+        threads = [self._thread]
+        if self.services.ingest is not None:
+            threads.append(self.services.ingest.thread)
+        return all(t is not None and t.is_alive() for t in threads)
 
     def stop(self) -> None:
         svc = self.services

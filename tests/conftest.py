@@ -3,8 +3,9 @@
 ``venue_ca`` (session): a CA for venue ``test-venue`` with a ``localhost`` broker certificate, the
 ``controller`` client certificate, the controller signing key and units ``door-1`` and ``door-2``;
 ``venue_ca.unit(name)`` / ``venue_ca.client(name)`` issue more on demand (use fresh names for tests
-that revoke). ``broker`` (function): a running Mosquitto with TLS, client certificates and the ACL on a
-free port, stopped afterwards. ``mqtt_client(name)`` returns a connected paho client for a unit or a
+that revoke; a second controller connection at once is ``controller-2``, see ``CONTROLLERS``).
+``broker`` (function): a running Mosquitto with TLS, client certificates and the ACL on a free port,
+stopped afterwards. ``mqtt_client(name)`` returns a connected paho client for a unit or a
 client identity and disconnects it at the end of the test.
 """
 
@@ -18,6 +19,9 @@ import pytest
 from congress import pki
 
 TEST_VENUE = "test-venue"
+#: Controller identities the test broker's ACL admits: the broker binds each client id to its
+#: certificate, so two controller connections at once need two certificates.
+CONTROLLERS = ("controller", "controller-2")
 
 
 @dataclass
@@ -73,7 +77,7 @@ def broker(venue_ca: VenueCA, tmp_path):
     """A running private Mosquitto for ``venue_ca`` (TLS, client certificates, ACL, persistence)."""
     from congress.broker import Mosquitto
 
-    b = Mosquitto.from_ca(venue_ca.dir, work_dir=tmp_path / "broker")
+    b = Mosquitto.from_ca(venue_ca.dir, work_dir=tmp_path / "broker", controllers=CONTROLLERS)
     b.start()
     try:
         yield b

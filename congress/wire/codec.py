@@ -38,8 +38,10 @@ from congress.wire.topics import CONTROLLER_WRITES, Kind, parse_topic, split_rou
 PROTOCOL_VERSION = 1
 #: Largest check-in, status, ack or command accepted (bytes of the whole payload).
 MAX_MESSAGE_BYTES = 16 * 1024
-#: Largest gallery update part; bigger galleries are split into parts.
-MAX_GALLERY_BYTES = 8 * 1024 * 1024
+#: Largest gallery manifest or part; bigger galleries are split into more parts. Small on purpose: the
+#: broker's packet limit applies to every client alike (Mosquitto has no per-client limit), so this is
+#: also the most a door unit's certificate can make the broker hold per message (docs/security.md, 3).
+MAX_GALLERY_BYTES = 128 * 1024
 #: Gallery manifests and parts may be up to MAX_GALLERY_BYTES.
 GALLERY_KINDS = frozenset({Kind.GALLERY, Kind.GALLERY_PART})
 _ENVELOPE = {"v", "type", "venue", "unit", "boot", "seq", "body", "sig"}
@@ -106,7 +108,7 @@ KeyLookup = Mapping[str, Ed25519PublicKey] | Callable[[str], Ed25519PublicKey | 
 
 
 def size_limit(topic: str | None) -> int:
-    """The largest payload accepted on ``topic``: 16 KiB, or 8 MiB on a gallery manifest or part topic
+    """The largest payload accepted on ``topic``: 16 KiB, or 128 KiB on a gallery manifest or part topic
     (the only large messages). Without a topic, the gallery limit (checked again once the type is read).
     Decided from the topic alone, so it applies before a byte of the payload is parsed."""
     if topic is None:

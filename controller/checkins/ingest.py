@@ -141,6 +141,11 @@ class Ingest:
         self._thread.start()
         return self
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The ``ingest`` thread (None before :meth:`start`)."""
+        return self._thread
+
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the batch in hand (its acks go out on the link, stopped after this) and stop."""
         self._stop.set()

@@ -65,6 +65,7 @@ def run_cmd(args: argparse.Namespace) -> int:
     import threading
 
     from controller.server import ControllerServer
+    from controller.systemd import Notifier
 
     server = ControllerServer(_config(args.config), with_ingest=not args.no_ingest)
     stop = threading.Event()
@@ -72,9 +73,12 @@ def run_cmd(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     server.start()
     print(f"controller page at {server.url}", file=sys.stderr, flush=True)
+    notifier = Notifier()
+    notifier.ready(f"controller page at {server.url}")
     try:
-        stop.wait()
+        notifier.watch(stop, server.alive)
     finally:
+        notifier.stopping()
         server.stop()
     return 0
 

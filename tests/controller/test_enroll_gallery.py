@@ -20,7 +20,7 @@ from controller.checkins.unit_registry import UnitRegistry
 from controller.delegates.enrollment import purge_biometrics
 from controller.delegates.face_vault import FaceVault
 from controller.delegates.gallery import GalleryPublisher, mqtt_publisher
-from controller.delegates.gallery_parts import PART_TEMPLATES, plain_parts
+from controller.delegates.gallery_parts import PART_PLAIN_BYTES, PART_TEMPLATES, plain_parts
 from controller.storage.tables import GalleryPublication
 
 
@@ -134,10 +134,10 @@ def test_parts_keep_a_delegate_together_and_stay_under_the_part_limit():
     ids = [f"D{i // 3:05d}" for i in range(PART_TEMPLATES + 300)]
     emb = np.ones((len(ids), 128), np.float32) / np.sqrt(128)
     plains = plain_parts(ids, emb)
-    assert len(plains) == 2
+    assert len(plains) >= 2 and all(len(p) <= PART_PLAIN_BYTES for p in plains)
     opened = [gallery_crypto.decode(1, p) for p in plains]
     assert sum(len(g.ids) for g in opened) == len(ids)
-    assert not set(opened[0].ids) & set(opened[1].ids)
+    assert sum(len(set(g.ids)) for g in opened) == len(set(ids))  # no delegate split between parts
     assert all(len(g.ids) <= PART_TEMPLATES for g in opened)
     assert len(plain_parts([], np.zeros((0, 128), np.float32))) == 1  # the empty gallery is one part
 

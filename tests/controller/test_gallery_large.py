@@ -109,9 +109,9 @@ def test_large_gallery_in_parts_reaches_a_reconnecting_and_a_new_unit(sqlite_db,
         more = enroll_synthetic(db, vault, {f"M{i:05d}": 3 for i in range(200)}, seed=2)
         assert pub.run_once() == {"door-1": 4800, "door-2": 4800}
         retained = retained_gallery(venue_ca, broker, "door-1")
-        assert len(retained) == 3  # manifest + 2 parts, each on its own retained topic
         manifest, g = open_retained(venue_ca, "door-1", retained)
-        assert manifest.parts == 2 and len(g.ids) == 4800
+        assert len(retained) == manifest.parts + 1  # the manifest and every part on its own retained topic
+        assert manifest.parts > 2 and len(g.ids) == 4800
         door1.connect()  # reconnects: the retained parts and the queued ones arrive in any order
         assert wait(lambda: door1.store.version > v1)
         assert len(door1.store.index) == 1600 and door1.store.version == manifest.version
@@ -127,7 +127,7 @@ def test_large_gallery_in_parts_reaches_a_reconnecting_and_a_new_unit(sqlite_db,
         assert wait(lambda: door1.store.version > manifest.version and len(door1.store.index) == 0)
         left = retained_gallery(venue_ca, broker, "door-1")
         assert sorted(left) == [wire.unit_topic(venue_ca.venue, "door-1", wire.Kind.GALLERY),
-                                wire.gallery_part_topic(venue_ca.venue, "door-1", 0)]  # part 1 cleared
+                                wire.gallery_part_topic(venue_ca.venue, "door-1", 0)]  # parts 1.. cleared
         assert door1.sync.refused == 0 and door1.link.stats.rejected_messages == 0
     finally:
         door1.close()

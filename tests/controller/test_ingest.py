@@ -32,11 +32,11 @@ def wait_for(cond, timeout: float = 15.0, what: str = "condition") -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def controller_link(venue_ca, broker, client_id: str) -> ControllerLink:
+def controller_link(venue_ca, broker, client_id: str, identity: str = "controller") -> ControllerLink:
+    cert, key = venue_ca.client(identity)
     return ControllerLink(
         venue_id=venue_ca.venue,
-        broker=BrokerTarget("localhost", broker.port, str(venue_ca.ca_cert), str(venue_ca.controller_cert),
-                            str(venue_ca.controller_key)),
+        broker=BrokerTarget("localhost", broker.port, str(venue_ca.ca_cert), str(cert), str(key)),
         signing_key=pki.load_signing_key(venue_ca.controller_signing_key),
         client_id=client_id,
     )
@@ -185,7 +185,8 @@ def test_unknown_and_revoked_units_refused(db, venue_ca, broker, door, tmp_path)
     new_id, rv_id = f"door-new-{secrets.token_hex(3)}", f"door-rv-{secrets.token_hex(3)}"
     venue_ca.unit(new_id)
     venue_ca.unit(rv_id)
-    links = [controller_link(venue_ca, broker, "ctl-rv"), controller_link(venue_ca, broker, "ctl-snapshot")]
+    links = [controller_link(venue_ca, broker, "controller"),
+             controller_link(venue_ca, broker, "controller-2", identity="controller-2")]
     ing = Ingest(db, UnitRegistry(venue_ca.dir, recheck_s=0.0), link=links[0])
     unknown = Ingest(db, UnitRegistry(snapshot, recheck_s=0.0), link=links[1])
     ing.start()

@@ -107,10 +107,9 @@ def test_units_are_hardened_and_supervised(name):
         "Service.RestrictSUIDSGID": "yes", "Service.UMask": "0077", "Service.MemoryDenyWriteExecute": "yes",
     }.items():
         assert o.get(key) == [value], key
-    if name == "congress-edge.service":  # the door unit pings the watchdog (edge.main.run)
-        assert o["Service.Type"] == ["notify"] and int(o["Service.WatchdogSec"][0]) > 0
-    else:  # the controller does not send sd_notify: a watchdog would kill it
-        assert o["Service.Type"] == ["exec"] and "Service.WatchdogSec" not in o
+    # both ping the watchdog: the door unit (edge.main.run), the controller (controller.systemd.Notifier)
+    assert o["Service.Type"] == ["notify"] and int(o["Service.WatchdogSec"][0]) > 0
+    assert o["Service.NotifyAccess"] == ["main"]
     assert "time-sync.target" in o["Unit.After"][0] and "time-sync.target" in o["Unit.Wants"][0]
     assert o["Service.StateDirectory"] and o["Service.User"][0].startswith("congress-")
     assert o["Service.LoadCredential"]

@@ -7,6 +7,8 @@ The keypad base station belongs to the voting area: its blueprint may add a pane
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, jsonify, render_template
 
 from controller.app import services
@@ -22,8 +24,12 @@ def ingest_health(svc) -> dict | None:
     if ingest is None:
         return None
     st = ingest.stats
+    link = svc.link.status if svc.link is not None else None
     return {
         "connected": svc.link is not None and svc.link.connected,
+        # connected, connecting (not reached since the start) or disconnected; since when (UTC)
+        "broker_state": link.state.value if link else "not_started",
+        "broker_since": dt.datetime.fromtimestamp(link.since, dt.UTC).isoformat() if link else None,
         "received": st.received,
         "stored": st.stored,
         "duplicates": st.duplicates,

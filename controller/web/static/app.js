@@ -167,7 +167,10 @@ function devicesPage() {
     if (!g || !document.getElementById("ingest")) return;
     const set = (id, v) => { document.getElementById(id).textContent = String(v); };
     const conn = document.getElementById("ingest-connected");
-    conn.textContent = g.connected ? _("connected") : _("DISCONNECTED");
+    const since = g.broker_since ? Congress.when(new Date(g.broker_since), "time") : "";
+    conn.textContent = g.connected ? _("connected")
+      : g.broker_state === "connecting" ? _("not reached since %(time)s; retrying", { time: since })
+        : _("DISCONNECTED since %(time)s; retrying", { time: since });
     conn.className = g.connected ? "ok-msg" : "error";
     const n = Congress.number;
     const rejected = Object.values(g.rejected).reduce((a, b) => a + b, 0);
