@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from congress.errors import CongressError
+from congress.i18n import M_, Message
 from congress.keypads.protocol import AckStatus, BallotAnnounce, BallotState, VoteFrame
 from controller import audit
 from controller.checkins.attendance import QuorumPolicy, quorum
@@ -55,7 +56,14 @@ KIND_CODE = {BallotKind.MOTION: 1, BallotKind.ELECTION: 2}
 
 
 class BallotError(CongressError):
-    """A ballot operation is not possible in the ballot's current state."""
+    """A ballot operation is not possible in the ballot's current state.
+
+    ``text`` is the message for a page (a :class:`congress.i18n.Message`, translated there with
+    ``|t``); ``str(exc)`` is the English text for the command line."""
+
+    def __init__(self, message: Message | str, *, hint: str | None = None) -> None:
+        super().__init__(str(message), hint=hint)
+        self.text = message
 
 
 def eligible_keypads(session: Session) -> dict[int, str]:
@@ -91,13 +99,17 @@ class Ballots:
                secret: bool = False, allow_change: bool = True, rule: MajorityRule = MajorityRule.SIMPLE,
                base: MajorityBase = MajorityBase.CAST, actor: str = "system") -> int:
         if kind == BallotKind.MOTION:
+            if options:
+                raise BallotError(M_("a motion is voted yes, no or abstain and takes no candidates: "
+                                     "leave the candidates empty, or make the ballot an election"))
             options, seats = list(MOTION_OPTIONS), 1
         elif not options or len(options) > 64 or not 1 <= seats <= len(options):
-            raise BallotError("an election needs 1-64 candidates and 1 to (number of candidates) seats")
+            raise BallotError(
+                M_("an election needs 1 to 64 candidates and 1 to (number of candidates) seats"))
         if not title.strip() or len(title.strip()) > 300:
-            raise BallotError("a ballot needs a title of at most 300 characters")
+            raise BallotError(M_("a ballot needs a title of at most 300 characters"))
         if len(set(options)) != len(options) or any(not o.strip() or len(o) > 200 for o in options):
-            raise BallotError("candidate names must be distinct, not empty, at most 200 characters")
+            raise BallotError(M_("candidate names must be distinct, not empty, at most 200 characters"))
         with self.db.session() as s:
             b = Ballot(title=title.strip(), kind=kind, options=list(options), seats=seats, secret=secret,
                        allow_change=allow_change and not secret, rule=rule, base=base)
@@ -105,22 +117,27 @@ class Ballots:
             s.flush()
             audit.record(s, actor, "ballot.create", {"ballot": b.id, "title": b.title, "kind": kind.value,
                                                       "secret": secret, "options": list(options)})
-            return b.id
+            bid = b.id
+        if self.publish:
+            self.publish(EventKind.BALLOT, {"ballot": bid, "status": BallotStatus.DRAFT.value})
+        return bid
 
     def open(self, ballot_id: int, *, actor: str, duration_s: int | None = None,
              allow_without_quorum: bool = False) -> dict:
         """Open a draft ballot; refuses without quorum unless the chair overrides (audited)."""
         if duration_s is not None and not 0 < duration_s <= 7 * 86400:
-            raise BallotError("the voting time must be positive (and under a week)")
+            raise BallotError(M_("the voting time must be positive (and under a week)"))
         with self.db.session() as s:
             b = self._get(s, ballot_id, lock=True)
             if b.status != BallotStatus.DRAFT:
-                raise BallotError(f"ballot {ballot_id} is {b.status.value}; only a draft can be opened")
+                raise BallotError(
+                    M_("ballot %(id)s is not a draft; only a draft can be opened", id=ballot_id))
             if s.scalar(select(func.count()).select_from(Ballot).where(Ballot.status == BallotStatus.OPEN)):
-                raise BallotError("another ballot is open; close it first")
+                raise BallotError(M_("another ballot is open; close it first"))
             q = quorum(s, self.policy)
             if not q.reached and not allow_without_quorum:
-                raise BallotError(f"no quorum: {q.present_summoned} of {q.required} required present",
+                raise BallotError(M_("no quorum: %(present)s present of %(required)s required",
+                                     present=q.present_summoned, required=q.required),
                                   hint="wait for more check-ins, or open anyway (recorded in the audit log)")
             now = utcnow()
             b.status, b.opened_at = BallotStatus.OPEN, now
@@ -138,11 +155,11 @@ class Ballots:
 
     def extend(self, ballot_id: int, seconds: int, *, actor: str) -> dt.datetime:
         if not 0 < seconds <= 86400:
-            raise BallotError("extend by a positive time of at most a day")
+            raise BallotError(M_("extend by a positive time of at most a day"))
         with self.db.session() as s:
             b = self._get(s, ballot_id, lock=True)
             if b.status != BallotStatus.OPEN:
-                raise BallotError(f"ballot {ballot_id} is not open")
+                raise BallotError(M_("ballot %(id)s is not open", id=ballot_id))
             b.closes_at = max(b.closes_at or utcnow(), utcnow()) + dt.timedelta(seconds=seconds)
             audit.record(s, actor, "ballot.extend", {"ballot": b.id, "seconds": seconds})
             closes = b.closes_at
@@ -154,7 +171,7 @@ class Ballots:
         with self.db.session() as s:
             b = self._get(s, ballot_id, lock=True)
             if b.status != BallotStatus.OPEN:
-                raise BallotError(f"ballot {ballot_id} is not open")
+                raise BallotError(M_("ballot %(id)s is not open", id=ballot_id))
             b.status, b.closed_at = BallotStatus.CLOSED, utcnow()
             result = self._tally(s, b)
             b.result = result.as_dict()
@@ -230,7 +247,7 @@ class Ballots:
         with self.db.session() as s:
             b = self._get(s, ballot_id)
             if b.secret:
-                raise BallotError("a secret ballot keeps no individual votes to recount")
+                raise BallotError(M_("a secret ballot keeps no individual votes to recount"))
             rows = s.execute(select(NamedVote.choices, NamedVote.invalid).where(NamedVote.ballot_id == b.id))
             return {k: v for k, v in counts_from_choices(rows, _max_choices(b)).items() if v}
 
@@ -250,9 +267,11 @@ class Ballots:
         with self.db.session() as s:
             b = self._get(s, ballot_id)
             if b.status != BallotStatus.DRAFT:
-                raise BallotError("only a draft ballot can be deleted")
+                raise BallotError(M_("only a draft ballot can be deleted"))
             s.execute(delete(Ballot).where(Ballot.id == ballot_id))
             audit.record(s, actor, "ballot.delete", {"ballot": ballot_id})
+        if self.publish:
+            self.publish(EventKind.BALLOT, {"ballot": ballot_id, "status": "deleted"})
 
     # -- internals ----------------------------------------------------------------------------------
     @staticmethod
@@ -270,7 +289,7 @@ class Ballots:
         q = select(Ballot).where(Ballot.id == ballot_id)
         b = s.scalar(q.with_for_update() if lock else q)
         if b is None:
-            raise BallotError(f"there is no ballot {ballot_id}")
+            raise BallotError(M_("there is no ballot %(id)s", id=ballot_id))
         return b
 
     def _notify(self, b: Ballot, state: BallotState) -> None:

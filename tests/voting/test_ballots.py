@@ -77,7 +77,7 @@ def test_no_change_when_not_allowed_and_never_in_secret(db, hall):
 def test_quorum_is_checked_when_a_ballot_opens(db, roster, hall):
     ballots = Ballots(db, QuorumPolicy.parse("fixed:9"))
     bid = ballots.create("Needs nine", BallotKind.MOTION, actor="chair")
-    with pytest.raises(BallotError, match="no quorum: 8 of 9"):
+    with pytest.raises(BallotError, match="no quorum: 8 present of 9 required"):
         ballots.open(bid, actor="chair")
     info = ballots.open(bid, actor="chair", allow_without_quorum=True)
     assert info["quorum"]["reached"] is False

@@ -95,16 +95,17 @@ def test_chair_runs_a_keypad_ballot_in_the_browser(venue, page):
 
     expect(page.locator("#received")).to_have_text("28", timeout=20000)
     assert page.inner_text("#eligible") == "28"
-    page.click("text=Close ballot")
+    page.click("#close-ballot")
+    page.click("#confirm-close")  # closing asks first
     page.wait_for_selector("text=ballot closed")
-    assert page.locator("svg.bars rect").count() == 3
+    assert page.locator("ol.bars svg.bar rect").count() == 3
     if os.environ.get("CONGRESS_SCREENSHOTS"):
         page.screenshot(path=os.path.join(os.environ["CONGRESS_SCREENSHOTS"], "ballot.png"), full_page=True)
     statuses = {a.status.name for a in sim.acks.values()}
     assert statuses == {"ACCEPTED", "NOT_ELIGIBLE"}  # the two delegates not checked in were refused
     page.goto(base + "/ballots/1/projector")
     assert "Adopt the agenda" in page.inner_text("h1")
-    assert page.locator("svg.bars.big rect").count() == 3
+    assert page.locator("ol.bars.big svg.bar rect").count() == 3
     if os.environ.get("CONGRESS_SCREENSHOTS"):
         page.screenshot(path=os.path.join(os.environ["CONGRESS_SCREENSHOTS"], "projector.png"))
     assert page.console_errors == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -90,7 +91,10 @@ def test_chair_runs_a_ballot_and_everyone_reads_the_results(web):
     assert "Keypads not heard yet" in page and "<svg" not in page
     r = chair.post("/ballots/1/repoll", data={"csrf_token": token}, follow_redirects=True)
     assert "no keypad base station" in r.get_data(as_text=True)
-    chair.post("/ballots/1/close", data={"csrf_token": token})
+    confirm = chair.post("/ballots/1/close", data={"csrf_token": token})
+    assert confirm.status_code == 200 and 'name="confirmed" value="yes"' in confirm.get_data(as_text=True)
+    assert observer.get("/api/ballots/1").get_json()["status"] == "open"  # not closed without confirming
+    chair.post("/ballots/1/close", data={"csrf_token": token, "confirmed": "yes"})
 
     events = []
     while (e := sub.get(timeout=0.1)) is not None:
@@ -118,11 +122,52 @@ def test_chair_runs_a_ballot_and_everyone_reads_the_results(web):
 def test_election_form_and_bad_input(web):
     chair, token = client_as(web, "chair")
     r = create(chair, token, kind="election", candidates="Ana\nBen\nCy", seats="5")
-    assert r.status_code == 302 and "error=" in r.headers["Location"]
-    r = create(chair, token, kind="election", candidates="Ana\nBen\nCy", seats="2", secret="on")
+    assert r.status_code == 400 and "1 to 64 candidates" in r.get_data(as_text=True)
+    assert "Ana\nBen\nCy" in r.get_data(as_text=True)  # the form keeps what the chair typed
+    # A motion with candidates is refused with the reason, never created without them.
+    r = create(chair, token, kind="motion", candidates="Draft A\nDraft B")
+    assert r.status_code == 400 and "takes no candidates" in r.get_data(as_text=True)
+    r = create(chair, token, kind="election", candidates="Ana\nBen\nCy", seats="2", secrecy="secret",
+               allow_change="on")
     assert r.status_code == 302
     b = web.extensions["congress"].ballots.get(1)
     assert b.secret and not b.allow_change and b.options == ["Ana", "Ben", "Cy"]
+    # The old checkbox still reads as a secret ballot; "named" with a change allowed stays named.
+    create(chair, token, kind="election", candidates="Ana\nBen", seats="1", secret="on")
+    create(chair, token, title="Named", secrecy="named", allow_change="on")
+    svc = web.extensions["congress"].ballots
+    assert svc.get(2).secret and not svc.get(3).secret and svc.get(3).allow_change
+    for bad in ("nan", "inf", "1e400", "-1", "abc"):
+        r = chair.post("/ballots/3/open", data={"csrf_token": token, "minutes": bad})
+        assert r.status_code == 409 and "number of minutes" in r.get_data(as_text=True), bad
+    assert svc.get(3).status.value == "draft"
+
+
+def test_rule_text_and_notices_read_right(web):
+    chair, token = client_as(web, "chair")
+    create(chair, token, title="Agenda")
+    page = chair.get("/ballots/1?done=created").get_data(as_text=True)
+    assert "more yes than no votes" in page and "ballot created (draft)" in page
+    assert "ballot open" not in chair.get("/ballots/1?done=opened").get_data(as_text=True)  # a stale notice
+    chair.post("/ballots/1/open", data={"csrf_token": token, "minutes": "2"})
+    page = chair.get("/ballots/1?done=opened").get_data(as_text=True)
+    assert "ballot open" in page and 'id="countdown"' in page
+    assert re.search(r'voting ends at <time id="closes-at">\d\d:\d\d:\d\d</time>', page)  # venue time
+    assert 'id="time-left">1:5' in page or 'id="time-left">2:00' in page
+    chair.post("/ballots/1/close", data={"csrf_token": token, "confirmed": "yes"})
+    page = chair.get("/ballots/1?done=opened").get_data(as_text=True)
+    assert "ballot open" not in page and "countdown" not in page and "Closed at" in page
+    assert "more yes than no votes" in page and "majority of" not in page
+
+
+def test_ballot_list_rows_fragment_and_new_account_role(web):
+    chair, token = client_as(web, "chair")
+    admin, _ = client_as(web, "admin")
+    assert "No ballots yet" in chair.get("/ballots/rows").get_data(as_text=True)
+    create(chair, token, title="Late motion")
+    assert "Late motion" in chair.get("/ballots/rows").get_data(as_text=True)
+    users = admin.get("/users").get_data(as_text=True)
+    assert '<option value="observer" selected>' in users
 
 
 def test_keypad_assignment_pages_are_audited(web):

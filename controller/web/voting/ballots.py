@@ -13,6 +13,7 @@ known delegate votes.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from flask import (
@@ -26,13 +27,34 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
+from congress.i18n import M_
 from controller.app import services
+from controller.storage.database import utcnow
+from controller.voting import rules
 from controller.voting.ballots import BallotError, Ballots
 from controller.voting.tables import BallotKind, BallotStatus, MajorityBase, MajorityRule
 from controller.web.guard import Perm, requires
 
 bp = Blueprint("ballots", __name__)
+
+
+def remaining(closes_at) -> str:
+    """Time left until ``closes_at`` (a datetime or ISO string) as ``m:ss`` or ``h:mm:ss``; the page's
+    script counts it down each second."""
+    if isinstance(closes_at, str):
+        closes_at = dt.datetime.fromisoformat(closes_at)
+    left = max(0, int((closes_at - utcnow()).total_seconds()))
+    h, rest = divmod(left, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+@bp.record_once
+def _filters(state) -> None:
+    state.app.jinja_env.filters["remaining"] = remaining
 
 
 def service() -> Ballots:
@@ -55,19 +77,58 @@ def _view(bid: int) -> dict:
         abort(404)
     progress = ballots.progress(bid)
     result = b.result if b.status == BallotStatus.CLOSED else None
-    return {"ballot": b, "progress": progress, "result": result}
+    rule_text = rules.describe(result) if result else rules.describe_draft(
+        b.kind.value, b.rule.value, b.base.value)
+    return {"ballot": b, "progress": progress, "result": result, "rule_text": rule_text}
 
 
-def _back(bid: int, message: str = "", error: str = ""):
-    return redirect(url_for("ballots.detail", bid=bid, message=message or None, error=error or None))
+def _done_message(code: str, n: int) -> str:
+    """What the page says after a redirect: a code in the address, the text from the catalogue."""
+    if code == "repolled":
+        return ngettext("re-poll sent to %(num)d keypad", "re-poll sent to %(num)d keypads", n)
+    texts = {"created": _("ballot created (draft)"), "opened": _("ballot open"),
+             "extended": _("voting time extended"), "closed": _("ballot closed")}
+    return texts.get(code, "")
+
+
+def _back(bid: int, done: str, n: int | None = None):
+    return redirect(url_for("ballots.detail", bid=bid, done=done, n=n))
+
+
+def _render_detail(bid: int, *, error=None, status: int = 200):
+    done = request.args.get("done", "")
+    # A stale notice ("ballot open" after the ballot closed) is never shown: it must match the state.
+    fits = {"opened": "open", "extended": "open", "closed": "closed", "created": "draft", "repolled": "open"}
+    view = _view(bid)
+    message = _done_message(done, request.args.get("n", 0, type=int)) \
+        if fits.get(done) == view["ballot"].status.value else ""
+    return render_template("ballots/detail.html", **view, has_reader=_reader() is not None,
+                           message=message, error=error), status
+
+
+def _index(error=None, status: int = 200, form=None):
+    return render_template("ballots/index.html", ballots=service().list(), kinds=list(BallotKind),
+                           rules=list(MajorityRule), bases=list(MajorityBase), error=error,
+                           form=form or {}), status
 
 
 @bp.route("/ballots")
 @requires(Perm.VIEW_BALLOTS)
 def index():
-    return render_template("ballots/index.html", ballots=service().list(), kinds=list(BallotKind),
-                           rules=list(MajorityRule), bases=list(MajorityBase),
-                           error=request.args.get("error", ""))
+    return _index()
+
+
+@bp.route("/ballots/rows")
+@requires(Perm.VIEW_BALLOTS)
+def rows():
+    """The list's rows alone: the page's script swaps them in when a ballot is created, opened or closed."""
+    return render_template("ballots/_rows.html", ballots=service().list())
+
+
+def _secret(form) -> bool:
+    """``secrecy=secret|named`` (one radio group: a ballot is one or the other); ``secret=on`` is the
+    older form field."""
+    return form.get("secrecy", "secret" if form.get("secret") == "on" else "named") == "secret"
 
 
 @bp.route("/ballots", methods=["POST"])
@@ -76,46 +137,67 @@ def create():
     f = request.form
     try:
         kind = BallotKind(f.get("kind", "motion"))
-        options = [line.strip() for line in f.get("candidates", "").splitlines() if line.strip()]
+        rule, base = MajorityRule(f.get("rule", "simple")), MajorityBase(f.get("base", "cast"))
+        seats = int(f.get("seats") or 1)
+    except ValueError:
+        return _index(error=M_("choose the kind, the majority and its base from the lists; "
+                               "seats is a number"), status=400, form=f)
+    options = [line.strip() for line in f.get("candidates", "").splitlines() if line.strip()]
+    secret = _secret(f)
+    try:
         bid = service().create(
-            f.get("title", ""), kind, options=options or None, seats=int(f.get("seats") or 1),
-            secret=f.get("secret") == "on", allow_change=f.get("allow_change") == "on",
-            rule=MajorityRule(f.get("rule", "simple")), base=MajorityBase(f.get("base", "cast")),
-            actor=_actor())
-    except (BallotError, ValueError) as exc:
-        return redirect(url_for("ballots.index", error=str(exc)))
-    return _back(bid, "ballot created (draft)")
+            f.get("title", ""), kind, options=options or None, seats=seats, secret=secret,
+            allow_change=f.get("allow_change") == "on" and not secret, rule=rule, base=base, actor=_actor())
+    except BallotError as exc:
+        return _index(error=exc.text, status=400, form=f)
+    return _back(bid, "created")
 
 
 @bp.route("/ballots/<int:bid>")
 @requires(Perm.VIEW_BALLOTS)
 def detail(bid: int):
-    return render_template("ballots/detail.html", **_view(bid), has_reader=_reader() is not None,
-                           message=request.args.get("message", ""), error=request.args.get("error", ""))
+    return _render_detail(bid)
+
+
+def _minutes_field(name: str, default: float | None = None) -> float | None:
+    """A number of minutes from the form; ``nan``, ``inf`` and the like are refused."""
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 7 * 24 * 60:  # also false for nan
+        raise BallotError(M_("the voting time is a number of minutes, more than 0 and at most a week"))
+    return value
 
 
 def _act(bid: int, action: str):
     ballots = service()
     try:
         if action == "open":
-            minutes = request.form.get("minutes", type=float)
+            minutes = _minutes_field("minutes")
             ballots.open(bid, actor=_actor(), duration_s=round(minutes * 60) if minutes is not None else None,
                          allow_without_quorum=request.form.get("without_quorum") == "on")
-            return _back(bid, "ballot open")
+            return _back(bid, "opened")
         if action == "extend":
-            ballots.extend(bid, int(request.form.get("minutes", type=float, default=1) * 60), actor=_actor())
-            return _back(bid, "voting time extended")
+            ballots.extend(bid, round(_minutes_field("minutes", 1.0) * 60), actor=_actor())
+            return _back(bid, "extended")
         if action == "close":
+            if request.form.get("confirmed") != "yes":  # the chair confirms on a page of its own
+                return render_template("ballots/close_confirm.html", **_view(bid))
             ballots.close(bid, actor=_actor())
-            return _back(bid, "ballot closed")
+            return _back(bid, "closed")
         reader = _reader()
         if reader is None:
-            return _back(bid, error="no keypad base station is connected to this controller")
+            return _render_detail(bid, error=M_("no keypad base station is connected to this controller"),
+                                  status=409)
         missing = ballots.progress(bid)["not_heard"]
         reader.repoll(bid, missing)
-        return _back(bid, f"re-poll sent to {len(missing)} keypads")
+        return _back(bid, "repolled", len(missing))
     except BallotError as exc:
-        return _back(bid, error=str(exc))
+        return _render_detail(bid, error=exc.text, status=409)
 
 
 @bp.route("/ballots/<int:bid>/open", methods=["POST"])
