@@ -50,13 +50,13 @@ def _login(url: str, name: str, password: str) -> urllib.request.OpenerDirector:
     return opener
 
 
-def _post(opener, url: str, page: str, action: str) -> None:
-    """Submit a form of ``page`` (with the session's CSRF token) to ``action``."""
+def _post(opener, url: str, page: str, action: str, **fields: str) -> None:
+    """Submit a form of ``page`` (with the session's CSRF token and ``fields``) to ``action``."""
     import urllib.parse
 
     with opener.open(url + page, timeout=10) as r:
         token = re.search(r'name="csrf_token" value="([^"]+)"', r.read().decode()).group(1)
-    with opener.open(url + action, data=urllib.parse.urlencode({"csrf_token": token}).encode(),
+    with opener.open(url + action, data=urllib.parse.urlencode({"csrf_token": token, **fields}).encode(),
                      timeout=10) as r:
         assert r.status == 200 and "error=" not in r.url, r.url
 
@@ -139,7 +139,7 @@ def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
                 break
             assert time.monotonic() < deadline, ballot
             time.sleep(0.5)
-        _post(opener, url, "/ballots/1", "/ballots/1/close")
+        _post(opener, url, "/ballots/1", "/ballots/1/close", confirmed="yes")  # the page asks first
         with opener.open(url + "/api/ballots/1", timeout=10) as r:
             ballot = json.loads(r.read())
         assert ballot["status"] == "closed" and ballot["result"]["cast"] == summary["quorum"]["present"]
