@@ -36,10 +36,12 @@ from controller.checkins.attendance import QuorumPolicy, quorum
 from controller.live import EventKind
 from controller.storage.database import Database, utcnow
 from controller.storage.tables import Delegate, Presence
+from controller.voting import forms
 from controller.voting import votes as ballot_votes
 from controller.voting.tables import (
     Ballot,
     BallotCount,
+    BallotForm,
     BallotKind,
     BallotParticipation,
     BallotStatus,
@@ -52,7 +54,7 @@ from controller.voting.tally import MOTION_OPTIONS, Result, Special, counts_from
 
 log = logging.getLogger(__name__)
 
-KIND_CODE = {BallotKind.MOTION: 1, BallotKind.ELECTION: 2}
+KIND_CODE = {BallotKind.MOTION: 1, BallotKind.ELECTION: 2, BallotKind.CHOICE: 2}
 
 
 class BallotError(CongressError):
@@ -97,12 +99,22 @@ class Ballots:
     # -- chair actions ------------------------------------------------------------------------------
     def create(self, title: str, kind: BallotKind, *, options: list[str] | None = None, seats: int = 1,
                secret: bool = False, allow_change: bool = True, rule: MajorityRule = MajorityRule.SIMPLE,
-               base: MajorityBase = MajorityBase.CAST, actor: str = "system") -> int:
+               base: MajorityBase = MajorityBase.CAST, form: BallotForm = BallotForm.CHOOSE,
+               share: tuple[int, int] | None = None, empty_invalid: bool = False,
+               election_id: int | None = None, round_no: int = 1, actor: str = "system") -> int:
+        """A draft ballot. Motions take no options (yes / no / abstain); elections take 1-64 candidates and
+        1 to that many seats; choices take 2-64 options. ``share`` is the (num, den) of
+        ``MajorityRule.SHARE``; ``election_id``/``round_no`` make it a further round of an election."""
         if kind == BallotKind.MOTION:
             if options:
                 raise BallotError(M_("a motion is voted yes, no or abstain and takes no candidates: "
-                                     "leave the candidates empty, or make the ballot an election"))
+                                     "leave the candidates empty, or make the ballot an election or a "
+                                     "choice between options"))
             options, seats = list(MOTION_OPTIONS), 1
+        elif kind == BallotKind.CHOICE:
+            if not options or not 2 <= len(options) <= 64:
+                raise BallotError(M_("a choice needs 2 to 64 options, one per line"))
+            seats = 1
         elif not options or len(options) > 64 or not 1 <= seats <= len(options):
             raise BallotError(
                 M_("an election needs 1 to 64 candidates and 1 to (number of candidates) seats"))
@@ -110,13 +122,26 @@ class Ballots:
             raise BallotError(M_("a ballot needs a title of at most 300 characters"))
         if len(set(options)) != len(options) or any(not o.strip() or len(o) > 200 for o in options):
             raise BallotError(M_("candidate names must be distinct, not empty, at most 200 characters"))
+        if rule == MajorityRule.SHARE:
+            if not share or not 0 < share[0] < share[1] <= 100:
+                raise BallotError(M_("a share is a fraction such as 1/2 or 3/5: more than 0, less than 1"))
+        else:
+            share = None
+        if kind != BallotKind.ELECTION:
+            form, empty_invalid = BallotForm.CHOOSE, False
         with self.db.session() as s:
             b = Ballot(title=title.strip(), kind=kind, options=list(options), seats=seats, secret=secret,
-                       allow_change=allow_change and not secret, rule=rule, base=base)
+                       allow_change=allow_change and not secret, rule=rule, base=base, form=form,
+                       share_num=share[0] if share else None, share_den=share[1] if share else None,
+                       empty_invalid=empty_invalid, election_id=election_id, round_no=round_no)
             s.add(b)
             s.flush()
             audit.record(s, actor, "ballot.create", {"ballot": b.id, "title": b.title, "kind": kind.value,
-                                                      "secret": secret, "options": list(options)})
+                                                      "secret": secret, "options": list(options),
+                                                      "seats": seats, "rule": rule.value, "base": base.value,
+                                                      "form": form.value,
+                                                      "share": list(share) if share else None,
+                                                      "election": election_id, "round": round_no})
             bid = b.id
         if self.publish:
             self.publish(EventKind.BALLOT, {"ballot": bid, "status": BallotStatus.DRAFT.value})
@@ -281,8 +306,9 @@ class Ballots:
     def _tally(self, s: Session, b: Ballot) -> Result:
         counts = dict(s.execute(select(BallotCount.option, BallotCount.count)
                                 .where(BallotCount.ballot_id == b.id)).all())
+        share = (b.share_num, b.share_den) if b.share_num and b.share_den else None
         return tally(b.kind, list(b.options), b.seats, counts, rule=b.rule, base=b.base,
-                     present=b.present_at_open or 0, summoned=b.summoned_at_open or 0)
+                     present=b.present_at_open or 0, summoned=b.summoned_at_open or 0, share=share)
 
     @staticmethod
     def _get(s: Session, ballot_id: int, *, lock: bool = False) -> Ballot:
@@ -295,6 +321,7 @@ class Ballots:
     def _notify(self, b: Ballot, state: BallotState) -> None:
         log.info("ballot %d %s", b.id, state.name.lower())
         if self.announce:
-            self.announce(BallotAnnounce(b.id, state, KIND_CODE[b.kind], _max_choices(b), len(b.options)))
+            pressed = forms.max_pressed(b.kind, b.form, b.seats, len(b.options))
+            self.announce(BallotAnnounce(b.id, state, KIND_CODE[b.kind], pressed, len(b.options)))
         if self.publish:
             self.publish(EventKind.BALLOT, {"ballot": b.id, "status": b.status.value})

@@ -21,6 +21,16 @@ BASE_PHRASE = {
     "present": N_("the delegates present at the opening"),
     "summoned": N_("the delegates summoned"),
 }
+#: "cast" is what each kind counts as votes cast.
+CAST_PHRASE = {
+    "motion": N_("the yes and no votes"),
+    "election": N_("the valid ballots that are not blank"),
+    "choice": N_("the votes for the options"),
+}
+
+
+def base_phrase(kind: str, base: str) -> str:
+    return CAST_PHRASE.get(kind, BASE_PHRASE["cast"]) if base == "cast" else BASE_PHRASE.get(base, base)
 
 
 def share_phrase(rule: str, num: int | None = None, den: int | None = None) -> Message:
@@ -40,9 +50,15 @@ def describe(result: Mapping[str, Any]) -> Message:
             counts = result.get("counts", {})
             return M_("adopted when there are more yes than no votes (abstentions do not count): "
                       "%(yes)s yes, %(no)s no", yes=counts.get("Yes", 0), no=counts.get("No", 0))
+        if kind == "choice":
+            return M_("the option with the most votes is adopted, if no other has as many")
         return M_("the candidates with the most votes are elected (at least one vote each)")
     share = share_phrase(rule, result.get("share_num"), result.get("share_den"))
-    base = BASE_PHRASE.get(result.get("base", ""), result.get("base", ""))
+    base = base_phrase(kind, result.get("base", ""))
+    if kind == "choice":
+        return M_("the option with the most votes is adopted with %(share)s of %(base)s (%(value)s): "
+                  "at least %(required)s votes", share=share, base=M_(base), value=result.get("base_value"),
+                  required=result.get("required"))
     if kind == "motion":
         return M_("adopted when yes votes are %(share)s of %(base)s (%(value)s): at least %(required)s yes",
                   share=share, base=M_(base), value=result.get("base_value"), required=result.get("required"))
@@ -56,9 +72,14 @@ def describe_draft(kind: str, rule: str, base: str, num: int | None = None,
     if rule == "simple":
         if kind == "motion":
             return M_("adopted when there are more yes than no votes (abstentions do not count)")
+        if kind == "choice":
+            return M_("the option with the most votes is adopted, if no other has as many")
         return M_("the candidates with the most votes are elected (at least one vote each)")
     share = share_phrase(rule, num, den)
-    phrase = M_(BASE_PHRASE.get(base, base))
+    phrase = M_(base_phrase(kind, base))
+    if kind == "choice":
+        return M_("the option with the most votes is adopted with %(share)s of %(base)s", share=share,
+                  base=phrase)
     if kind == "motion":
         return M_("adopted when yes votes are %(share)s of %(base)s", share=share, base=phrase)
     return M_("elected with %(share)s of %(base)s, then by rank", share=share, base=phrase)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 import controller.storage.tables  # noqa: F401  (the delegates table the keypad assignments refer to)
@@ -29,7 +29,15 @@ _U32 = BigInteger().with_variant(Integer, "sqlite")
 
 class BallotKind(enum.StrEnum):
     MOTION = "motion"  # yes / no / abstain
-    ELECTION = "election"  # choose up to `seats` of the candidates
+    ELECTION = "election"  # up to `seats` of the candidates (see BallotForm)
+    CHOICE = "choice"  # one of several options (drafts, venues, dates): the options are the ballot's own
+
+
+class BallotForm(enum.StrEnum):
+    """How an election ballot paper is filled in (``controller.voting.forms``)."""
+
+    CHOOSE = "choose"  # press (tick) the candidates you choose, at most `seats`
+    STRIKE = "strike"  # press (strike out) the candidates you do not keep; keep at most `seats`
 
 
 class BallotStatus(enum.StrEnum):
@@ -39,13 +47,16 @@ class BallotStatus(enum.StrEnum):
 
 
 class MajorityRule(enum.StrEnum):
-    SIMPLE = "simple"  # more yes than no
+    SIMPLE = "simple"  # more yes than no; elections and choices: the most votes
     ABSOLUTE = "absolute"  # more than half of the base
     TWO_THIRDS = "two_thirds"  # at least two thirds of the base
+    SHARE = "share"  # more than share_num/share_den of the base
 
 
 class MajorityBase(enum.StrEnum):
-    CAST = "cast"  # valid votes cast, abstentions and blank ballots excluded
+    CAST = "cast"  # votes cast: motions yes + no; elections valid ballots that are not blank
+    COLLECTED = "collected"  # ballots collected: valid + invalid
+    VALID = "valid"  # valid ballots (blank ones included)
     PRESENT = "present"  # delegates present when the ballot opened
     SUMMONED = "summoned"  # delegates summoned to the congress
 
@@ -96,6 +107,16 @@ class Ballot(Base):
     allow_change: Mapped[bool] = mapped_column(Boolean, default=True)
     rule: Mapped[MajorityRule] = mapped_column(enum_column(MajorityRule), default=MajorityRule.SIMPLE)
     base: Mapped[MajorityBase] = mapped_column(enum_column(MajorityBase), default=MajorityBase.CAST)
+    #: The share of MajorityRule.SHARE: elected / adopted with more than share_num/share_den of the base.
+    share_num: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    share_den: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    form: Mapped[BallotForm] = mapped_column(enum_column(BallotForm), default=BallotForm.CHOOSE,
+                                             server_default=BallotForm.CHOOSE.value)
+    #: A ballot that keeps or chooses nobody is invalid (else it is a valid blank ballot).
+    empty_invalid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Rounds of one election: the first round's ballot id (None on the first round itself) and the number.
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("ballots.id"), nullable=True)
+    round_no: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[BallotStatus] = mapped_column(enum_column(BallotStatus), default=BallotStatus.DRAFT)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

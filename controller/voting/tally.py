@@ -1,15 +1,25 @@
 """Counting a ballot and applying its majority rule; pure functions, no database.
 
 Input is one mapping ``option -> count``: options are numbered from 1 (motions: 1 yes, 2 no,
-3 abstain; elections: candidates in list order), and three special rows (:class:`Special`) hold the
-number of valid, invalid and blank ballots. Secret ballots store exactly this mapping
-(``ballot_counts``); named ballots build it from their rows with :func:`counts_from_choices`.
+3 abstain; elections: candidates in list order; choices: the options in order), and three special rows
+(:class:`Special`) hold the number of valid, invalid and blank ballots. Secret ballots store exactly
+this mapping (``ballot_counts``); named ballots build it from their rows with
+:func:`counts_from_choices`. What one ballot paper counts for is ``controller.voting.forms``.
 
-Majority rules (``MajorityRule`` x ``MajorityBase``): SIMPLE needs more yes than no; ABSOLUTE more
-than half of the base; TWO_THIRDS at least two thirds of the base. The base is the valid yes/no
-votes cast (abstentions, blank and invalid ballots excluded), the delegates present when the ballot
-opened, or the delegates summoned. Elections elect the candidates with the most votes among those
-meeting the rule (SIMPLE: at least one vote); a tie at the last seat is reported, not decided.
+Rules (``MajorityRule`` x ``MajorityBase``):
+
+* SIMPLE — motions: more yes than no; elections: the most votes (at least one); choices: the option
+  with the most votes, alone at the top.
+* ABSOLUTE — more than half of the base; TWO_THIRDS — at least two thirds of the base; SHARE — more
+  than ``share_num/share_den`` of the base.
+* The base: CAST (motions: yes + no; elections: valid ballots that are not blank; choices: votes for
+  the options), COLLECTED (ballots collected, valid + invalid), VALID (valid ballots, blank included),
+  PRESENT (delegates present when the ballot opened), SUMMONED (delegates summoned).
+
+Elections elect, among the candidates meeting the rule, those with the most votes, up to the seats. A
+tie at the last seat is never decided by the machine, and seats may stay unfilled when too few meet
+the rule: then ``next_round`` says what a further round is about (the seats still to fill and the
+candidates eligible: the tied ones, or everyone not elected), for the chair to open.
 """
 
 from __future__ import annotations
@@ -50,10 +60,15 @@ class Result:
     base: str
     base_value: int
     required: int  # votes needed to pass / be elected
-    passed: bool | None = None  # motions
+    passed: bool | None = None  # motions and choices
     tie: bool = False
-    elected: list[str] = field(default_factory=list)  # elections
-    tied: list[str] = field(default_factory=list)  # elections: tied for the last seat(s)
+    elected: list[str] = field(default_factory=list)  # elections; choices: the option adopted
+    tied: list[str] = field(default_factory=list)  # elections: tied for the last seat(s); choices: at the top
+    seats: int = 1
+    share_num: int | None = None
+    share_den: int | None = None
+    unfilled: int = 0  # elections: seats left empty (a tie or too few meeting the rule)
+    next_round: dict | None = None  # elections: {"seats": n, "candidates": [...]} when a round is needed
 
     @property
     def cast(self) -> int:
@@ -66,7 +81,8 @@ class Result:
 
 
 def counts_from_choices(rows: Iterable[tuple[Iterable[int], bool]], max_choices: int) -> dict[int, int]:
-    """Build the count mapping from (choices, invalid) rows of a named ballot."""
+    """Build the count mapping from (votes, invalid) rows of a named ballot (votes as counted, see
+    ``controller.voting.forms``; a row with more than ``max_choices`` votes is counted invalid)."""
     counts: dict[int, int] = {}
     for choices, invalid in rows:
         choices = list(choices)
@@ -81,35 +97,58 @@ def counts_from_choices(rows: Iterable[tuple[Iterable[int], bool]], max_choices:
     return counts
 
 
-def _required(rule: MajorityRule, base_value: int, yes_no_against: int = 0) -> int:
+def required_votes(rule: MajorityRule, base_value: int, *, against: int = 0,
+                   share: tuple[int, int] | None = None) -> int:
+    """The fewest votes that meet ``rule`` on ``base_value`` (SIMPLE: one more than ``against``)."""
     if rule == MajorityRule.SIMPLE:
-        return yes_no_against + 1
+        return against + 1
     if rule == MajorityRule.ABSOLUTE:
         return base_value // 2 + 1
-    return -(-2 * base_value // 3)  # ceil(2/3 * base)
+    if rule == MajorityRule.TWO_THIRDS:
+        return -(-2 * base_value // 3)  # ceil(2/3 * base)
+    num, den = share or (1, 2)
+    return base_value * num // den + 1  # more than num/den: votes * den > base * num
 
 
-def _base_value(base: MajorityBase, cast_value: int, present: int, summoned: int) -> int:
-    values = {MajorityBase.CAST: cast_value, MajorityBase.PRESENT: present, MajorityBase.SUMMONED: summoned}
-    return values[base]
+def base_value(base: MajorityBase, *, cast: int, valid: int, invalid: int, present: int,
+               summoned: int) -> int:
+    return {MajorityBase.CAST: cast, MajorityBase.COLLECTED: valid + invalid, MajorityBase.VALID: valid,
+            MajorityBase.PRESENT: present, MajorityBase.SUMMONED: summoned}[base]
 
 
 def tally(kind: BallotKind, options: list[str], seats: int, counts: Mapping[int, int], *,
-          rule: MajorityRule, base: MajorityBase, present: int = 0, summoned: int = 0) -> Result:
+          rule: MajorityRule, base: MajorityBase, present: int = 0, summoned: int = 0,
+          share: tuple[int, int] | None = None) -> Result:
     """Count one ballot; see the module docstring for the rules."""
     c = {o: counts.get(o, 0) for o in range(1, len(options) + 1)}
     valid, invalid = counts.get(Special.VALID, 0), counts.get(Special.INVALID, 0)
     blank = counts.get(Special.BLANK, 0)
     named = {options[i - 1]: c[i] for i in c}
+    num, den = share if (share and rule == MajorityRule.SHARE) else (None, None)
+    common = {"kind": kind.value, "options": options, "counts": named, "valid": valid, "invalid": invalid,
+              "blank": blank, "rule": rule.value, "base": base.value, "seats": seats,
+              "share_num": num, "share_den": den}
+    figures = {"valid": valid, "invalid": invalid, "present": present, "summoned": summoned}
     if kind == BallotKind.MOTION:
         yes, no = c.get(Motion.YES, 0), c.get(Motion.NO, 0)
-        bv = _base_value(base, yes + no, present, summoned)
-        req = _required(rule, bv, no)
+        bv = base_value(base, cast=yes + no, **figures)
+        req = required_votes(rule, bv, against=no, share=share)
         passed = yes >= req and (rule != MajorityRule.SIMPLE or yes > no)
-        return Result(kind.value, options, named, valid, invalid, blank, rule.value, base.value, bv, req,
-                      passed=passed, tie=yes == no)
-    bv = _base_value(base, valid - blank, present, summoned)
-    req = 1 if rule == MajorityRule.SIMPLE else _required(rule, bv)
+        return Result(**common, base_value=bv, required=req, passed=passed, tie=yes == no)
+    if kind == BallotKind.CHOICE:
+        bv = base_value(base, cast=sum(c.values()), **figures)
+        top = max(c.values(), default=0)
+        leaders = [options[o - 1] for o, n in c.items() if n == top and top > 0]
+        if rule == MajorityRule.SIMPLE:
+            req = (sorted(c.values())[-2] + 1) if len(c) > 1 else 1  # more than the runner-up
+        else:
+            req = required_votes(rule, bv, share=share)
+        passed = len(leaders) == 1 and top >= max(req, 1)
+        return Result(**common, base_value=bv, required=req, passed=passed,
+                      elected=leaders if passed else [], tied=leaders if len(leaders) > 1 else [],
+                      tie=len(leaders) > 1)
+    bv = base_value(base, cast=valid - blank, **figures)
+    req = 1 if rule == MajorityRule.SIMPLE else required_votes(rule, bv, share=share)
     ranking = sorted(((n, o) for o, n in c.items() if n >= req), key=lambda t: (-t[0], t[1]))
     elected: list[str] = []
     tied: list[str] = []
@@ -122,5 +161,11 @@ def tally(kind: BallotKind, options: list[str], seats: int, counts: Mapping[int,
             tied = [options[o - 1] for o in group]
             break
         i += len(group)
-    return Result(kind.value, options, named, valid, invalid, blank, rule.value, base.value, bv, req,
-                  elected=elected, tied=tied, tie=bool(tied))
+    unfilled = seats - len(elected)
+    next_round = None
+    if unfilled:
+        eligible = tied or [o for o in options if o not in elected]
+        if eligible:
+            next_round = {"seats": unfilled, "candidates": eligible}
+    return Result(**common, base_value=bv, required=req, elected=elected, tied=tied, tie=bool(tied),
+                  unfilled=unfilled, next_round=next_round)

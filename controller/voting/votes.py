@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from congress.keypads.protocol import AckStatus, VoteFrame
 from controller.storage.database import utcnow
 from controller.storage.tables import Delegate, Presence
+from controller.voting import forms
 from controller.voting.tables import (
     Ballot,
     BallotCount,
@@ -34,7 +35,8 @@ def _count_keys(choices: list[int], invalid: bool) -> list[int]:
 
 
 def max_choices(b: Ballot) -> int:
-    return 1 if b.kind == BallotKind.MOTION else b.seats
+    """How many votes a valid ballot gives at most (one, or the seats of an election)."""
+    return b.seats if b.kind == BallotKind.ELECTION else 1
 
 
 def record_votes(s: Session, votes: list[VoteFrame]) -> list[AckStatus]:
@@ -78,10 +80,10 @@ def _one(s, b, did, lost, here, v, voted, deltas) -> AckStatus:
         return AckStatus.NO_BALLOT
     if did is None or lost or not here:
         return AckStatus.NOT_ELIGIBLE
-    choices = sorted(v.choices)
-    if any(c > len(b.options) for c in choices) or (b.kind == BallotKind.MOTION and not choices):
+    if any(c > len(b.options) for c in v.choices) or (b.kind != BallotKind.ELECTION and not v.choices):
         return AckStatus.BAD_CHOICE
-    invalid = len(choices) > max_choices(b)
+    counted = forms.paper(b.kind, b.form, b.seats, len(b.options), v.choices, empty_invalid=b.empty_invalid)
+    choices, invalid = list(counted.votes), counted.invalid
     delta = deltas.setdefault(b.id, {})
     if did in voted[b.id]:
         if not b.allow_change:

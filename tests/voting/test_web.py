@@ -192,3 +192,34 @@ def test_keypad_assignment_pages_are_audited(web):
     with svc.db.session() as s:
         actors = s.execute(select(AuditEntry.action, AuditEntry.actor)).all()
     assert ("keypad.lost", "user:technician") in actors and ("keypad.swap", "user:technician") in actors
+
+
+def test_forms_rules_and_a_further_round_on_the_page(web):
+    svc = web.extensions["congress"]
+    chair, token = client_as(web, "chair")
+    r = create(chair, token, title="Ban Kiểm phiếu", kind="election", candidates="An\nBình\nChâu", seats="2",
+               form="strike", rule="share", share="3/5", base="collected")
+    assert r.status_code == 302
+    b = svc.ballots.get(1)
+    assert (b.form.value, b.share_num, b.share_den, b.base.value) == ("strike", 3, 5, "collected")
+    page = chair.get("/ballots/1").get_data(as_text=True)
+    # What counts as valid, blank and invalid is on the page before the ballot opens.
+    assert "at most 2 candidates kept" in page and "every name struck out" in page
+    assert "more than 3/5 of the ballots collected" in page
+    assert create(chair, token, kind="election", candidates="A\nB", rule="share",
+                  share="three fifths").status_code == 400
+    chair.post("/ballots/1/open", data={"csrf_token": token})
+    with svc.db.session() as s:  # Châu struck out on 3 ballots, Bình on 2: An 5, Bình 3, Châu 2 (4 needed)
+        svc.ballots.record_votes(s, [VoteFrame(k, 1, 1, frozenset({3})) for k in (1, 2, 3)]
+                                 + [VoteFrame(k, 1, 1, frozenset({2})) for k in (4, 5)])
+    chair.post("/ballots/1/close", data={"csrf_token": token, "confirmed": "yes"})
+    page = chair.get("/ballots/1").get_data(as_text=True)
+    assert "Prepare round 2" in page and "seat is still to fill" in page
+    r = chair.post("/ballots/1/next-round", data={"csrf_token": token, "candidate": ["Bình"], "seats": "1"})
+    assert r.status_code == 302 and "/ballots/2" in r.headers["Location"]
+    b2 = svc.ballots.get(2)
+    assert (b2.round_no, b2.election_id, b2.options, b2.seats) == (2, 1, ["Bình"], 1)
+    page = chair.get("/ballots/2").get_data(as_text=True)
+    assert "Rounds of this election" in page and "round 2" in page
+    r = chair.post("/ballots/1/next-round", data={"csrf_token": token})
+    assert r.status_code == 409 and "already prepared" in r.get_data(as_text=True)

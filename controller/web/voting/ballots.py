@@ -33,9 +33,10 @@ from flask_babel import ngettext
 from congress.i18n import M_
 from controller.app import services
 from controller.storage.database import utcnow
-from controller.voting import rules
+from controller.voting import forms, rules
 from controller.voting.ballots import BallotError, Ballots
-from controller.voting.tables import BallotKind, BallotStatus, MajorityBase, MajorityRule
+from controller.voting.elections import Elections
+from controller.voting.tables import BallotForm, BallotKind, BallotStatus, MajorityBase, MajorityRule
 from controller.web.guard import Perm, requires
 
 bp = Blueprint("ballots", __name__)
@@ -78,8 +79,11 @@ def _view(bid: int) -> dict:
     progress = ballots.progress(bid)
     result = b.result if b.status == BallotStatus.CLOSED else None
     rule_text = rules.describe(result) if result else rules.describe_draft(
-        b.kind.value, b.rule.value, b.base.value)
-    return {"ballot": b, "progress": progress, "result": result, "rule_text": rule_text}
+        b.kind.value, b.rule.value, b.base.value, b.share_num, b.share_den)
+    counts_as = forms.explain(b.kind, b.form, b.seats, len(b.options), empty_invalid=b.empty_invalid)
+    rounds = Elections(ballots).record(bid) if b.kind == BallotKind.ELECTION else None
+    return {"ballot": b, "progress": progress, "result": result, "rule_text": rule_text,
+            "counts_as": counts_as, "election": rounds}
 
 
 def _done_message(code: str, n: int) -> str:
@@ -108,8 +112,8 @@ def _render_detail(bid: int, *, error=None, status: int = 200):
 
 def _index(error=None, status: int = 200, form=None):
     return render_template("ballots/index.html", ballots=service().list(), kinds=list(BallotKind),
-                           rules=list(MajorityRule), bases=list(MajorityBase), error=error,
-                           form=form or {}), status
+                           rules=list(MajorityRule), bases=list(MajorityBase), forms=list(BallotForm),
+                           error=error, form=form or {}), status
 
 
 @bp.route("/ballots")
@@ -138,19 +142,44 @@ def create():
     try:
         kind = BallotKind(f.get("kind", "motion"))
         rule, base = MajorityRule(f.get("rule", "simple")), MajorityBase(f.get("base", "cast"))
+        paper = BallotForm(f.get("form", "choose"))
         seats = int(f.get("seats") or 1)
+        share = _share(f.get("share", "")) if rule == MajorityRule.SHARE else None
     except ValueError:
-        return _index(error=M_("choose the kind, the majority and its base from the lists; "
-                               "seats is a number"), status=400, form=f)
+        return _index(error=M_("choose the kind, the majority and its base from the lists; seats is a "
+                               "number and a share a fraction such as 3/5"), status=400, form=f)
     options = [line.strip() for line in f.get("candidates", "").splitlines() if line.strip()]
     secret = _secret(f)
     try:
         bid = service().create(
             f.get("title", ""), kind, options=options or None, seats=seats, secret=secret,
-            allow_change=f.get("allow_change") == "on" and not secret, rule=rule, base=base, actor=_actor())
+            allow_change=f.get("allow_change") == "on" and not secret, rule=rule, base=base, form=paper,
+            share=share, empty_invalid=f.get("empty_invalid") == "on", actor=_actor())
     except BallotError as exc:
         return _index(error=exc.text, status=400, form=f)
     return _back(bid, "created")
+
+
+def _share(text: str) -> tuple[int, int]:
+    """``3/5`` -> (3, 5); a ValueError for anything else."""
+    num, _, den = text.strip().partition("/")
+    return int(num), int(den)
+
+
+@bp.route("/ballots/<int:bid>/next-round", methods=["POST"])
+@requires(Perm.MANAGE_BALLOTS)
+def next_round(bid: int):
+    """Draft the further round a tie or an unfilled seat calls for (the chair may narrow it)."""
+    f = request.form
+    try:
+        seats = int(f["seats"]) if f.get("seats") else None
+        new = Elections(service()).prepare_round(bid, actor=_actor(), seats=seats,
+                                                 candidates=f.getlist("candidate") or None)
+    except ValueError:
+        return _render_detail(bid, error=M_("seats is a number"), status=400)
+    except BallotError as exc:
+        return _render_detail(bid, error=exc.text, status=409)
+    return _back(new, "created")
 
 
 @bp.route("/ballots/<int:bid>")
