@@ -28,7 +28,7 @@
   let closesAt = countdown ? new Date(countdown.dataset.closes) : null;
   function tick() {
     if (!closesAt) return;
-    const left = Math.max(0, Math.round((closesAt.getTime() - Date.now()) / 1000));
+    const left = Math.max(0, Math.ceil((closesAt.getTime() - Date.now()) / 1000));
     const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
     const pad = (n) => String(n).padStart(2, "0");
     set("time-left", h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`);

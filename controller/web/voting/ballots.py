@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 
 from flask import (
     Blueprint,
@@ -47,7 +48,7 @@ def remaining(closes_at) -> str:
     script counts it down each second."""
     if isinstance(closes_at, str):
         closes_at = dt.datetime.fromisoformat(closes_at)
-    left = max(0, int((closes_at - utcnow()).total_seconds()))
+    left = max(0, math.ceil((closes_at - utcnow()).total_seconds()))
     h, rest = divmod(left, 3600)
     m, sec = divmod(rest, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
