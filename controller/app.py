@@ -175,7 +175,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
         documents=documents,
         sites=SitesService(db, QuorumPolicy.parse(config.attendance.quorum), ca_dir=config.ca_dir,
                            publish=bus.publish, stale_after_s=3 * config.devices.silent_after_s),
-        portal=build_portal(config, db, hasher, documents, bus.publish),
+        portal=build_portal(config, db, hasher, documents, enroller, bus.publish),
         discussions=Discussions(db, checkpoints=config.data_dir / "synthesis", publish=bus.publish,
                                 language=config.venue.language, congress_name=config.venue.name),
     )

@@ -8,23 +8,31 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 
 from congress.config.controller import ControllerConfig
+from controller.delegates.enrollment import Enroller
 from controller.documents.library import Library
+from controller.portal.attendance import Confirmations
+from controller.portal.profile import Profiles
 from controller.portal.signin import PortalAuth
 from controller.storage.database import Database
 
 
 @dataclass
 class Portal:
-    """The delegates' portal: ``auth`` (sign-in and sessions); ``documents`` is the shared library."""
+    """The delegates' portal: ``auth`` (sign-in and sessions), ``confirmations`` (attendance answers),
+    ``profiles`` (own data, consent, corrections, results); ``documents`` is the shared library."""
 
     auth: PortalAuth
+    confirmations: Confirmations
+    profiles: Profiles
     documents: Library
 
 
 def build_portal(config: ControllerConfig, db: Database, hasher: PasswordHasher, documents: Library,
-                 publish: Callable[[str, dict], None] | None = None) -> Portal:
+                 enroller: Enroller, publish: Callable[[str, dict], None] | None = None) -> Portal:
     """The portal of ``config``; sign-in codes and badges are checked with the library's signing key."""
     return Portal(
         auth=PortalAuth(db, hasher, venue_id=config.venue.id, signing_key=documents.key, publish=publish),
+        confirmations=Confirmations(db),
+        profiles=Profiles(db, enroller),
         documents=documents,
     )

@@ -1,4 +1,5 @@
-"""The delegates' portal tables: PINs, portal sessions, seat-bound tablets (slice 1, sign-in).
+"""The delegates' portal tables: sign-in (PINs, sessions, seat-bound tablets), attendance answers,
+profile requests.
 
 A delegate signs in with their badge (the QR token or the sign-in code printed for them) and a PIN.
 The database keeps only hashes: the PIN's Argon2 hash, the SHA-256 of a session's cookie token and of
@@ -9,11 +10,12 @@ the next attempt (see :mod:`controller.portal.signin`); nothing here locks a del
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.storage.database import Base, UTCDateTime, utcnow
+from controller.storage.database import Base, UTCDateTime, enum_column, utcnow
 
 
 class PortalPin(Base):
@@ -68,3 +70,57 @@ class PortalSession(Base):
     #: Set by sign-out or by staff revocation; a revoked session is refused on its next request.
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+# --- attendance confirmation and profile (slice 2: controller.portal.attendance, .profile) ---------
+
+
+class AttendanceAnswer(enum.StrEnum):
+    """A delegate's answer to the invitation, before the congress."""
+
+    ATTENDING = "attending"
+    ABSENT = "absent"
+
+
+class AttendanceReply(Base):
+    """A delegate's latest answer to the invitation (the roll call and quorum pages show it)."""
+
+    __tablename__ = "portal_attendance"
+
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), primary_key=True)
+    answer: Mapped[AttendanceAnswer] = mapped_column(enum_column(AttendanceAnswer))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RequestStatus(enum.StrEnum):
+    """Where a delegate's request stands (corrections; the feedback of later slices too)."""
+
+    OPEN = "open"
+    DONE = "done"
+    DECLINED = "declined"
+
+
+class CorrectionRequest(Base):
+    """A delegate asks the organisers to correct their data (name, delegation, seat...)."""
+
+    __tablename__ = "portal_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[RequestStatus] = mapped_column(enum_column(RequestStatus), default=RequestStatus.OPEN)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_by: Mapped[str] = mapped_column(String(64), default="")
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConsentWithdrawal(Base):
+    """When a delegate withdrew their consent to face recognition from the app (badge only since)."""
+
+    __tablename__ = "portal_consent_withdrawals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    photos_deleted: Mapped[int] = mapped_column(Integer, default=0)

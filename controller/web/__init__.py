@@ -28,6 +28,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.documents.views",
     "controller.web.sites.overview",
     "controller.web.portal.views",
+    "controller.web.portal.me",
     "controller.web.portal.staff",
     "controller.web.discussion.views",
 )

@@ -83,6 +83,9 @@ LABELS: dict[str, dict[str, str]] = {
     "intake_status": {"analysed": N_("analysed"), "duplicate": N_("duplicate"), "empty": N_("empty"),
                       "too_large": N_("too large"), "not_vietnamese": N_("not Vietnamese"),
                       "unreadable": N_("unreadable")},
+    # The delegates' portal (controller.portal).
+    "attendance_answer": {"attending": N_("will attend"), "absent": N_("reported absent")},
+    "request_status": {"open": N_("open"), "done": N_("done"), "declined": N_("declined")},
 }
 
 

@@ -1,6 +1,6 @@
 """The delegates' app in a real headless Chromium against the real controller (cheroot), at tablet
 (768 x 1024) and phone (390 x 844) sizes: sign in with the code printed under the badge and a new
-PIN; sign out and come back to the sign-in page.
+PIN, confirm attendance; sign out and come back to the sign-in page.
 
 Served on http://127.0.0.1 (a secure context for the service worker, as the venue's TLS port is)
 with ``secure_cookies = false``."""
@@ -97,10 +97,20 @@ def test_sign_in_with_the_badge_code_and_sign_out(controller, browser, size):
     context, page = new_page(browser, size)
     sign_in_with_code(page, base, code_for(controller, "D-0001").lower())
     assert page.locator("#me").inner_text().startswith("Nguyễn Văn An")
-    page.wait_for_selector("#view h1")
+    page.click(".tabs a[data-tab=profile]")
+    page.wait_for_selector("#pin-change")
     assert page.inner_text("#view h1") == "Nguyễn Văn An"
     assert "Đăng xuất" in page.inner_text("header")  # Vietnamese, the venue's language
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # Confirm attendance before the congress.
+    page.click(".tabs a[data-tab=attendance]")
+    page.click("#confirm-attending")
+    page.wait_for_selector("#attendance-state.ok")
+    assert "Bạn đã xác nhận sẽ tham dự" in page.inner_text("#attendance-state")
+    with controller.app.app_context():
+        from controller.app import services
+
+        assert services().portal.confirmations.of("D-0001")["answer"] == "attending"
     page.click("#signout")
     page.wait_for_url(base + "/p/signin")
     page.goto(base + "/p/")

@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, g, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from controller.app import services
@@ -34,6 +34,14 @@ DEVICE_COOKIE = "congress_portal_device"
 PRE_COOKIE = "congress_portal_pre"
 #: What a browser must forget when its session is gone: cached documents, the service worker.
 CLEAR_SITE = '"cache", "storage"'
+
+
+def blueprint(name: str, import_name: str, url_prefix: str = "/p") -> Blueprint:
+    """A blueprint of the portal, under this guard (every view must still be a ``delegate_view``)."""
+    bp = Blueprint(name, import_name, url_prefix=url_prefix)
+    bp.before_request(before)
+    bp.after_request(after)
+    return bp
 
 
 def signed_in(view: Callable) -> Callable:

@@ -27,13 +27,36 @@ def _actor() -> str:
     return f"user:{g.user.name}"
 
 
+@bp.app_template_global("portal_confirmations")
+def confirmations():
+    """The attendance answers for the roll-call page (``attendance.html``)."""
+    return services().portal.confirmations.summary()
+
+
 @bp.route("/portal")
 @requires(Perm.VIEW_DELEGATES)
 def page():
-    auth = services().portal.auth
+    portal = services().portal
+    auth = portal.auth
     return render_template("portal_staff/index.html", sessions=auth.sessions(), devices=auth.devices(),
+                           corrections=portal.profiles.corrections(),
+                           withdrawals=portal.profiles.withdrawals(),
                            paired=request.args.get("pairing"), seat=request.args.get("seat", ""),
                            message=request.args.get("done", ""), error=request.args.get("error", ""))
+
+
+@bp.route("/portal/corrections/<int:request_id>", methods=["POST"])
+@requires(Perm.MANAGE_DELEGATES)
+def handle_correction(request_id: int):
+    from controller.portal.tables import RequestStatus
+
+    try:
+        status = RequestStatus(request.form.get("status", ""))
+    except ValueError:
+        abort(400)
+    if not services().portal.profiles.handle_correction(request_id, status, actor=_actor()):
+        abort(404)
+    return redirect(url_for("portal_staff.page", done="handled"))
 
 
 @bp.route("/portal/sessions/<public_id>/revoke", methods=["POST"])

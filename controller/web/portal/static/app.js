@@ -18,7 +18,9 @@ const App = (() => {
 
   function current() {
     const tab = (window.location.hash || "").slice(1);
-    return sections[tab] ? tab : Object.keys(sections)[0];
+    if (sections[tab]) return tab;
+    const first = document.querySelector(".tabs a[data-tab]");
+    return first && sections[first.dataset.tab] ? first.dataset.tab : Object.keys(sections)[0];
   }
 
   async function show() {
@@ -118,4 +120,5 @@ App.section("profile", async () => {
   return wrap;
 });
 
+// Every section's script has run by then (all are deferred, in order).
 document.addEventListener("DOMContentLoaded", () => App.start());

@@ -6,7 +6,7 @@
 
 const SHELL = "portal-shell-v1";
 const DATA = "portal-data";
-const SHELL_FILES = ["/p/", "/p/static/portal.css", "/p/static/portal.js", "/p/static/app.js",
+const SHELL_FILES = ["/p/", "/p/static/portal.css", "/p/static/portal.js", "/p/static/app.js", "/p/static/me.js",
   "/p/static/icon.svg", "/p/manifest.webmanifest", "/static/fonts.css", "/fonts/NotoSans_400Regular.ttf",
   "/fonts/NotoSans_700Bold.ttf"];
 
