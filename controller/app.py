@@ -158,6 +158,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
             per_account=sec.login_failures_per_account,
             per_ip=sec.login_failures_per_ip,
             window=dt.timedelta(minutes=sec.login_window_minutes),
+            max_delay=dt.timedelta(seconds=sec.login_max_delay_s),
         ),
         session_idle=dt.timedelta(minutes=sec.session_idle_minutes),
         session_lifetime=dt.timedelta(hours=sec.session_max_hours),

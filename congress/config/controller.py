@@ -8,10 +8,11 @@ TLS key passphrase) never live here: see :func:`congress.config.read_secret`.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from congress.config import Section
 from congress.config.common import BrokerSection, VenueSection
@@ -81,12 +82,32 @@ class SecuritySection(Section):
     session_idle_minutes: int = Field(30, ge=1, le=1440, title="Idle timeout", description="Minutes")
     session_max_hours: int = Field(12, ge=1, le=72, title="Session lifetime", description="Hours")
     login_failures_per_account: int = Field(
-        5, ge=1, le=100, title="Failures per account", description="Failed logins per window before lockout"
+        5,
+        ge=1,
+        le=100,
+        title="Free failures per address and account",
+        description="Failed logins of one account from one address before each further attempt waits "
+        "1 s, 2 s, 4 s ... (a delay, never a lock-out; other addresses are not slowed)",
     )
     login_failures_per_ip: int = Field(
-        20, ge=1, le=1000, title="Failures per address", description="Failed logins per window and address"
+        20,
+        ge=1,
+        le=1000,
+        title="Free failures per address",
+        description="Failed logins from one address, any account, before it waits up to 5 s per attempt",
     )
-    login_window_minutes: int = Field(15, ge=1, le=1440, title="Rate-limit window", description="Minutes")
+    login_window_minutes: int = Field(
+        15, ge=1, le=1440, title="Rate-limit window", description="Minutes a failed login counts"
+    )
+    login_max_delay_s: int = Field(
+        60, ge=1, le=3600, title="Longest login delay", description="Seconds; the delay doubles up to this"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        title="Trusted reverse proxies",
+        description="Addresses or networks (10.0.0.5, 10.0.0.0/24) of reverse proxies whose "
+        "X-Forwarded-For names the client; from anyone else the header is ignored",
+    )
     argon2_memory_kib: int = Field(
         65536,
         ge=8192,
@@ -97,6 +118,19 @@ class SecuritySection(Section):
     argon2_time_cost: int = Field(
         3, ge=1, le=20, title="Argon2 passes", description="Passes per password hash"
     )
+
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (10.0.0.5, 10.0.0.0/24)"
+                ) from None
+        return value
 
 
 class DevicesSection(Section):

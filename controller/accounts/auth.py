@@ -4,8 +4,8 @@ Roles and what they may do are one table, :data:`PERMISSIONS`; every route names
 needs (see :mod:`controller.web.guard`) and ``docs/controller.md`` prints the same table. Passwords
 are hashed with Argon2id (argon2-cffi). A web session is a random token in an HttpOnly cookie; the
 database keeps only its SHA-256, its CSRF token and its times, so logging out, disabling an account or
-changing a password ends sessions at once. Failed logins are counted per account and per address in a
-sliding window; past the limit further attempts are refused without checking the password.
+changing a password ends sessions at once. Failed logins slow further attempts from the same address at
+the same account (:mod:`controller.accounts.throttle`: a delay, never a lock-out of the real person).
 Everything security-relevant is written to the audit chain.
 """
 
@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
-from dataclasses import dataclass
 from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from congress.errors import CongressError
 from congress.i18n import M_, N_, Message
 from controller import audit
+from controller.accounts.throttle import LoginLimits, unlock, wait_left
 from controller.storage.database import utcnow
 from controller.storage.tables import LoginAttempt, Role, User, WebSession
 
@@ -95,19 +96,11 @@ class AuthError(CongressError):
 class LoginRefused(CongressError):
     """A login failed; ``throttled`` tells the rate limit from a wrong name or password."""
 
-    def __init__(self, message: Message | str, *, throttled: bool = False) -> None:
+    def __init__(self, message: Message | str, *, throttled: bool = False, retry_after: int = 0) -> None:
         super().__init__(str(message))
         self.text = message
         self.throttled = throttled
-
-
-@dataclass(frozen=True)
-class LoginLimits:
-    """From ``[security]``: failures allowed per window, per account and per address."""
-
-    per_account: int = 5
-    per_ip: int = 20
-    window: dt.timedelta = dt.timedelta(minutes=15)
+        self.retry_after = retry_after
 
 
 def make_hasher(memory_kib: int = 65536, time_cost: int = 3) -> PasswordHasher:
@@ -185,11 +178,6 @@ def set_active(session: Session, user: User, active: bool, *, actor: str) -> Non
     audit.record(session, actor, "user.enable" if active else "user.disable", {"user": user.name})
 
 
-def _failures(session: Session, column, value: str, since: dt.datetime) -> int:
-    q = select(func.count()).select_from(LoginAttempt).where(column == value, LoginAttempt.at >= since)
-    return session.scalar(q.where(LoginAttempt.ok.is_(False))) or 0
-
-
 def authenticate(
     session: Session,
     name: str,
@@ -204,15 +192,18 @@ def authenticate(
     The attempt and audit rows are in ``session``: catch the refusal inside the transaction and let it
     commit, or the rate limit never sees the failure.
     """
-    now = utcnow()
-    since = now - limits.window
+    now = limits.clock()
     name = name.strip()[:64]
-    if (
-        _failures(session, LoginAttempt.name, name, since) >= limits.per_account
-        or _failures(session, LoginAttempt.ip, ip, since) >= limits.per_ip
-    ):
-        audit.record(session, name or "-", "login.throttled", {"ip": ip})
-        raise LoginRefused(N_("too many failed logins; wait a few minutes and try again"), throttled=True)
+    wait = wait_left(session, name, ip, limits, now)
+    if wait > dt.timedelta(0):
+        previous = limits.summary.refused(ip, name, now, limits.window)
+        if previous is not None:  # one row per address and account per window, not one per attempt
+            detail = {"ip": ip, "window_minutes": int(limits.window.total_seconds() // 60),
+                      "refused_in_previous_window": previous}
+            audit.record(session, name or "-", "login.throttled", detail)
+        seconds = math.ceil(wait.total_seconds())
+        text = M_("too many failed logins; wait %(seconds)d seconds and try again", seconds=seconds)
+        raise LoginRefused(text, throttled=True, retry_after=seconds)
     user = session.scalar(select(User).where(User.name == name))
     hasher = hasher or make_hasher()
     ok = False
@@ -233,6 +224,14 @@ def authenticate(
         user.password_hash = hasher.hash(password)
     audit.record(session, user.name, "login.ok", {"ip": ip})
     return user
+
+
+def unlock_user(session: Session, user: User, limits: LoginLimits | None = None, *, actor: str,
+                ip: str | None = None) -> int:
+    """Forget ``user``'s failed logins (from ``ip`` only, if given), so no delay applies; audited."""
+    removed = unlock(session, user.name, limits, ip=ip)
+    audit.record(session, actor, "user.unlock", {"user": user.name, "ip": ip, "failures_forgotten": removed})
+    return removed
 
 
 def _digest(token: str) -> str:

@@ -3,7 +3,8 @@
 * ``migrate --config FILE`` brings the database to the newest schema (safe to repeat).
 * ``run --config FILE`` serves the page and runs the ingest and the device watch until SIGTERM.
 * ``bench-live [--clients N --events M]`` measures the live feed on the real server.
-* ``user add NAME --role R``, ``user passwd NAME``, ``user disable|enable NAME``, ``user list``.
+* ``user add NAME --role R``, ``user passwd NAME``, ``user disable|enable NAME``, ``user list``,
+  ``user unlock NAME [--address IP]`` (forget failed logins: the login delay ends at once).
   Passwords never come from the command line: they are read from ``$CONGRESS_NEW_PASSWORD``, from
   standard input with ``--password-stdin``, or asked for twice at the terminal.
 
@@ -150,6 +151,10 @@ def user_cmd(args: argparse.Namespace) -> int:
                         s, user, read_new_password(args), actor="cli", hasher=_hasher(args.config)
                     )
                     done = f"password of {args.name} changed"
+                elif args.user_action == "unlock":
+                    removed = auth.unlock_user(s, auth.get_user(s, args.name), actor="cli", ip=args.address)
+                    where = f" from {args.address}" if args.address else ""
+                    done = f"{removed} failed logins of {args.name}{where} forgotten; no delay applies now"
                 else:
                     enable = args.user_action == "enable"
                     auth.set_active(s, auth.get_user(s, args.name), enable, actor="cli")
@@ -193,12 +198,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("disable", "lock an account (ends its sessions)"),
         ("enable", "unlock an account"),
         ("list", "list the accounts"),
+        ("unlock", "forget an account's failed logins, so its login is not delayed"),
     ):
         a = ua.add_parser(name, help=text)
         if name != "list":
             a.add_argument("name", help="account name")
         if name == "add":
             a.add_argument("--role", required=True, choices=ROLES, help="what the account may do")
+        if name == "unlock":
+            a.add_argument("--address", help="only the failures from this client address")
         if name in ("add", "passwd"):
             a.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         a.add_argument("--config", required=True, help="controller TOML configuration")

@@ -35,5 +35,8 @@ BLUEPRINTS: tuple[str, ...] = (
 
 
 def register_blueprints(app: Flask) -> None:
+    from controller.web.params import BoundedInt
+
+    app.url_map.converters["int"] = BoundedInt  # ids past 32 bits are a 404, not a database error
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)

@@ -19,7 +19,9 @@ policy, and HSTS when the page is served over TLS.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
+import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
@@ -93,7 +95,36 @@ def csrf_token() -> str:
 
 
 def client_ip() -> str:
-    return request.remote_addr or "-"
+    """The client's address: the peer's, or, when the peer is one of ``[security] trusted_proxies``,
+    the nearest untrusted address of ``X-Forwarded-For`` (read from the right, as each proxy appends
+    its peer; entries further left are the client's own say and are never believed)."""
+    peer = request.remote_addr or "-"
+    trusted = _trusted_networks(tuple(services().config.security.trusted_proxies))
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("X-Forwarded-For")).split(",")]
+    for hop in reversed(hops):
+        if not hop:
+            continue
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a malformed chain: take the proxy's own address rather than a guess
+        if not any(address in net for net in trusted):
+            return str(address)
+    return peer
+
+
+@functools.lru_cache(maxsize=8)
+def _trusted_networks(entries: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+
+def _is_trusted(peer: str, trusted: tuple) -> bool:
+    try:
+        return any(ipaddress.ip_address(peer) in net for net in trusted)
+    except ValueError:
+        return False
 
 
 def _wants_html() -> bool:

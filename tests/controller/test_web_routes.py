@@ -5,6 +5,7 @@ every state-changing method needs the CSRF token (tests run with CSRF on, as in 
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing.converters import NumberConverter
 
 from controller.accounts.auth import PERMISSIONS, Perm
 from controller.storage.tables import Role
@@ -23,8 +24,8 @@ def routes(app):
     for rule in app.url_map.iter_rules():
         values = {}
         for arg in rule.arguments:
-            conv = type(rule._converters[arg]).__name__
-            values[arg] = 1 if conv in ("IntegerConverter", "FloatConverter") else "x"
+            numeric = isinstance(rule._converters[arg], NumberConverter)
+            values[arg] = 1 if numeric else "x"
         if rule.endpoint == "static":
             values = {"filename": "app.css"}
         with app.test_request_context():

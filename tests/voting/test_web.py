@@ -110,7 +110,7 @@ def test_chair_runs_a_ballot_and_everyone_reads_the_results(web):
     assert "Budget 2027" in proj and 'class="bars big"' in proj
     doc = observer.get("/ballots/1/export.json").get_json()
     assert doc["result"]["counts"] == {"Yes": 2, "No": 1, "Abstain": 1} and doc["result"]["passed"]
-    rows = list(csv.reader(io.StringIO(observer.get("/ballots/1/export.csv").get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(observer.get("/ballots/1/export.csv").get_data().decode("utf-8-sig"))))
     assert rows[0] == ["ballot", "title", "option", "votes", "elected"]
     assert ["1", "Budget 2027", "Yes", "2", ""] in rows
     assert rows[-1][2:4] == ["(outcome)", "passed"]

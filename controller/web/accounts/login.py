@@ -25,7 +25,7 @@ def _safe_next(target: str | None) -> str:
 @public
 def login():
     svc = services()
-    error, status = None, 200
+    error, status, retry = None, 200, 0
     if request.method == "POST":
         name, token = request.form.get("name", ""), None
         with svc.db.session() as s:  # a refusal is caught inside so that its attempt row commits
@@ -35,13 +35,14 @@ def login():
                 )
                 token = auth.open_session(s, user, client_ip())
             except auth.LoginRefused as exc:
-                error, status = exc.text, 429 if exc.throttled else 401
+                error, status, retry = exc.text, 429 if exc.throttled else 401, exc.retry_after
         if token:
             resp = redirect(_safe_next(request.args.get("next")))
             set_cookie(resp, SESSION_COOKIE, token, max_age=svc.session_lifetime)
             resp.delete_cookie(PRE_COOKIE, path="/")
             return resp
-    return render_template("login.html", error=error), status
+    headers = {"Retry-After": str(retry)} if retry else {}
+    return render_template("login.html", error=error), status, headers
 
 
 @bp.route("/logout", methods=["POST"])

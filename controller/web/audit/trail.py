@@ -39,8 +39,9 @@ def page():
     from sqlalchemy import select
 
     from controller.storage.tables import User
+    from controller.web.params import MAX_ID, int_param
 
-    before = request.args.get("before", type=int)
+    before = int_param("before", lo=1, hi=MAX_ID + 1, source=request.args)
     with services().db.session() as s:
         rows = audit.recent(s, limit=100, before=before)
         roles = dict(s.execute(select(User.name, User.role)).all())

@@ -120,9 +120,12 @@ def attendance_page():
 def api_timeline():
     """``?bucket=`` seconds (10-3600), or ``auto``/none: the smallest interval that keeps the chart
     under 60 points from the first check-in to now, so a short roll call is not one flat bar."""
+    from controller.web.params import MAX_ID, int_param
+
     asked = request.args.get("bucket", "auto")
+    asked = None if asked == "auto" else int_param("bucket", lo=0, hi=MAX_ID, source=request.args)
     with _svc().db.session() as s:
-        bucket = min(max(int(asked), 10), 3600) if asked.isdigit() else attendance.auto_bucket(s)
+        bucket = min(max(asked, 10), 3600) if asked is not None else attendance.auto_bucket(s)
         series = attendance.timeline(s, bucket_s=bucket)
         q = attendance.quorum(s, _policy())
     return jsonify(bucket_s=bucket, series=series, required=q.required, summoned=q.summoned)

@@ -28,6 +28,7 @@ from congress.i18n import M_, N_
 from controller.app import services
 from controller.delegates import roster as delegates
 from controller.web.guard import Perm, requires
+from controller.web.params import MAX_ID, int_param
 
 log = logging.getLogger(__name__)
 bp = Blueprint("delegates", __name__)
@@ -70,7 +71,7 @@ def render_page(error: object = None, status: int = 200):
     sort = sort if sort in SORTS else "delegation"
     found = _page_rows(everyone, q, sort)
     pages = max(1, -(-len(found) // PER_PAGE))
-    page_no = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page_no = min(int_param("page", lo=1, hi=MAX_ID, default=1, source=request.args), pages)
     consenting = [d for d in everyone if d["consent"]]
     job = _job()
     code = request.args.get("error", "")

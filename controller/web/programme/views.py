@@ -24,6 +24,7 @@ from controller.documents.access import Reader, ReaderKind
 from controller.programme.agenda import AgendaConflict, ProgrammeError
 from controller.programme.importer import ProgrammeImportError, import_file
 from controller.web.guard import Perm, requires
+from controller.web.params import MAX_ID, int_param
 
 bp = Blueprint("programme", __name__)
 
@@ -144,9 +145,10 @@ def import_programme():
 @bp.route("/programme/now", methods=["POST"])
 @requires(Perm.MOVE_AGENDA)
 def move():
-    body = request.get_json(silent=True) or request.form
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) and body else request.form
+    revision = int_param("revision", lo=-1, hi=MAX_ID, default=-1, source=body)
     try:
-        revision = int(body.get("revision", -1))
         state = services().programme.move(body.get("ref") or None, revision=revision, actor=_actor())
     except AgendaConflict as exc:
         return jsonify(error=exc.message, now=exc.state), 409

@@ -12,9 +12,7 @@ known delegate votes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 
 from flask import (
@@ -33,6 +31,7 @@ from flask_babel import ngettext
 
 from congress.i18n import M_
 from controller.app import services
+from controller.exports import csv_response
 from controller.storage.database import utcnow
 from controller.voting import forms, rules
 from controller.voting.ballots import BallotError, Ballots
@@ -189,6 +188,10 @@ def detail(bid: int):
     return _render_detail(bid)
 
 
+class _BadField(BallotError):
+    """A form field that is not what it must be (answered 400, not 409)."""
+
+
 def _minutes_field(name: str, default: float | None = None) -> float | None:
     """A number of minutes from the form; ``nan``, ``inf`` and the like are refused."""
     raw = request.form.get(name, "").strip()
@@ -199,7 +202,7 @@ def _minutes_field(name: str, default: float | None = None) -> float | None:
     except ValueError:
         value = float("nan")
     if not 0 < value <= 7 * 24 * 60:  # also false for nan
-        raise BallotError(M_("the voting time is a number of minutes, more than 0 and at most a week"))
+        raise _BadField(M_("the voting time is a number of minutes, more than 0 and at most a week"))
     return value
 
 
@@ -226,6 +229,8 @@ def _act(bid: int, action: str):
         missing = ballots.progress(bid)["not_heard"]
         reader.repoll(bid, missing)
         return _back(bid, "repolled", len(missing))
+    except _BadField as exc:
+        return _render_detail(bid, error=exc.text, status=400)
     except BallotError as exc:
         return _render_detail(bid, error=exc.text, status=409)
 
@@ -299,17 +304,13 @@ def export_json(bid: int):
 def export_csv(bid: int):
     doc = _export_doc(_closed(bid))
     r = doc["result"]
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["ballot", "title", "option", "votes", "elected"])
-    for option, n in r["counts"].items():
-        w.writerow([doc["ballot"], doc["title"], option, n, "yes" if option in r["elected"] else ""])
+    rows = [[doc["ballot"], doc["title"], option, n, "yes" if option in r["elected"] else ""]
+            for option, n in r["counts"].items()]
     for label, key in (("(valid ballots)", "valid"), ("(invalid ballots)", "invalid"), ("(blank)", "blank")):
-        w.writerow([doc["ballot"], doc["title"], label, r[key], ""])
+        rows.append([doc["ballot"], doc["title"], label, r[key], ""])
     outcome = ("passed" if r["passed"] else "rejected") if r["kind"] == "motion" else ", ".join(r["elected"])
-    w.writerow([doc["ballot"], doc["title"], "(outcome)", outcome + (" — tie" if r["tie"] else ""), ""])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=ballot-{bid}.csv"})
+    rows.append([doc["ballot"], doc["title"], "(outcome)", outcome + (" — tie" if r["tie"] else ""), ""])
+    return csv_response(f"ballot-{bid}.csv", ["ballot", "title", "option", "votes", "elected"], rows)
 
 
 @bp.route("/ballots/<int:bid>/minutes")

@@ -11,10 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 
 from controller.app import services
-from controller.voting.assignment import AssignmentError, Assignments
+from controller.voting.assignment import MAX_KEYPAD_ID, AssignmentError, Assignments
 from controller.voting.keypad_store import KeypadStore
 from controller.voting.tables import AssignMode
 from controller.web.guard import Perm, requires
+from controller.web.params import int_param
 
 bp = Blueprint("keypads", __name__)
 
@@ -61,7 +62,9 @@ def api():
 def bind():
     f = request.form
     try:
-        kid, did = int(f.get("keypad", "")), f.get("delegate", "").strip()
+        kid, did = int_param("keypad", lo=-(2**63), hi=2**63 - 1, source=f), f.get("delegate", "").strip()
+        if kid is None:
+            raise ValueError("no keypad")
         a = Assignments(_db())
         actor = f"user:{g.user.name}"
         if f.get("mode") == AssignMode.DOOR.value:
@@ -113,7 +116,10 @@ def found(kid: int):
 @requires(Perm.MANAGE_DELEGATES)
 def swap():
     try:
-        a, b = int(request.form.get("a", "")), int(request.form.get("b", ""))
+        a = int_param("a", lo=1, hi=MAX_KEYPAD_ID, source=request.form)
+        b = int_param("b", lo=1, hi=MAX_KEYPAD_ID, source=request.form)
+        if a is None or b is None:
+            raise ValueError("no keypad")
         Assignments(_db()).swap(a, b, actor=f"user:{g.user.name}")
     except ValueError:
         return _back(error="keypads must be numbers")
