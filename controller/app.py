@@ -114,8 +114,7 @@ def open_database(config: ControllerConfig) -> Database:
 
     SQL parameters never reach a log line or an error message: the same engine serves the keypad
     reader, whose transactions carry a secret choice and a delegate id together."""
-    key = audit.load_key(config.data_dir)
-    return Database(config.database.url, info={audit.INFO_KEY: key}, hide_parameters=True)
+    return Database(config.database.url, info=audit.session_info(config.data_dir), hide_parameters=True)
 
 
 def open_configured(path: str | os.PathLike) -> tuple[ControllerConfig, Database]:

@@ -2,6 +2,9 @@
 
 The chain itself is :mod:`controller.audit.chain`; its functions are re-exported here because every
 area records into it (``from controller import audit``; ``audit.record(session, actor, action, detail)``).
+``audit.head(session)`` and ``audit.fingerprint(session)`` give the chain's newest position, to print
+on minutes and the projector at each ballot close (``congress audit verify --expect SEQ:FINGERPRINT``
+checks it later).
 """
 
 from controller.audit.chain import (
@@ -9,13 +12,18 @@ from controller.audit.chain import (
     INFO_KEY,
     KEY_FILE,
     MAX_DETAIL_CHARS,
+    Head,
     VerifyResult,
     drop_append_only_guard,
+    fingerprint,
+    head,
     load_key,
     recent,
     record,
+    session_info,
     verify,
 )
 
-__all__ = ["GENESIS", "INFO_KEY", "KEY_FILE", "MAX_DETAIL_CHARS", "VerifyResult", "drop_append_only_guard",
-           "load_key", "recent", "record", "verify"]
+__all__ = ["GENESIS", "INFO_KEY", "KEY_FILE", "MAX_DETAIL_CHARS", "Head", "VerifyResult",
+           "drop_append_only_guard", "fingerprint", "head", "load_key", "recent", "record", "session_info",
+           "verify"]

@@ -5,8 +5,11 @@ Every row stores the previous row's hash and its own ``row_hash`` = HMAC-SHA256(
 chain at that row, and without the key nobody can recompute it. The single ``audit_head`` row holds
 the last sequence number and hash; appending updates it first, which takes the write lock on SQLite
 and a row lock on PostgreSQL, so concurrent writers (web threads, ingest, other processes) form one
-gapless chain. Deleting the newest rows is caught because the head no longer matches. On top of
-that, database triggers (migration 0006) refuse UPDATE and DELETE on ``audit_log`` outright.
+gapless chain. Deleting the newest rows is caught because the head no longer matches; rewinding the
+head as well is caught because the head is sealed with the key (``head_mac``), and deleting everything
+is caught by the anchor outside the database (:mod:`controller.audit.anchor`, ``data_dir/audit.anchor``,
+written after every commit that appended rows). On top of that, database triggers (migration 0006)
+refuse UPDATE and DELETE on ``audit_log`` outright.
 
 Anyone calls :func:`record` inside their own transaction (the row commits or rolls back with their
 change). The key lives in the session's ``info`` (put there by
@@ -20,21 +23,25 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from congress.config import read_secret
 from congress.errors import ConfigError
+from controller.audit import anchor as anchors
 from controller.storage.database import utcnow
 from controller.storage.tables import AuditEntry, AuditHead
+
+log = logging.getLogger(__name__)
 
 #: Key of the audit HMAC key in ``Session.info`` / ``Database(info=...)``.
 INFO_KEY = "audit_key"
@@ -66,6 +73,12 @@ def load_key(data_dir: Path) -> bytes:
     with os.fdopen(fd, "w") as f:
         f.write(key.hex() + "\n")
     return key
+
+
+def session_info(data_dir: Path) -> dict:
+    """What a :class:`controller.storage.database.Database` of a configured controller carries in its
+    sessions' ``info``: the audit key and the anchor file of ``data_dir``."""
+    return {INFO_KEY: load_key(data_dir), anchors.ANCHOR_INFO: Path(data_dir) / anchors.ANCHOR_FILE}
 
 
 def _key(session: Session) -> bytes:
@@ -139,8 +152,30 @@ def record(session: Session, actor: str, action: str, detail: Any = None) -> Aud
     entry.row_hash = _hash(key, entry)
     session.add(entry)
     head.last_hash = entry.row_hash
+    head.head_mac = anchors.seal(key, entry.seq, entry.row_hash)
     session.flush()
+    if session.info.get(anchors.ANCHOR_INFO):
+        _anchor_after_commit(session, entry.seq, entry.row_hash)
     return entry
+
+
+def _anchor_after_commit(session: Session, seq: int, row_hash: str) -> None:
+    """Remember the newest position; it goes to the anchor file once the transaction has committed."""
+    session.info["audit_pending"] = (seq, row_hash)
+    if session.info.get("audit_listening"):
+        return
+    session.info["audit_listening"] = True
+
+    def committed(s: Session) -> None:
+        pending = s.info.pop("audit_pending", None)
+        if pending is not None:
+            try:
+                anchors.advance(s.info[anchors.ANCHOR_INFO], _key(s), *pending)
+            except OSError:  # the rows are committed; verify will say the anchor is behind or missing
+                log.exception("audit: could not write the anchor file")
+
+    event.listen(session, "after_commit", committed)
+    event.listen(session, "after_rollback", lambda s: s.info.pop("audit_pending", None))
 
 
 @dataclass(frozen=True)
@@ -156,9 +191,24 @@ class VerifyResult:
         return asdict(self)
 
 
-def verify(session: Session, *, batch: int = 1000) -> VerifyResult:
-    """Walk the whole chain in order and report the first broken row (or a bad head)."""
+def verify(session: Session, *, batch: int = 1000, expect: str | None = None) -> VerifyResult:
+    """Walk the whole chain in order and report the first broken row, a head that was rewound or not
+    sealed, and a chain shorter than the anchor outside the database (or than ``expect``, a
+    :func:`fingerprint` printed earlier, e.g. on the minutes)."""
     key = _key(session)
+    hashes_at: dict[int, str] = {}
+    wanted = set()
+    try:
+        anchor = _read_anchor(session)
+    except anchors.AnchorError as exc:
+        return VerifyResult(False, 0, None, str(exc))
+    if anchor is not None:
+        if not anchor.valid(key):
+            return VerifyResult(False, 0, None, "the anchor file does not carry this key's seal (replaced?)")
+        wanted.add(anchor.seq)
+    expected = parse_fingerprint(expect) if expect else None
+    if expected is not None:
+        wanted.add(expected[0])
     prev, expected_seq, rows, last = GENESIS, 1, 0, 0
     while True:
         chunk = session.scalars(
@@ -174,12 +224,69 @@ def verify(session: Session, *, batch: int = 1000) -> VerifyResult:
             if not hmac.compare_digest(_hash(key, e), e.row_hash):
                 return VerifyResult(False, rows, e.seq, "row content does not match its hash (altered)")
             prev, expected_seq, rows, last = e.row_hash, e.seq + 1, rows + 1, e.seq
+            if e.seq in wanted:
+                hashes_at[e.seq] = e.row_hash
         session.expunge_all()
     head = session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.last_hash) if head else (0, GENESIS)
     if head_seq != rows or head_hash != prev:
         return VerifyResult(False, rows, rows + 1, f"chain ends at row {rows} but the head says {head_seq}")
+    if head is not None and rows and not (
+        head.head_mac and hmac.compare_digest(head.head_mac, anchors.seal(key, head_seq, head_hash))
+    ):
+        return VerifyResult(False, rows, rows, "the head row's seal does not match (rewound or forged)")
+    if anchor is not None and anchor.seq > 0:
+        if anchor.seq > rows:
+            what = "the chain is empty" if rows == 0 else f"the chain ends at row {rows}"
+            return VerifyResult(False, rows, rows + 1,
+                                f"{what} but the anchor outside the database names row {anchor.seq} "
+                                "(rows were deleted; if this is a new database on purpose, move "
+                                f"{anchors.ANCHOR_FILE} out of the data directory)")
+        if hashes_at.get(anchor.seq) != anchor.row_hash:
+            return VerifyResult(False, rows, anchor.seq,
+                                f"row {anchor.seq} is not the row the anchor outside the database names "
+                                "(the chain was replaced)")
+    if expected is not None:
+        seq, digits = expected
+        if seq > rows or anchors.fingerprint(seq, hashes_at.get(seq, "")) != anchors.fingerprint(seq, digits):
+            return VerifyResult(False, rows, min(seq, rows + 1),
+                                f"the chain does not hold row {seq} with fingerprint {expect}")
     return VerifyResult(True, rows)
+
+
+def _read_anchor(session: Session) -> anchors.Anchor | None:
+    path = session.info.get(anchors.ANCHOR_INFO)
+    return anchors.read(path) if path else None
+
+
+def parse_fingerprint(text: str) -> tuple[int, str]:
+    """``"SEQ:XXXX-XXXX-XXXX-XXXX"`` -> ``(seq, "xxxxxxxxxxxxxxxx")`` (ValueError when malformed)."""
+    seq, _, digits = text.strip().partition(":")
+    digits = digits.replace("-", "").replace(" ", "").lower()
+    if not seq.isdigit() or len(digits) != 16 or any(c not in "0123456789abcdef" for c in digits):
+        raise ValueError(f"{text!r} is not an audit fingerprint (SEQ:XXXX-XXXX-XXXX-XXXX)")
+    return int(seq), digits
+
+
+@dataclass(frozen=True)
+class Head:
+    """The chain's newest position: its row number, that row's hash and the printable fingerprint."""
+
+    seq: int
+    row_hash: str
+    fingerprint: str
+
+
+def head(session: Session) -> Head:
+    """The newest position of the chain now (print :attr:`Head.fingerprint` on minutes at each close)."""
+    row = session.get(AuditHead, 1)
+    seq, last = (row.seq, row.last_hash) if row else (0, GENESIS)
+    return Head(seq, last, anchors.fingerprint(seq, last))
+
+
+def fingerprint(session: Session) -> str:
+    """The printable fingerprint of the chain's head (``SEQ:XXXX-XXXX-XXXX-XXXX``)."""
+    return head(session).fingerprint
 
 
 def recent(session: Session, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:

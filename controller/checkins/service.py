@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logs.configure(logging.INFO)
     cfg = load_config(args.config, ControllerConfig)
-    db = Database(cfg.database.url, info={audit.INFO_KEY: audit.load_key(cfg.data_dir)}, hide_parameters=True)
+    db = Database(cfg.database.url, info=audit.session_info(cfg.data_dir), hide_parameters=True)
     migrate.upgrade(db)
     ca_dir = args.ca_dir or cfg.ca_dir
     registry = UnitRegistry(Path(ca_dir))

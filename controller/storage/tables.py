@@ -106,13 +106,15 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """The single row holding the chain's last sequence number and hash (serialises appends)."""
+    """The single row holding the chain's last sequence number and hash (serialises appends);
+    ``head_mac`` = HMAC(key, seq and hash), so the head cannot be rewound without the key."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+    head_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 # --- door-unit health (controller.devices.health) ---------------------------------------------------------
