@@ -52,6 +52,21 @@ def test_ballot_export_neutralises_titles_and_candidates(app, client, login_as):
     assert "'" + ATTACKS[0] in cells and "'@SUM(A1:A9)" in cells and "Nguyễn Thị Ánh" in cells
 
 
+def test_portal_codes_export_neutralises_names_and_delegations(app, client, login_as, sqlite_db):
+    from controller.storage.tables import Delegate
+
+    with sqlite_db.session() as s:
+        s.add_all([Delegate(id="d1", name=ATTACKS[0], delegation="@SUM(A1:A9)"),
+                   Delegate(id="d2", name="Trần Văn Bình", delegation="-Hà Nội")])
+    login_as("technician")
+    r = client.get("/portal/codes.csv")
+    assert r.status_code == 200
+    rows = read_csv(r)
+    names = {row[0]: row for row in rows[1:]}
+    assert names["d1"][1:3] == ["'" + ATTACKS[0], "'@SUM(A1:A9)"]
+    assert names["d2"][1:3] == ["Trần Văn Bình", "'-Hà Nội"]
+
+
 def test_no_module_writes_csv_or_a_workbook_but_the_exports_helper():
     writers = re.compile(r"csv\.writer\(|csv\.DictWriter\(|\bWorkbook\(|xlsxwriter|to_csv\(")
     offenders = [str(p.relative_to(CONTROLLER)) for p in CONTROLLER.rglob("*.py")

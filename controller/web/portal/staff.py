@@ -9,13 +9,11 @@ seat-bound tablets, with revocation; sign-in codes for the badges.
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from controller.app import services
+from controller.exports import csv_response
 from controller.portal.signin import SignInError
 from controller.web.guard import Perm, requires
 from controller.web.i18n import translate
@@ -106,10 +104,6 @@ def codes():
     with svc.db.session() as s:
         people = sorted(s.execute(select(Delegate.id, Delegate.name, Delegate.delegation)),
                         key=lambda r: (sort_key(r.delegation), sort_key(r.name)))
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow([_("Delegate number"), _("Name"), _("Delegation"), _("Sign-in code")])
-    for d in people:
-        w.writerow([d.id, d.name, d.delegation, svc.portal.auth.code_for(d.id) or ""])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=portal-codes.csv"})
+    header = [_("Delegate number"), _("Name"), _("Delegation"), _("Sign-in code")]
+    rows = ([d.id, d.name, d.delegation, svc.portal.auth.code_for(d.id) or ""] for d in people)
+    return csv_response("portal-codes.csv", header, rows)
