@@ -28,7 +28,7 @@ def _param_names() -> list[str]:
     for path in WEB.rglob("*.py"):
         source = path.read_text()
         found |= set(re.findall(r"""(?:args|form|values|f|body)\.get\(\s*["']([a-z_]+)["']""", source))
-        found |= set(re.findall(r"""(?:int|float)_param\(\s*["']([a-z_]+)["']""", source))
+        found |= set(re.findall(r"""(?:int_param|float_param|_field)\(\s*["']([a-z_]+)["']""", source))
     return sorted(found - {"csrf_token"})
 
 

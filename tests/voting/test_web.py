@@ -139,7 +139,7 @@ def test_election_form_and_bad_input(web):
     assert svc.get(2).secret and not svc.get(3).secret and svc.get(3).allow_change
     for bad in ("nan", "inf", "1e400", "-1", "abc"):
         r = chair.post("/ballots/3/open", data={"csrf_token": token, "minutes": bad})
-        assert r.status_code == 409 and "number of minutes" in r.get_data(as_text=True), bad
+        assert r.status_code == 400 and "number of minutes" in r.get_data(as_text=True), bad
     assert svc.get(3).status.value == "draft"
 
 
