@@ -12,6 +12,9 @@ The page is served by cheroot, a production thread-pool WSGI server with built-i
 each server-sent event as it is yielded; its pool has ``[web] threads`` threads and at most
 ``[web] max_live_clients`` of them follow live feeds. Stopping ends the live streams first, then the
 server, the watch, the voting side, the gallery publisher, the ingest and the broker connection.
+With ``[portal] enabled`` the delegates' tablets have their own port, served by an event loop
+(:class:`controller.front.server.TabletFront`, :mod:`controller.front`); it starts after the page
+and stops right after the live bus closes.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class ControllerServer:
         self.services: Services = self.app.extensions["congress"]
         self._server = None
         self._thread: threading.Thread | None = None
+        self.front = None  # the tablet front, when [portal] enabled
 
     @property
     def port(self) -> int:
@@ -104,6 +108,10 @@ class ControllerServer:
         self._thread = threading.Thread(target=self._server.serve, name="web-server", daemon=True)
         self._thread.start()
         log.info("controller page at %s (%d threads)", self.url, self.config.web.threads)
+        if self.config.portal.enabled:
+            from controller.front.server import TabletFront
+
+            self.front = TabletFront(self.config, self.app, svc.documents, self.bus).start()
         return self
 
     def wait(self, stop: threading.Event) -> None:
@@ -119,6 +127,8 @@ class ControllerServer:
     def stop(self) -> None:
         svc = self.services
         self.bus.close()
+        if self.front is not None:
+            self.front.stop()
         if self._server is not None:
             self._server.stop()
         if self._thread is not None:

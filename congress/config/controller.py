@@ -2,7 +2,8 @@
 
 Tables: ``[venue]``, ``[database]``, ``[broker]``, ``[web]`` (address, TLS, server threads),
 ``[security]`` (cookies, session lifetime, login rate limits), ``[devices]`` (door-unit alarms),
-``[attendance]`` (quorum rule), ``[documents]`` (upload limits, portal address). Secrets (audit key,
+``[attendance]`` (quorum rule), ``[documents]`` (upload limits, portal address), ``[portal]`` (the
+tablet front: the delegates' port, served by an event loop). Secrets (audit key,
 TLS key passphrase) never live here: see :func:`congress.config.read_secret`.
 """
 
@@ -169,6 +170,56 @@ class DocumentsSection(Section):
     )
 
 
+class PortalSection(Section):
+    """The tablet front: the delegates' own port (documents, the portal, live notices).
+
+    An event-loop server inside the controller process (:mod:`controller.front`), with the TLS
+    certificate and key of ``[web]``; only the delegates' paths are reachable on it."""
+
+    enabled: bool = Field(
+        False, title="Tablet front", description="Serve the delegates' tablets on their own port"
+    )
+    host: str = Field("127.0.0.1", title="Listen address", description="0.0.0.0 to serve the whole LAN")
+    port: int = Field(8444, ge=1, le=65535, title="Port", description="TCP port of the delegates' tablets")
+    handshake_s: float = Field(
+        10.0, ge=0.5, le=120, title="TLS handshake deadline",
+        description="Seconds a new connection has to finish its TLS handshake",
+    )
+    header_s: float = Field(
+        15.0, ge=0.5, le=600, title="Header deadline",
+        description="Seconds a connection has to send a complete request, from connecting or after the "
+        "previous answer (an idle keep-alive connection is closed then)",
+    )
+    per_address: int = Field(
+        64, ge=1, le=100_000, title="Connections per address",
+        description="Open connections one client address may hold; more are closed at once",
+    )
+    backlog: int = Field(
+        4096, ge=16, le=65535, title="Connection backlog",
+        description="Connections the kernel queues before the front accepts them",
+    )
+    loops: int = Field(
+        2, ge=1, le=64, title="Event loops",
+        description="Threads each running an event loop on the port (about one per core)",
+    )
+    page_threads: int = Field(
+        8, ge=1, le=256, title="Page threads",
+        description="Threads running the portal's pages (everything but documents and the live feed)",
+    )
+    file_threads: int = Field(
+        8, ge=1, le=256, title="Document threads",
+        description="Threads checking access and making watermarked copies; bytes are sent by the loop",
+    )
+    keepalive_s: float = Field(
+        15.0, ge=1, le=300, title="Live keep-alive",
+        description="Seconds between keep-alive comments on /p/events"
+    )
+    write_s: float = Field(
+        30.0, ge=1, le=600, title="Write deadline",
+        description="Seconds a live-feed client may leave an event unread before it is disconnected",
+    )
+
+
 class FacesSection(Section):
     """Face enrollment: which embedder makes the gallery's templates."""
 
@@ -209,6 +260,7 @@ class ControllerConfig(Section):
     devices: DevicesSection = DevicesSection()
     attendance: AttendanceSection = AttendanceSection()
     documents: DocumentsSection = DocumentsSection()
+    portal: PortalSection = PortalSection()
     faces: FacesSection = FacesSection()
     synthesis: SynthesisSection = SynthesisSection()
     keypads: KeypadsSection | None = None  # keypad base station; none: no keypad reader

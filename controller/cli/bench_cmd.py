@@ -66,7 +66,7 @@ def documents(args: argparse.Namespace) -> int:
     from controller.bench.documents import run as run_documents
 
     r = run_documents(delegates=args.delegates, documents=args.documents, set_mb=args.set_mb,
-                      threads=args.threads, client_procs=args.client_procs)
+                      threads=args.threads, client_procs=args.client_procs, via=args.via)
     human = (
         f"{r['completed']} of {r['delegates']} tablets got their {r['set_bytes'] / 1e6:.1f} MB set, "
         f"{r['failed']} failed; p50 {r['p50_s']} s, p99 {r['p99_s']} s; {r['mb_per_s']} MB/s against nginx's "
@@ -75,6 +75,19 @@ def documents(args: argparse.Namespace) -> int:
     )
     emit(r, as_json=args.json, human=human)
     return 0 if r["failed"] == 0 else 1
+
+
+def portal(args: argparse.Namespace) -> int:
+    from controller.bench.portal import run as run_portal
+
+    r = run_portal(delegates=args.delegates, client_procs=args.client_procs, badges=args.badges)
+    human = (
+        f"a notice reached {r['delivered']} of {r['clients']} delegates' tablets: p50 {r['p50_ms']} ms, "
+        f"p99 {r['p99_ms']} ms; staff pages p99 {r['staff_p99_ms']} ms meanwhile; "
+        f"RSS {r['rss_mb']} MB, {r['threads']} threads"
+    )
+    emit(r, as_json=args.json, human=human)
+    return 0 if r["delivered"] == r["clients"] == args.delegates else 1
 
 
 def sites(args: argparse.Namespace) -> int:
@@ -174,10 +187,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--delegates", type=int, default=2000, help="tablets, one delegate each (default 2000)")
     d.add_argument("--documents", type=int, default=4, help="documents in the set (default 4)")
     d.add_argument("--set-mb", type=float, default=20.0, help="size of the whole set in MB (default 20)")
-    d.add_argument("--threads", type=int, default=64, help="controller web server threads (default 64)")
+    d.add_argument("--threads", type=int, default=64, help="controller page threads (default 64)")
+    d.add_argument("--via", choices=("front", "page"), default="front",
+                   help="fetch from the tablet front (default) or the staff page's cheroot port")
     d.add_argument("--client-procs", type=int, default=2, help="load generator processes (default 2)")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(handler=documents)
+    po = s.add_parser("portal", help="a notice to 2,000 delegates' tablets on the live feed, staff pages "
+                      "used meanwhile")
+    po.add_argument("--delegates", type=int, default=2000, help="tablets, one delegate each (default 2000)")
+    po.add_argument("--client-procs", type=int, default=2, help="load generator processes (default 2)")
+    po.add_argument("--badges", action="store_true",
+                    help="tablets present badge tokens instead of portal sessions")
+    po.add_argument("--json", action="store_true", help="print one JSON object")
+    po.set_defaults(handler=portal)
     y = s.add_parser("synthesis",
                      help="extractive drafting on Vietnamese multi-document clusters, lead and LexRank "
                      "baselines in the same run, theme clustering of the pooled documents")

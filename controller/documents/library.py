@@ -30,6 +30,7 @@ from controller import audit
 from controller.documents import qr_sheet, watermark
 from controller.documents.access import GUEST, Level, Reader, ReaderKind, may_read
 from controller.documents.copies import Copy, CopyStore
+from controller.documents.delegate_access import DelegateAccess
 from controller.documents.open_log import OpenEntry, OpenLog
 from controller.documents.pdfcheck import check_pdf
 from controller.documents.tables import (
@@ -129,6 +130,8 @@ class Library:
         self.max_bytes, self.max_pages, self.lang = max_bytes, max_pages, lang
         self.publish = publish or (lambda kind, data: None)
         self.opens = opens or OpenLog(db)
+        self.access = DelegateAccess(db, signing_key.public_key() if signing_key else None, venue_id,
+                                     self.groups_of)
 
     # --- groups ---------------------------------------------------------------------------------------
 

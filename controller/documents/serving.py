@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Request, Response
@@ -22,7 +23,7 @@ BLOCK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def _ranged(copy: Copy, start: int, end: int) -> Iterator[bytes]:
+def ranged(copy: Copy, start: int, end: int) -> Iterator[bytes]:
     """Bytes ``start``..``end`` (inclusive) of base + tail."""
     if start < copy.base_length:
         with open(copy.base, "rb", buffering=0) as f:
@@ -52,30 +53,55 @@ def _range(header: str | None, length: int) -> tuple[int, int] | None:
     return (start, end) if start <= end else None
 
 
-def copy_response(copy: Copy, request: Request, filename: str, copy_id: str) -> Response:
-    """The HTTP response for ``copy``; ``copy_id`` names the copy (version + holder) for the ETag."""
+@dataclass(frozen=True)
+class CopyPlan:
+    """What to send of a copy: status, headers and the inclusive byte span (none for a 416)."""
+
+    status: int
+    headers: dict[str, str]
+    start: int = 0
+    end: int = -1
+
+
+def copy_plan(
+    copy: Copy, range_header: str | None, if_range: str | None, filename: str, copy_id: str
+) -> CopyPlan:
+    """The response for ``copy`` without any web framework (the Flask view and the tablet front
+    both answer from it); ``copy_id`` names the copy (version + holder) for the ETag."""
     etag = hashlib.sha256(f"{copy_id}:{copy.length}".encode()).hexdigest()[:32]
     headers = {
+        "Content-Type": "application/pdf",
         "Cache-Control": "private, no-store",
         "Accept-Ranges": "bytes",
         "ETag": f'"{etag}"',
         "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
         "X-Content-Type-Options": "nosniff",
     }
-    wanted = _range(request.headers.get("Range"), copy.length)
-    if request.headers.get("If-Range") not in (None, f'"{etag}"'):
-        wanted = None
-    if request.headers.get("Range") and wanted is None and _RANGE.match(request.headers["Range"].strip()):
+    if if_range not in (None, f'"{etag}"'):
+        range_header = None  # the client's copy is another one: send this one whole (RFC 9110 13.1.5)
+    wanted = _range(range_header, copy.length)
+    if range_header and wanted is None and _RANGE.match(range_header.strip()):
         headers["Content-Range"] = f"bytes */{copy.length}"
-        return Response(status=416, headers=headers)
+        del headers["Content-Type"]
+        return CopyPlan(416, headers)
     start, end = wanted or (0, copy.length - 1)
     headers["Content-Length"] = str(end - start + 1)
     if wanted:
         headers["Content-Range"] = f"bytes {start}-{end}/{copy.length}"
+    return CopyPlan(206 if wanted else 200, headers, start, end)
+
+
+def copy_response(copy: Copy, request: Request, filename: str, copy_id: str) -> Response:
+    """The Flask response for ``copy`` (:func:`copy_plan`, the bytes streamed by :func:`ranged`)."""
+    plan = copy_plan(copy, request.headers.get("Range"), request.headers.get("If-Range"), filename, copy_id)
+    if plan.status == 416:
+        return Response(status=416, headers=plan.headers)
+    headers = dict(plan.headers)
+    mimetype = headers.pop("Content-Type")
     return Response(
-        _ranged(copy, start, end),
-        status=206 if wanted else 200,
-        mimetype="application/pdf",
+        ranged(copy, plan.start, plan.end),
+        status=plan.status,
+        mimetype=mimetype,
         headers=headers,
         direct_passthrough=True,
     )

@@ -49,6 +49,16 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
+#: On every response (the tablet front, :mod:`controller.front`, sends them on its own answers too).
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=()"
+HSTS = "max-age=31536000"
+
 
 def requires(perm: Perm) -> Callable:
     """Mark a view as needing ``perm`` (checked in ``before_request``)."""
@@ -222,16 +232,13 @@ def _after(resp: Response) -> Response:
     svc = services()
     h = resp.headers
     h.setdefault("Content-Security-Policy", CSP)
-    h["X-Frame-Options"] = "DENY"
-    h["X-Content-Type-Options"] = "nosniff"
-    h["Referrer-Policy"] = "no-referrer"
-    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h.update(SECURITY_HEADERS)
     # The portal's sign-in page opens the camera to read a badge; it sets its own policy.
-    h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.endpoint not in CACHEABLE:
+    h.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if request.endpoint not in CACHEABLE and "no-store" not in h.get("Cache-Control", ""):
         h["Cache-Control"] = "no-store"
     if svc.tls:
-        h["Strict-Transport-Security"] = "max-age=31536000"
+        h["Strict-Transport-Security"] = HSTS
     if g.get("pre_token") and g.get("websession") is None and not request.cookies.get(PRE_COOKIE):
         set_cookie(resp, PRE_COOKIE, g.pre_token)
     return resp

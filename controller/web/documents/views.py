@@ -8,7 +8,8 @@ Staff pages (logged in):
 
 Delegate-facing (the portal's endpoints; reachable without a staff login, every request checked by
 :meth:`controller.documents.library.Library.copy` for the reader of
-:func:`controller.documents.delegate_access.reader_for`):
+:meth:`controller.documents.delegate_access.DelegateAccess.reader_from`, the same rule as the tablet
+front's, :mod:`controller.front`):
 
 * ``GET /d`` — JSON list of the documents the reader may see;
 * ``GET /d/<ref>`` — JSON: the document and its versions;
@@ -26,7 +27,7 @@ from flask_babel import gettext as _
 from congress.errors import ProtocolError
 from controller.app import services
 from controller.documents.access import Level, Reader
-from controller.documents.delegate_access import reader_for
+from controller.documents.delegate_access import credentials_from
 from controller.documents.library import DocumentError, DocView, NotFound
 from controller.documents.pdfcheck import REFUSAL_TEXT, DocumentRefused
 from controller.documents.serving import copy_response
@@ -41,10 +42,8 @@ def _actor() -> str:
 
 
 def _reader() -> Reader:
-    svc = services()
-    key = svc.documents.key
-    return reader_for(
-        request, svc.db, key.public_key() if key else None, svc.config.venue.id, svc.documents.groups_of
+    return services().documents.access.reader_from(
+        user=g.get("user"), **credentials_from(request.headers, request.cookies)
     )
 
 

@@ -1,0 +1,77 @@
+"""Only the delegates' paths exist on the front's port; the rest is the page's 404."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aiohttp.test_utils import make_mocked_request
+
+from controller.front.server import PASSTHROUGH
+from controller.front.wsgi_bridge import environ_of
+
+
+def _staff_paths(app) -> list[str]:
+    paths = []
+    for rule in app.url_map.iter_rules():
+        first = rule.rule.lstrip("/").split("/", 1)[0].split("<", 1)[0]
+        if first in PASSTHROUGH or "GET" not in rule.methods:
+            continue
+        paths.append("".join(p if not p.startswith("<") else "1" for p in _split(rule.rule)))
+    return paths
+
+
+def _split(rule: str) -> list[str]:
+    out, buf = [], ""
+    for ch in rule:
+        if ch == "<":
+            out.append(buf)
+            buf = "<"
+        elif ch == ">":
+            out.append(buf + ">")
+            buf = ""
+        else:
+            buf += ch
+    return [*out, buf]
+
+
+def test_every_staff_route_is_404_on_the_front_even_logged_in(front):
+    from tests.controller.conftest import login
+
+    app = front.server.app
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    assert login(client, "admin").status_code == 302
+    cookie = client.get_cookie("congress_session").value
+    paths = _staff_paths(app)
+    assert "/" in paths and "/documents" in paths and "/events" in paths and len(paths) > 20
+    for path in paths:
+        status, headers, body = front.get(path, headers={"Cookie": f"congress_session={cookie}"})
+        assert status == 404, path
+    # the page's own 404, in the person's language
+    status, headers, body = front.get("/dashboard",
+                                      headers={"Accept": "text/html", "Cookie": "congress_lang=vi"})
+    assert status == 404 and "text/html" in headers["Content-Type"]
+    assert "Trang này không tồn tại" in body.decode()
+
+
+def test_the_delegates_paths_reach_the_page(front):
+    status, _, body = front.get("/d", "D-0002")
+    titles = {d["title"] for d in json.loads(body)["documents"]}
+    assert status == 200 and titles == {"Báo cáo chính trị", "Chương trình"}
+    status, _, body = front.get("/d", "D-0001")
+    assert "Nhân sự" in {d["title"] for d in json.loads(body)["documents"]}
+    status, headers, _ = front.get("/static/app.css")
+    assert status == 200 and "css" in headers["Content-Type"]
+    status, _, body = front.get(f"/d/{front.refs['group']}", "D-0002")
+    assert status == 404
+    assert front.get("/q/not-a-code")[0] == 400
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "X-Real-IP", "Forwarded"])
+def test_a_client_cannot_choose_its_address(header):
+    req = make_mocked_request("GET", "/p/x?a=1", headers={header: "10.9.9.9", "Cookie": "a=b"})
+    env = environ_of(req, b"", tls=True)
+    assert not any("10.9.9.9" in str(v) for v in env.values())
+    assert env["PATH_INFO"] == "/p/x" and env["QUERY_STRING"] == "a=1" and env["HTTP_COOKIE"] == "a=b"
+    assert env["wsgi.url_scheme"] == "https"
