@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from congress import document_token
 from congress.errors import CongressError, ProtocolError
+from congress.i18n import M_, Message
 from controller import audit
 from controller.documents import qr_sheet, watermark
 from controller.documents.access import GUEST, Level, Reader, ReaderKind, may_read
@@ -65,14 +66,19 @@ BAND_TEXT = {
 
 
 class DocumentError(CongressError):
-    """A document operation was refused."""
+    """A document operation was refused. ``text`` is the message for the page (a
+    :class:`congress.i18n.Message`, translated there); ``str(exc)`` is English."""
+
+    def __init__(self, text: Message | str, *, hint: str | None = None) -> None:
+        super().__init__(str(text), hint=hint)
+        self.text = text
 
 
 class NotFound(DocumentError):
     """No such document for this reader (unknown, withdrawn, or not theirs to read: the same answer)."""
 
     def __init__(self) -> None:
-        super().__init__("there is no such document")
+        super().__init__(M_("there is no such document"))
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,9 @@ class Library:
 
     def set_group(self, name: str, title: str, members: list[str], *, actor: str) -> None:
         if not _GROUP.match(name):
-            raise DocumentError(f"group name {name!r}: use lower-case letters, digits, - and _")
+            raise DocumentError(
+                M_("group name '%(name)s': use lower-case letters, digits, - and _", name=name)
+            )
         with self.db.session() as s:
             group = s.get(AccessGroup, name) or AccessGroup(name=name)
             group.title = title
@@ -145,7 +153,7 @@ class Library:
             s.flush()
             unknown = [m for m in members if s.get(Delegate, m) is None]
             if unknown:
-                raise DocumentError(f"unknown delegate(s): {', '.join(unknown[:5])}")
+                raise DocumentError(M_("unknown delegate(s): %(ids)s", ids=", ".join(unknown[:5])))
             s.query(AccessGroupMember).filter(AccessGroupMember.group_name == name).delete()
             s.add_all(AccessGroupMember(group_name=name, delegate_id=m) for m in dict.fromkeys(members))
             audit.record(s, actor, "documents.group", {"group": name, "members": len(members)})
@@ -177,11 +185,11 @@ class Library:
         if doc.level is Level.CONFIDENTIAL:
             if data:
                 raise DocumentError(
-                    "a confidential (paper only) document never stores a file; upload nothing"
+                    M_("a confidential (paper only) document never stores a file; upload nothing")
                 )
         else:
             if not data:
-                raise DocumentError("the document needs its PDF file")
+                raise DocumentError(M_("the document needs its PDF file"))
             checked = check_pdf(data, max_bytes=self.max_bytes, max_pages=self.max_pages)
             version.storage_key = secrets.token_hex(16)
             version.pages, version.size = checked.pages, checked.size
@@ -206,18 +214,18 @@ class Library:
     ) -> str:
         """Add a document with its first version; returns its reference."""
         if not title.strip():
-            raise DocumentError("a document needs a title")
+            raise DocumentError(M_("a document needs a title"))
         with self.db.session() as s:
             if level is Level.GROUP:
                 if not group or s.get(AccessGroup, group) is None:
-                    raise DocumentError(f"there is no group {group!r}; create it first")
+                    raise DocumentError(M_("there is no group '%(group)s'; create it first", group=group))
             else:
                 group = None
             item_id = None
             if item_ref:
                 item = s.scalar(select(AgendaItem).where(AgendaItem.ref == item_ref))
                 if item is None:
-                    raise DocumentError("there is no such agenda item")
+                    raise DocumentError(M_("there is no such agenda item"))
                 item_id = item.id
             doc = Document(
                 ref=new_ref(),
@@ -254,7 +262,7 @@ class Library:
         with self.db.session() as s:
             doc = self._doc(s, ref)
             if doc.withdrawn_at is not None:
-                raise DocumentError("the document was withdrawn; add a new document instead")
+                raise DocumentError(M_("the document was withdrawn; add a new document instead"))
             version = self._store_version(s, doc, data, filename, note, actor)
             audit.record(s, actor, "documents.version", {"ref": ref, "number": version.number, "note": note})
             number = version.number
@@ -345,7 +353,7 @@ class Library:
                     return row.number
                 except IntegrityError:
                     s.rollback()
-        raise DocumentError("could not assign a watermark number")
+        raise DocumentError(M_("could not assign a watermark number"))
 
     def _band(self, reader: Reader, number: int) -> tuple[watermark.Holder, str]:
         t = BAND_TEXT.get(self.lang, BAND_TEXT["en"])
@@ -464,14 +472,14 @@ class Library:
 
     def qr_text(self, ref: str, version: int) -> str:
         if self.key is None:
-            raise DocumentError("the controller signing key is not available", hint="congress ca init")
+            raise DocumentError(M_("the controller signing key is not available"), hint="congress ca init")
         return document_token.qr_text(
             document_token.issue_document(self.key, self.venue_id, ref, version), self.portal_url
         )
 
     def item_qr_text(self, item_ref: str) -> str:
         if self.key is None:
-            raise DocumentError("the controller signing key is not available", hint="congress ca init")
+            raise DocumentError(M_("the controller signing key is not available"), hint="congress ca init")
         return document_token.qr_text(
             document_token.issue_item(self.key, self.venue_id, item_ref), self.portal_url
         )
@@ -479,7 +487,7 @@ class Library:
     def resolve_code(self, text: str, reader: Reader = GUEST) -> dict:
         """What a scanned code points to now: the document (current or superseded) or agenda item."""
         if self.key is None:
-            raise DocumentError("the controller signing key is not available")
+            raise DocumentError(M_("the controller signing key is not available"))
         claims = document_token.verify(text, self.key.public_key(), self.venue_id)
         if claims.kind is document_token.Kind.AGENDA_ITEM:
             return {"kind": "item", "ref": claims.ref}
@@ -502,8 +510,9 @@ class Library:
             "withdrawn": withdrawn,
         }
 
-    def qr_sheet(self, congress_name: str) -> bytes:
-        """The printable QR sheet: every agenda item and every current (non-withdrawn) document."""
+    def qr_sheet(self, congress_name: str, gettext: Callable[[str], str] | None = None) -> bytes:
+        """The printable QR sheet: every agenda item and every current (non-withdrawn) document, in
+        the venue's language (or with ``gettext``: the page's request language)."""
         entries = []
         with self.db.session() as s:
             items = s.execute(
@@ -539,7 +548,7 @@ class Library:
                 entries.append(
                     qr_sheet.Entry(d.title, "", self.qr_text(d.ref, latest[d.id]), version=latest[d.id])
                 )
-        return qr_sheet.render(entries, congress_name=congress_name, lang=self.lang)
+        return qr_sheet.render(entries, congress_name=congress_name, lang=self.lang, gettext=gettext)
 
 
 def _sort_number(number: str) -> tuple:

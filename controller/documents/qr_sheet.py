@@ -3,14 +3,16 @@
 ReportLab writes the PDF with Noto Sans embedded (Vietnamese complete); the codes are drawn as vector
 squares from ``segno``'s matrix (error correction M, a 4-module quiet zone), so they print sharp at any
 size. Six entries per A4 page: the code, the item's number and title, the version, and a line saying
-how to check it. The sheet's own words come from :data:`TEXT` in the language asked for.
+how to check it. The sheet's own words are messages of the controller's catalogue, in the language
+asked for (``lang``, or the ``gettext`` of the page's request).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import segno
 from reportlab.lib.pagesizes import A4
@@ -19,26 +21,25 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from congress.i18n import N_
 from controller.documents import fonts
 
-TEXT = {
-    "vi": {
-        "title": "Mã QR tài liệu",
-        "scan": "Quét mã để mở trên cổng thông tin đại biểu",
-        "version": "Phiên bản {n}",
-        "superseded": "Đã được thay thế — hãy dùng phiên bản {n}",
-        "page": "Trang {n}/{total}",
-        "genuine": "Mã có chữ ký số của Ban tổ chức; kiểm tra được khi không có mạng.",
-    },
-    "en": {
-        "title": "Document QR codes",
-        "scan": "Scan to open in the delegates' portal",
-        "version": "Version {n}",
-        "superseded": "Superseded — use version {n}",
-        "page": "Page {n} of {total}",
-        "genuine": "Codes are signed by the organisers and can be checked offline.",
-    },
-}
+#: The sheet's own words: msgids of the controller's message catalogue (``controller/web/
+#: translations``), translated into the language asked for when the sheet is drawn.
+TITLE = N_("Document QR codes")
+SCAN = N_("Scan to open in the delegates' portal")
+VERSION = N_("Version %(n)s")
+SUPERSEDED = N_("Superseded — use version %(n)s")
+PAGE = N_("Page %(n)s of %(total)s")
+GENUINE = N_("Codes are signed by the organisers and can be checked offline.")
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "web" / "translations"
+
+
+def catalogue(lang: str) -> Callable[[str], str]:
+    """``gettext`` of the controller's catalogue for ``lang`` (English: the msgids themselves)."""
+    from babel.support import Translations
+
+    return Translations.load(str(TRANSLATIONS), [lang], domain="messages").gettext
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,19 @@ def _wrap(text: str, font: str, size: float, width: float, lines: int) -> list[s
     return [o for o in out if o]
 
 
-def render(entries: Sequence[Entry], *, congress_name: str, lang: str = "vi") -> bytes:
-    """The QR sheet PDF for ``entries``."""
+def render(
+    entries: Sequence[Entry],
+    *,
+    congress_name: str,
+    lang: str = "vi",
+    gettext: Callable[[str], str] | None = None,
+) -> bytes:
+    """The QR sheet PDF for ``entries``, in ``lang`` (or with ``gettext``, a page request's)."""
     _register()
-    t = TEXT.get(lang, TEXT["en"])
+    _ = gettext or catalogue(lang)
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
-    c.setTitle(f"{t['title']} — {congress_name}")
+    c.setTitle(f"{_(TITLE)} — {congress_name}")
     c.setAuthor(congress_name)
     w, h = A4
     cols, rows = 2, 3
@@ -111,10 +118,10 @@ def render(entries: Sequence[Entry], *, congress_name: str, lang: str = "vi") ->
     total = max(1, -(-len(entries) // per_page))
     for start in range(0, max(len(entries), 1), per_page):
         c.setFont(_BOLD, 15)
-        c.drawString(15 * mm, h - 17 * mm, f"{t['title']} — {congress_name}"[:90])
+        c.drawString(15 * mm, h - 17 * mm, f"{_(TITLE)} — {congress_name}"[:90])
         c.setFont(_FONT, 8.5)
-        c.drawString(15 * mm, h - 23 * mm, t["genuine"])
-        c.drawRightString(w - 15 * mm, 10 * mm, t["page"].format(n=start // per_page + 1, total=total))
+        c.drawString(15 * mm, h - 23 * mm, _(GENUINE))
+        c.drawRightString(w - 15 * mm, 10 * mm, _(PAGE) % {"n": start // per_page + 1, "total": total})
         for i, entry in enumerate(entries[start : start + per_page]):
             col, row = i % cols, i // cols
             x0 = 15 * mm + col * cell_w
@@ -129,18 +136,18 @@ def render(entries: Sequence[Entry], *, congress_name: str, lang: str = "vi") ->
             c.setFont(_FONT, 9)
             details = [entry.detail] if entry.detail else []
             if entry.version is not None:
-                details.append(t["version"].format(n=entry.version))
+                details.append(_(VERSION) % {"n": entry.version})
             for line in details:
                 c.drawCentredString(x0 + cell_w / 2, y, line[:80])
                 y -= 11
             if entry.current_version is not None:
                 c.setFont(_BOLD, 9)
                 c.setFillColorRGB(0.7, 0, 0)
-                c.drawCentredString(x0 + cell_w / 2, y, t["superseded"].format(n=entry.current_version))
+                c.drawCentredString(x0 + cell_w / 2, y, _(SUPERSEDED) % {"n": entry.current_version})
                 c.setFillGray(0)
                 y -= 11
             c.setFont(_FONT, 7.5)
-            c.drawCentredString(x0 + cell_w / 2, y, t["scan"])
+            c.drawCentredString(x0 + cell_w / 2, y, _(SCAN))
         c.showPage()
     c.save()
     return buf.getvalue()

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from congress.errors import CongressError
+from congress.i18n import M_, P_, Message
 from controller import audit
 from controller.programme.tables import (
     AgendaItem,
@@ -34,14 +35,19 @@ from controller.voting.tables import Ballot, BallotStatus
 
 
 class ProgrammeError(CongressError):
-    """A programme change was refused; the message says why."""
+    """A programme change was refused; the message says why. ``text`` is the message for the page
+    (a :class:`congress.i18n.Message`, translated there); ``str(exc)`` is English."""
+
+    def __init__(self, text: Message | str, *, hint: str | None = None) -> None:
+        super().__init__(str(text), hint=hint)
+        self.text = text
 
 
 class AgendaConflict(ProgrammeError):
     """Somebody else moved the agenda first; ``state`` is what it is now."""
 
     def __init__(self, state: dict) -> None:
-        super().__init__("the agenda was moved by someone else meanwhile; check it and move again")
+        super().__init__(M_("the agenda was moved by someone else meanwhile; check it and move again"))
         self.state = state
 
 
@@ -129,10 +135,10 @@ class Programme:
     ) -> AgendaItem:
         number = number.strip()
         if not number or not title.strip():
-            raise ProgrammeError("an agenda item needs a number and a title")
+            raise ProgrammeError(M_("an agenda item needs a number and a title"))
         sess = s.scalar(select(ProgrammeSession).where(ProgrammeSession.code == session_code))
         if sess is None:
-            raise ProgrammeError(f"there is no session {session_code!r}; add it first")
+            raise ProgrammeError(M_("there is no session '%(code)s'; add it first", code=session_code))
         item = s.scalar(select(AgendaItem).where(AgendaItem.number == number))
         if item is None:
             item = AgendaItem(
@@ -156,7 +162,7 @@ class Programme:
     ) -> str:
         with self.db.session() as s:
             if s.scalar(select(AgendaItem.id).where(AgendaItem.number == number.strip())):
-                raise ProgrammeError(f"agenda item number {number} is already used")
+                raise ProgrammeError(M_("agenda item number %(number)s is already used", number=number))
             item = self.item_row(s, number, session_code=session_code, title=title, description=description)
             audit.record(s, actor, "programme.item_add", {"ref": item.ref, "number": item.number})
             ref = item.ref
@@ -177,18 +183,18 @@ class Programme:
             item = self._item(s, ref)
             if number is not None and number.strip() != item.number:
                 if s.scalar(select(AgendaItem.id).where(AgendaItem.number == number.strip())):
-                    raise ProgrammeError(f"agenda item number {number} is already used")
+                    raise ProgrammeError(M_("agenda item number %(number)s is already used", number=number))
                 item.number = number.strip()
             if title is not None:
                 if not title.strip():
-                    raise ProgrammeError("an agenda item needs a title")
+                    raise ProgrammeError(M_("an agenda item needs a title"))
                 item.title = title.strip()
             if description is not None:
                 item.description = description
             if session_code is not None:
                 sess = s.scalar(select(ProgrammeSession).where(ProgrammeSession.code == session_code))
                 if sess is None:
-                    raise ProgrammeError(f"there is no session {session_code!r}")
+                    raise ProgrammeError(M_("there is no session '%(code)s'", code=session_code))
                 item.session_id = sess.id
             audit.record(s, actor, "programme.item_edit", {"ref": ref})
         self._changed()
@@ -207,15 +213,18 @@ class Programme:
                 )
             )
             if open_ballots:
-                raise ProgrammeError(
-                    f"agenda item {item.number} has an open ballot (no. {open_ballots[0]}); "
-                    "close the ballot before deleting the item"
-                )
+                raise ProgrammeError(M_(
+                    "agenda item %(number)s has an open ballot (no. %(ballot)s); "
+                    "close the ballot before deleting the item",
+                    number=item.number, ballot=open_ballots[0],
+                ))
             docs = s.scalar(select(func.count()).select_from(Document).where(Document.item_id == item.id))
             if docs:
-                raise ProgrammeError(
-                    f"agenda item {item.number} still has {docs} document(s); move or withdraw them first"
-                )
+                raise ProgrammeError(P_(
+                    "agenda item %(number)s still has %(num)d document; move or withdraw it first",
+                    "agenda item %(number)s still has %(num)d documents; move or withdraw them first",
+                    docs, number=item.number,
+                ))
             from controller.discussion.tables import DiscussionInput, SynthesisRun
 
             said = s.scalar(
@@ -224,10 +233,11 @@ class Programme:
                 select(func.count()).select_from(SynthesisRun).where(SynthesisRun.item_id == item.id)
             )
             if said:
-                raise ProgrammeError(
-                    f"agenda item {item.number} has contributions or syntheses in the record; "
-                    "it cannot be deleted"
-                )
+                raise ProgrammeError(M_(
+                    "agenda item %(number)s has contributions or syntheses in the record; "
+                    "it cannot be deleted",
+                    number=item.number,
+                ))
             s.query(AgendaItemBallot).filter(AgendaItemBallot.item_id == item.id).delete()
             state = s.get(AgendaState, 1)
             if state is not None and state.item_id == item.id:
@@ -240,7 +250,7 @@ class Programme:
         with self.db.session() as s:
             item = self._item(s, ref)
             if s.get(Ballot, ballot_id) is None:
-                raise ProgrammeError(f"there is no ballot {ballot_id}")
+                raise ProgrammeError(M_("there is no ballot %(ballot)s", ballot=ballot_id))
             link = s.get(AgendaItemBallot, ballot_id)
             if link is None:
                 s.add(AgendaItemBallot(ballot_id=ballot_id, item_id=item.id))
@@ -249,13 +259,24 @@ class Programme:
             audit.record(s, actor, "programme.ballot_link", {"ref": ref, "ballot": ballot_id})
         self._changed()
 
+    def unlink_ballot(self, ref: str, ballot_id: int, *, actor: str) -> None:
+        """The ballot no longer belongs to item ``ref`` (it stays, on no item)."""
+        with self.db.session() as s:
+            item = self._item(s, ref)
+            link = s.get(AgendaItemBallot, ballot_id)
+            if link is None or link.item_id != item.id:
+                raise ProgrammeError(M_("ballot %(ballot)s is not on this agenda item", ballot=ballot_id))
+            s.delete(link)
+            audit.record(s, actor, "programme.ballot_unlink", {"ref": ref, "ballot": ballot_id})
+        self._changed()
+
     # --- reading ------------------------------------------------------------------------------------
 
     @staticmethod
     def _item(s: Session, ref: str) -> AgendaItem:
         item = s.scalar(select(AgendaItem).where(AgendaItem.ref == ref))
         if item is None:
-            raise ProgrammeError("there is no such agenda item")
+            raise ProgrammeError(M_("there is no such agenda item"))
         return item
 
     def item(self, ref: str) -> ItemView:
@@ -360,7 +381,7 @@ class Programme:
     def set_status(self, s: Session, code: str, status: SessionStatus) -> ProgrammeSession:
         sess = s.scalar(select(ProgrammeSession).where(ProgrammeSession.code == code))
         if sess is None:
-            raise ProgrammeError(f"there is no session {code!r}")
+            raise ProgrammeError(M_("there is no session '%(code)s'", code=code))
         sess.status = status
         if status is SessionStatus.OPEN:
             sess.opened_at = utcnow()

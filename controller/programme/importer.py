@@ -33,10 +33,12 @@ import csv
 import datetime as dt
 import io
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from congress.errors import CongressError
+from congress.i18n import M_, P_, Message
 from controller import audit
 from controller.programme.agenda import Programme
 from controller.programme.tables import ProgrammeSession, SessionKind
@@ -56,11 +58,30 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class Problem:
-    where: str  # "row 4", "item 2"
-    message: str
+    """One problem of the file: where (``row 4``, ``item 2``) and what, both translatable."""
+
+    where: Message  # "row 4", "item 2"
+    message: Message
+
+    @property
+    def text(self) -> Message:
+        return M_("%(where)s: %(problem)s", where=self.where, problem=self.message)
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        return str(self.text)
+
+
+def _where(label: str, n: int) -> Message:
+    if label == "row":
+        return M_("row %(n)d", n=n)
+    if label == "item":
+        return M_("item %(n)d", n=n)
+    if label == "session":
+        return M_("session %(n)d", n=n)
+    return M_("day %(n)d", n=n)
+
+
+FILE = M_("file")
 
 
 class ProgrammeImportError(CongressError):
@@ -73,6 +94,17 @@ class ProgrammeImportError(CongressError):
             f"the programme file has {len(problems)} problem(s), nothing was imported: {shown}{more}"
         )
         self.problems = problems
+
+    def translate(self, translate: Callable[[Message], str]) -> str:
+        """The whole refusal in the page's language (``translate`` turns a Message into text)."""
+        shown = "; ".join(translate(p.text) for p in self.problems[:10])
+        head = P_("the programme file has %(num)d problem, nothing was imported: %(problems)s",
+                  "the programme file has %(num)d problems, nothing was imported: %(problems)s",
+                  len(self.problems), problems=shown)
+        if len(self.problems) > 10:
+            return translate(M_("%(problems)s (and %(more)d more)", problems=translate(head),
+                                more=len(self.problems) - 10))
+        return translate(head)
 
 
 @dataclass
@@ -90,7 +122,8 @@ def _date(value, where: str, problems: list[Problem]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        problems.append(Problem(where, f"{value!r} is not a date (write it as 2026-12-02)"))
+        problems.append(Problem(where, M_("%(value)s is not a date (write it as 2026-12-02)",
+                                          value=repr(value))))
         return None
 
 
@@ -104,7 +137,7 @@ def _time(value, where: str, problems: list[Problem]) -> dt.time | None:
     try:
         return dt.time.fromisoformat(str(value).strip())
     except ValueError:
-        problems.append(Problem(where, f"{value!r} is not a time (write it as 08:30)"))
+        problems.append(Problem(where, M_("%(value)s is not a time (write it as 08:30)", value=repr(value))))
         return None
 
 
@@ -112,7 +145,8 @@ def _kind(value, where: str, problems: list[Problem]) -> SessionKind:
     try:
         return SessionKind(str(value or "official").strip().lower())
     except ValueError:
-        problems.append(Problem(where, f"session kind {value!r} is not one of preparatory, official, other"))
+        problems.append(Problem(where, M_("session kind %(value)s is not one of preparatory, official, other",
+                                          value=repr(value))))
         return SessionKind.OTHER
 
 
@@ -123,7 +157,7 @@ def _text(value) -> str:
 def _rows_to_plan(rows: list[dict], label: str, known_sessions: set[str]) -> tuple[Plan, list[Problem]]:
     plan, problems = Plan(), []
     for n, row in enumerate(rows, 2 if label == "row" else 1):
-        where = f"{label} {n}"
+        where = _where(label, n)
         code = _text(row.get("session"))
         if _text(row.get("date")) or _text(row.get("session_title")):
             day = _date(row.get("date"), where, problems) if _text(row.get("date")) else None
@@ -131,7 +165,7 @@ def _rows_to_plan(rows: list[dict], label: str, known_sessions: set[str]) -> tup
                 plan.days.setdefault(day, _text(row.get("day_title")))
                 if code not in plan.sessions:
                     if not _text(row.get("session_title")):
-                        problems.append(Problem(where, f"session {code} has no title"))
+                        problems.append(Problem(where, M_("session %(code)s has no title", code=code)))
                     plan.sessions[code] = {
                         "date": day,
                         "title": _text(row.get("session_title")),
@@ -139,14 +173,16 @@ def _rows_to_plan(rows: list[dict], label: str, known_sessions: set[str]) -> tup
                         "starts": _time(row.get("starts"), where, problems),
                     }
             elif code and not day:
-                problems.append(Problem(where, f"session {code} has no date"))
+                problems.append(Problem(where, M_("session %(code)s has no date", code=code)))
         if not _text(row.get("number")) and not _text(row.get("title")):
             continue
         if not code:
-            problems.append(Problem(where, "the agenda item has no session"))
+            problems.append(Problem(where, M_("the agenda item has no session")))
         elif code not in plan.sessions and code not in known_sessions:
             problems.append(
-                Problem(where, f"session {code} is not defined (give its date and title on its first row)")
+                Problem(where, M_(
+                    "session %(code)s is not defined (give its date and title on its first row)", code=code
+                ))
             )
         plan.items.append(
             {
@@ -164,23 +200,23 @@ def _toml_plan(data: bytes, known_sessions: set[str]) -> tuple[Plan, list[Proble
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        return Plan(), [Problem("file", f"not valid TOML ({exc})")]
+        return Plan(), [Problem(FILE, M_("not valid TOML (%(error)s)", error=str(exc)))]
     plan, problems = Plan(), []
     for n, day in enumerate(doc.get("day", []), 1):
-        d = _date(day.get("date"), f"day {n}", problems)
+        d = _date(day.get("date"), _where("day", n), problems)
         if d:
             plan.days[d] = _text(day.get("title"))
     for n, sess in enumerate(doc.get("session", []), 1):
-        where = f"session {n}"
+        where = _where("session", n)
         code = _text(sess.get("code"))
         if not code:
-            problems.append(Problem(where, "the session has no code"))
+            problems.append(Problem(where, M_("the session has no code")))
             continue
         if code in plan.sessions:
-            problems.append(Problem(where, f"session code {code} is used twice"))
+            problems.append(Problem(where, M_("session code %(code)s is used twice", code=code)))
         d = _date(sess.get("day"), where, problems)
         if not _text(sess.get("title")):
-            problems.append(Problem(where, f"session {code} has no title"))
+            problems.append(Problem(where, M_("session %(code)s has no title", code=code)))
         if d:
             plan.days.setdefault(d, "")
         plan.sessions[code] = {
@@ -191,11 +227,12 @@ def _toml_plan(data: bytes, known_sessions: set[str]) -> tuple[Plan, list[Proble
         }
     for n, item in enumerate(doc.get("item", []), 1):
         code = _text(item.get("session"))
-        where = f"item {n}"
+        where = _where("item", n)
         if not code:
-            problems.append(Problem(where, "the agenda item has no session"))
+            problems.append(Problem(where, M_("the agenda item has no session")))
         elif code not in plan.sessions and code not in known_sessions:
-            problems.append(Problem(where, f"session {code} is not in the file or the programme"))
+            problems.append(Problem(where, M_("session %(code)s is not in the file or the programme",
+                                              code=code)))
         plan.items.append(
             {
                 "where": where,
@@ -215,21 +252,23 @@ def _table_rows(data: bytes, fmt: str) -> tuple[list[dict], list[Problem]]:
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-            return [], [Problem("file", f"not a readable XLSX workbook ({type(exc).__name__})")]
+            return [], [Problem(FILE, M_("not a readable XLSX workbook (%(error)s)",
+                                         error=type(exc).__name__))]
         table = [list(r) for r in sheet.iter_rows(values_only=True)]
     else:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            return [], [Problem("file", "the CSV is not UTF-8 text (save it as CSV UTF-8)")]
+            return [], [Problem(FILE, M_("the CSV is not UTF-8 text (save it as CSV UTF-8)"))]
         table = list(csv.reader(io.StringIO(text)))
     if not table:
-        return [], [Problem("file", "the file is empty")]
+        return [], [Problem(FILE, M_("the file is empty"))]
     header = [_text(h).lower() for h in table[0]]
     missing = [c for c in ("session", "number", "title") if c not in header]
     if missing:
         return [], [
-            Problem("row 1", f"missing column(s): {', '.join(missing)} (columns: {', '.join(COLUMNS)})")
+            Problem(_where("row", 1), M_("missing column(s): %(missing)s (columns: %(columns)s)",
+                                         missing=", ".join(missing), columns=", ".join(COLUMNS)))
         ]
     return [dict(zip(header, r, strict=False)) for r in table[1:] if any(_text(v) for v in r)], []
 
@@ -246,21 +285,23 @@ def parse(data: bytes, fmt: str, known_sessions: set[str] = frozenset()) -> Plan
         else:
             plan = Plan()
     else:
-        raise ProgrammeImportError([Problem("file", f"format {fmt!r} is not toml, csv or xlsx")])
-    seen: dict[str, str] = {}
+        raise ProgrammeImportError([Problem(FILE, M_("format %(format)s is not toml, csv or xlsx",
+                                                     format=repr(fmt)))])
+    seen: dict[str, Message] = {}
     for item in plan.items:
         if not item["number"]:
-            problems.append(Problem(item["where"], "the agenda item has no number"))
+            problems.append(Problem(item["where"], M_("the agenda item has no number")))
         elif item["number"] in seen:
             problems.append(
-                Problem(item["where"], f"item number {item['number']} is also used by {seen[item['number']]}")
+                Problem(item["where"], M_("item number %(number)s is also used by %(other)s",
+                                          number=item["number"], other=seen[item["number"]]))
             )
         else:
             seen[item["number"]] = item["where"]
         if not item["title"]:
-            problems.append(Problem(item["where"], "the agenda item has no title"))
+            problems.append(Problem(item["where"], M_("the agenda item has no title")))
     if not plan.items and not problems:
-        problems.append(Problem("file", "the file has no agenda items"))
+        problems.append(Problem(FILE, M_("the file has no agenda items")))
     if problems:
         raise ProgrammeImportError(problems)
     return plan

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from congress.i18n import M_
 from controller import audit
 from controller.checkins.attendance import QuorumPolicy, present_ids
 from controller.programme.agenda import ProgrammeError
@@ -34,7 +35,7 @@ from controller.storage.tables import Delegate
 def _session(s: Session, code: str) -> ProgrammeSession:
     row = s.scalar(select(ProgrammeSession).where(ProgrammeSession.code == code))
     if row is None:
-        raise ProgrammeError(f"there is no session {code!r}")
+        raise ProgrammeError(M_("there is no session '%(code)s'", code=code))
     return row
 
 
@@ -84,7 +85,7 @@ class RollCalls:
         """Excuse ``delegate_id`` from one session (or from the whole congress with no session)."""
         with self.db.session() as s:
             if s.get(Delegate, delegate_id) is None:
-                raise ProgrammeError(f"there is no delegate {delegate_id!r}")
+                raise ProgrammeError(M_("there is no delegate '%(delegate)s'", delegate=delegate_id))
             sid = _session(s, session_code).id if session_code else None
             row = s.scalar(
                 select(LeaveOfAbsence).where(
@@ -136,7 +137,7 @@ class RollCalls:
         with self.db.session() as s:
             sess = _session(s, code)
             if sess.status is SessionStatus.OPEN:
-                raise ProgrammeError(f"session {code} is already open")
+                raise ProgrammeError(M_("session %(code)s is already open", code=code))
             site_of = dict(s.execute(select(Delegate.id, Delegate.site).where(Delegate.summoned)).all())
             summoned = list(site_of)
             inside = present_ids(s)
@@ -181,7 +182,7 @@ class RollCalls:
         with self.db.session() as s:
             sess = _session(s, code)
             if sess.status is not SessionStatus.OPEN:
-                raise ProgrammeError(f"session {code} is not open")
+                raise ProgrammeError(M_("session %(code)s is not open", code=code))
             sess.status, sess.closed_at = SessionStatus.CLOSED, utcnow()
             audit.record(s, actor, "programme.session_close", {"session": code})
         self.publish("rollcall", {"session": code, "status": "closed"})

@@ -33,6 +33,7 @@ from controller.documents.pdfcheck import REFUSAL_TEXT, DocumentRefused
 from controller.documents.serving import copy_response
 from controller.documents.tables import DocumentKind
 from controller.web.guard import Perm, public, requires
+from controller.web.i18n import translate
 
 bp = Blueprint("documents", __name__)
 
@@ -130,8 +131,10 @@ def upload():
         )
     except DocumentRefused as exc:
         return _upload_error(refusal_text(exc), exc.reason.value, 422)
-    except (DocumentError, ValueError) as exc:
-        return _upload_error(str(exc))
+    except DocumentError as exc:
+        return _upload_error(translate(exc.text))
+    except ValueError:
+        return _upload_error(_("the form was incomplete or out of date; reload the page and try again"))
     if "application/json" in request.headers.get("Accept", ""):
         return jsonify(ref=ref, url=url_for("documents.detail", ref=ref)), 201
     return redirect(url_for("documents.detail", ref=ref))
@@ -172,7 +175,7 @@ def new_version(ref: str):
     except DocumentRefused as exc:
         return redirect(url_for("documents.detail", ref=ref, error=refusal_text(exc)))
     except DocumentError as exc:
-        return redirect(url_for("documents.detail", ref=ref, error=str(exc)))
+        return redirect(url_for("documents.detail", ref=ref, error=translate(exc.text)))
     return redirect(
         url_for("documents.detail", ref=ref, message=_("Version %(number)s is now current", number=n))
     )
@@ -192,7 +195,7 @@ def withdraw(ref: str):
 @requires(Perm.VIEW_DOCUMENTS)
 def qr_sheet():
     svc = services()
-    pdf = svc.documents.qr_sheet(svc.config.venue.name or svc.config.venue.id)
+    pdf = svc.documents.qr_sheet(svc.config.venue.name or svc.config.venue.id, gettext=_)
     return Response(
         pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=qr-sheet.pdf"}
     )
@@ -240,5 +243,5 @@ def code(token: str):
     except ProtocolError as exc:
         return render_template("documents/code.html", problem=exc.message, found=None), 400
     except DocumentError as exc:
-        return render_template("documents/code.html", problem=exc.message, found=None), 503
+        return render_template("documents/code.html", problem=translate(exc.text), found=None), 503
     return render_template("documents/code.html", problem=None, found=found)

@@ -1,7 +1,8 @@
 """The programme on the controller page (``programme`` blueprint).
 
 * ``/programme`` — the outline (days, sessions, items with their ballots and documents), the editor
-  (add, edit, delete items; import a TOML/CSV/XLSX file), "now on the agenda" buttons, opening and
+  (add, edit, delete items; put ballots on items or take them off; import a TOML/CSV/XLSX file),
+  "now on the agenda" buttons, opening and
   closing sessions (which takes the roll call) and recording leave of absence;
 * ``/programme/now`` — move the agenda (JSON ``{"ref", "revision"}``; 409 with the current state when
   another chair moved first);
@@ -24,6 +25,7 @@ from controller.documents.access import Reader, ReaderKind
 from controller.programme.agenda import AgendaConflict, ProgrammeError
 from controller.programme.importer import ProgrammeImportError, import_file
 from controller.web.guard import Perm, requires
+from controller.web.i18n import translate
 from controller.web.params import MAX_ID, int_param
 
 bp = Blueprint("programme", __name__)
@@ -56,6 +58,7 @@ def page():
     return render_template(
         "programme/index.html",
         outline=svc.programme.outline(),
+        ballots=[(b.id, b.title) for b in svc.ballots.list()],
         now=svc.programme.now(),
         docs=_documents_by_item(),
         rollcall=svc.rollcalls.latest(),
@@ -84,7 +87,7 @@ def add_item():
             actor=_actor(),
         )
     except ProgrammeError as exc:
-        return _back(error=exc.message)
+        return _back(error=translate(exc.text))
     return _back(message=_("Agenda item added"))
 
 
@@ -102,7 +105,7 @@ def edit_item(ref: str):
             session_code=f.get("session") or None,
         )
     except ProgrammeError as exc:
-        return _back(error=exc.message)
+        return _back(error=translate(exc.text))
     return _back(message=_("Agenda item saved"))
 
 
@@ -112,8 +115,28 @@ def delete_item(ref: str):
     try:
         services().programme.delete_item(ref, actor=_actor())
     except ProgrammeError as exc:
-        return _back(error=exc.message)
+        return _back(error=translate(exc.text))
     return _back(message=_("Agenda item deleted"))
+
+
+@bp.route("/programme/items/<ref>/ballots/<action>", methods=["POST"])
+@requires(Perm.MANAGE_PROGRAMME)
+def item_ballot(ref: str, action: str):
+    """Put a ballot on the item (``link``, also moving it from another item) or take it off."""
+    if action not in ("link", "unlink"):
+        return _back(error=_("Unknown action"))
+    ballot_id = int_param("ballot", lo=1, hi=MAX_ID, source=request.form)
+    if ballot_id is None:
+        return _back(error=_("Choose a ballot"))
+    prog = services().programme
+    try:
+        if action == "unlink":
+            prog.unlink_ballot(ref, ballot_id, actor=_actor())
+            return _back(message=_("Ballot %(id)s taken off the agenda item", id=ballot_id))
+        prog.link_ballot(ref, ballot_id, actor=_actor())
+    except ProgrammeError as exc:
+        return _back(error=translate(exc.text))
+    return _back(message=_("Ballot %(id)s put on the agenda item", id=ballot_id))
 
 
 @bp.route("/programme/import", methods=["POST"])
@@ -132,7 +155,7 @@ def import_programme():
             actor=_actor(),
         )
     except ProgrammeImportError as exc:
-        return _back(error=exc.message)
+        return _back(error=exc.translate(translate))
     return _back(
         message=_(
             "Imported %(items)s agenda items in %(sessions)s sessions",
@@ -151,9 +174,9 @@ def move():
     try:
         state = services().programme.move(body.get("ref") or None, revision=revision, actor=_actor())
     except AgendaConflict as exc:
-        return jsonify(error=exc.message, now=exc.state), 409
-    except (ProgrammeError, ValueError) as exc:
-        return jsonify(error=str(exc)), 400
+        return jsonify(error=translate(exc.text), now=exc.state), 409
+    except ProgrammeError as exc:
+        return jsonify(error=translate(exc.text)), 400
     return jsonify(now=state)
 
 
@@ -176,7 +199,7 @@ def session_action(code: str, action: str):
             rc.close_session(code, actor=_actor())
             return _back(message=_("Session %(code)s closed", code=code))
     except ProgrammeError as exc:
-        return _back(error=exc.message)
+        return _back(error=translate(exc.text))
     return _back(error=_("Unknown session action"))
 
 
@@ -189,7 +212,7 @@ def leave():
             f.get("delegate_id", "").strip(), f.get("session") or None, f.get("reason", ""), actor=_actor()
         )
     except ProgrammeError as exc:
-        return _back(error=exc.message)
+        return _back(error=translate(exc.text))
     return _back(message=_("Leave of absence recorded"))
 
 
