@@ -73,8 +73,9 @@ def _rst(writer: asyncio.StreamWriter) -> None:
 class LinkFaults:
     """The proxies and their loop; use as a context manager or call :meth:`start` / :meth:`close`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, call_timeout_s: float = 10.0) -> None:
         self.links: dict[str, Link] = {}
+        self.call_timeout_s = call_timeout_s  # how long a control call waits for the loop
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="linkfault", daemon=True)
 
@@ -88,8 +89,8 @@ class LinkFaults:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _call(self, coro, timeout: float = 10.0):
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+    def _call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self.call_timeout_s)
 
     # -- control (any thread) -------------------------------------------------------------------------
     def add(self, name: str, target_host: str, target_port: int, *, port: int = 0) -> Link:

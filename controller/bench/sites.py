@@ -4,10 +4,14 @@ killed, and every delegate's check-in stored once at the centre.
 Everything is real and private to the run, on loopback: a venue CA with one identity per site and one
 door unit per site; the central Mosquitto and one Mosquitto per site, each site bridged over TLS
 (:class:`congress.bridge.BridgedVenue`) through its own link-fault proxy
-(:class:`congress.linkfault.LinkFaults`); the controller ingest as its own process
-(``python -m controller.checkins.service``, SQLite by default, PostgreSQL with ``database``); and at each
-site a door unit made of the door unit's own outbox and publisher, connected to its site broker. Each
-delegate belongs to one site and checks in once, at that site's door.
+(:class:`congress.linkfault.LinkFaults`, in a process of its own: :mod:`controller.bench.site_links`);
+the controller ingest as its own process (``python -m controller.checkins.service``, SQLite by default,
+PostgreSQL with ``database``); and at each site a door unit made of the door unit's own outbox and
+publisher, connected to its site broker, the doors spread over a few worker processes and started a
+few at a time (:mod:`controller.bench.site_doors`). Each delegate belongs to one site and checks in
+once, at that site's door. The brokers' persistence and the doors' outboxes are on tmpfs when there is
+one (each real site saves to its own card; hundreds saving to one shared disk would measure the disk),
+and the open-file limit is raised to its hard limit first.
 
 The run, in three phases:
 
@@ -24,7 +28,8 @@ Result: ``sites``, ``delegates``, ``sent``, ``stored``, ``lost``, ``duplicates``
 more than once: the unique key makes it 0; ``redelivered`` counts the copies the controller received
 and acknowledged again), ``p50_ms``/``p99_ms``, ``drain_s``, ``drain_ack_s``, ``rss_mb`` (all brokers
 together, at their peak; ``rss_central_mb``, ``rss_site_mb`` per site broker), the faults applied,
-the phases' times, and the machine's ``load_avg`` and ``cpus``.
+the phases' times, how long brokers, bridges and doors took to start (``start_s``), and the machine's
+``load_avg`` (at the end; ``load_avg_start``) and ``cpus``.
 """
 
 from __future__ import annotations
@@ -33,26 +38,24 @@ import logging
 import math
 import os
 import re
+import resource
 import shutil
 import tempfile
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
 
-from congress import pki, wire
+from congress import pki
 from congress.bridge import BridgedVenue
-from congress.config.common import BrokerSection
 from congress.errors import CongressError
-from congress.link.outbox import Outbox
-from congress.link.publisher import Publisher
-from congress.linkfault import LinkFaults
 from controller import audit
 from controller.bench.checkins import IngestProcess, _scratch_postgres, _write_config
+from controller.bench.site_doors import DoorPool
+from controller.bench.site_links import LinkFaultsProcess
 from controller.storage import migrate
 from controller.storage.database import Database
 from controller.storage.tables import CheckIn
@@ -61,29 +64,42 @@ log = logging.getLogger(__name__)
 VENUE = "bench-venue"
 
 
-@dataclass
-class SiteDoor:
-    """The door unit of one site: its real outbox and publisher; records when each event was stored."""
+def _raise_open_files() -> int:
+    """Raise this process's open-file limit to its hard limit (the brokers inherit it); return it.
 
-    unit: str
-    site: str
-    outbox: Outbox
-    publisher: Publisher
-    key: object
-    created: dict[tuple[str, int], float] = field(default_factory=dict)
+    The link-fault proxies hold two sockets per bridge, and the central broker one per site."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return soft
 
-    def checkin(self, delegate: str) -> None:
-        def build(boot: str, seq: int) -> bytes:
-            now = time.time()
-            return wire.encode(wire.CheckIn(
-                venue=VENUE, unit=self.unit, boot=boot, seq=seq, delegate_id=delegate,
-                direction=wire.Direction.IN, method=wire.Method.BADGE, door="main",
-                mono_ms=int(time.monotonic() * 1000), wall_time_ms=int(now * 1000), clock_synced=True),
-                self.key)
 
-        ev = self.outbox.add("checkin", build)
-        self.created[(ev.boot_id, ev.seq)] = time.time()
-        self.publisher.notify()
+def _fast_dir(work: Path, stack: ExitStack) -> Path:
+    """The brokers' persistence and the doors' outboxes: on tmpfs when there is one. Each real site
+    broker and door writes its own SD card; two hundred of them saving to one shared disk would measure
+    that disk. Both still save as in a venue (``autosave_on_changes``, ``synchronous=FULL``), and kill -9
+    of a process loses nothing a tmpfs holds that a disk would keep."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        return work
+    path = Path(tempfile.mkdtemp(prefix="congress-bench-sites-", dir=shm))
+    stack.callback(shutil.rmtree, path, True)
+    return path
+
+
+_CONNECTED = re.compile(rb"New (?:client|bridge) connected from \S+ as (\S+) ")
+
+
+def _links_up(venue: BridgedVenue, site_ids: list[str]) -> int:
+    """How many site bridges the central broker has seen connect since its last start (its log)."""
+    try:
+        text = venue.central.log_path.read_bytes()
+    except OSError:
+        return 0
+    text = text[text.rfind(b" running"):]
+    wanted = {s.encode() for s in site_ids}
+    return len(wanted & set(_CONNECTED.findall(text)))
 
 
 def _issue(ca_dir: Path, sites: list[str]) -> None:
@@ -121,17 +137,23 @@ def _stored(db: Database) -> int:
         return s.scalar(select(func.count()).select_from(CheckIn)) or 0
 
 
-def _wait_stored(db: Database, target: int, timeout: float, doors: list[SiteDoor] | None = None) -> float:
-    """Seconds until ``target`` check-ins are stored (and, with ``doors``, every outbox is empty)."""
+def _wait_stored(db: Database, target: int, timeout: float, empty: DoorPool | None = None,
+                 doors: DoorPool | None = None) -> float:
+    """Seconds until ``target`` check-ins are stored (and, with ``empty``, every outbox is empty);
+    a timeout says what ``doors`` still hold."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        if _stored(db) >= target and (doors is None or all(d.outbox.depth() == 0 for d in doors)):
+        if _stored(db) >= target and (empty is None or empty.state().depth == 0):
             return time.monotonic() - t0
         time.sleep(0.2)
-    raise CongressError(f"only {_stored(db)} of {target} check-ins stored after {timeout:.0f} s")
+    held = ""
+    if doors is not None:
+        st = doors.state()
+        held = f"; the doors' outboxes hold {st.depth}, {st.connected} of {st.doors} doors connected"
+    raise CongressError(f"only {_stored(db)} of {target} check-ins stored after {timeout:.0f} s{held}")
 
 
-def _pace(doors: list[SiteDoor], delegates: list[tuple[int, str]], seconds: float,
+def _pace(doors: DoorPool, delegates: list[tuple[int, str]], seconds: float,
           during=None) -> None:
     """Check ``delegates`` (door index, id) in evenly over ``seconds``; ``during(i)`` runs between."""
     t0 = time.monotonic()
@@ -139,7 +161,7 @@ def _pace(doors: list[SiteDoor], delegates: list[tuple[int, str]], seconds: floa
         delay = t0 + i * seconds / max(len(delegates), 1) - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        doors[door].checkin(delegate)
+        doors.checkin(door, delegate)
         if during is not None:
             during(i)
 
@@ -154,6 +176,7 @@ def run_sites_bench(
     keepalive_s: int = 10,
     restart_s: tuple[int, int] = (2, 10),
     work_dir: Path | None = None,
+    door_workers: int | None = None,
     progress=None,
 ) -> dict:
     """Run the bench (see the module docstring) and return the result dictionary."""
@@ -166,20 +189,24 @@ def run_sites_bench(
     for name in ("edge.publisher", "congress.link.publisher"):
         logging.getLogger(name).setLevel(logging.WARNING)
     t_run = time.monotonic()
+    nofile = _raise_open_files()
     with ExitStack() as stack:
         work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="congress-bench-sites-"))
         if work_dir is None:
             stack.callback(shutil.rmtree, work, True)
+        fast = _fast_dir(work, stack) if work_dir is None else work  # a kept run keeps its logs too
         ca_dir = work / "ca"
         say(f"issuing {sites} site identities and door units")
         _issue(ca_dir, site_ids)
-        faults = stack.enter_context(LinkFaults())
-        venue = BridgedVenue(ca_dir, site_ids, work_dir=work / "brokers", faults=faults,
+        faults = stack.enter_context(LinkFaultsProcess())
+        venue = BridgedVenue(ca_dir, site_ids, work_dir=fast / "brokers", faults=faults,
                              keepalive_s=keepalive_s, restart_s=restart_s,
                              central_options={"autosave_interval_s": 30})
         say(f"starting the central broker and {sites} site brokers")
-        venue.start(workers=4)
+        t = time.monotonic()
+        venue.start(workers=2)
         stack.callback(venue.close)
+        start_s = {"brokers": round(time.monotonic() - t, 1)}
         url = f"sqlite:///{work}/bench.db" if not database else _scratch_postgres(database, stack)
         db = Database(url, info={audit.INFO_KEY: audit.load_key(work / "data")})
         stack.callback(db.dispose)
@@ -189,9 +216,18 @@ def run_sites_bench(
         ingest = IngestProcess(cfg, ca_dir, work / "ingest.log")
         ingest.start()
         stack.callback(ingest.stop)
-        doors = _doors(ca_dir, venue, site_ids, work / "doors", stack)
-        say(f"waiting for {sites} doors and links")
-        _wait(lambda: all(d.publisher.stats.connected for d in doors), 120, "doors connected")
+        say(f"waiting for {sites} bridges to the central broker")
+        t = time.monotonic()
+        _wait(lambda: _links_up(venue, site_ids) == sites, 60 + sites, "every site's bridge connected")
+        start_s["bridges"] = round(time.monotonic() - t, 1)
+        doors = DoorPool(ca_dir, VENUE, [(f"door-{s}", s, venue.sites[s].port) for s in site_ids],
+                         fast / "doors", workers=door_workers)
+        stack.callback(doors.close)
+        say(f"starting {sites} doors in {doors.workers} processes")
+        t = time.monotonic()
+        doors.start(timeout=120 + 2 * sites)
+        _wait(lambda: doors.state().connected == sites, 120, "every door connected to its site broker")
+        start_s["doors"] = round(time.monotonic() - t, 1)
         sampler = _Sampler(venue)
         sampler.start()
         stack.callback(sampler.stop_event.set)
@@ -202,14 +238,14 @@ def run_sites_bench(
         say(f"phase 1: {len(phase1)} check-ins at {rate:g}/s, links up")
         t = time.monotonic()
         _pace(doors, phase1, len(phase1) / rate)
-        _wait_stored(db, len(phase1), 300)
+        _wait_stored(db, len(phase1), 300, None, doors)
         steady_s = time.monotonic() - t
 
         say(f"phase 2: {len(phase2)} check-ins with link stalls, resets and kill -9 of brokers")
         t = time.monotonic()
         applied = _faults(venue, faults, site_ids, phase2, doors, rate, keepalive_s)
         faults_sent = len(phase1) + len(phase2)
-        _wait_stored(db, faults_sent, 600)
+        _wait_stored(db, faults_sent, 600, None, doors)
         faults_stored = _stored(db)
         faults_s = time.monotonic() - t
 
@@ -217,13 +253,15 @@ def run_sites_bench(
         venue.central.kill()
         _pace(doors, phase3, outage_s)
         sampler.sample()
-        backlog = sum(d.outbox.depth() for d in doors)
+        backlog = doors.state().depth
         venue.central.start()
         t = time.monotonic()
-        drain_s = _wait_stored(db, delegates, 600 + delegates / 50)
-        drain_ack_s = _wait_stored(db, delegates, 600, doors)
+        drain_s = _wait_stored(db, delegates, 600 + delegates / 50, None, doors)
+        drain_ack_s = _wait_stored(db, delegates, 600, doors, doors)
         sampler.sample()
-        result = _measure(db, doors, phase1)
+        result = _measure(db, doors.created(), phase1)
+        presence_resends = doors.state().presence_resends
+        doors.close()
         ingest.stop()
         redelivered = _redelivered(work / "ingest.log")
     result.update({
@@ -234,34 +272,16 @@ def run_sites_bench(
         "rss_mb": round(sampler.peak_total_kb / 1024, 1),
         "rss_central_mb": round(sampler.peak_central_kb / 1024, 1),
         "rss_site_mb": round(sampler.peak_site_kb / 1024, 1),
-        "presence_resends": sum(d.publisher.stats.presence_resends for d in doors),
+        "presence_resends": presence_resends, "door_workers": doors.workers, "start_s": start_s,
+        "open_files_limit": nofile,
         "seconds": round(time.monotonic() - t_run, 1),
         "load_avg": round(os.getloadavg()[0], 2), "load_avg_start": load_start, "cpus": os.cpu_count(),
     })
     return result
 
 
-def _doors(ca_dir: Path, venue: BridgedVenue, site_ids: list[str], folder: Path, stack) -> list[SiteDoor]:
-    folder.mkdir(parents=True, exist_ok=True)
-    controller_key = pki.load_public_key(ca_dir / "controller-signing.pub")
-    doors = []
-    for site in site_ids:
-        creds = pki.unit_credentials(ca_dir, f"door-{site}")
-        outbox = Outbox(folder / f"{site}.db", 100_000)
-        publisher = Publisher(
-            broker=BrokerSection(host="localhost", port=venue.sites[site].port, ca_file=creds.ca_cert,
-                                 cert_file=creds.cert, key_file=creds.key),
-            venue_id=VENUE, unit_id=creds.unit_id, signing_key=pki.load_signing_key(creds.signing_key),
-            controller_key=controller_key, outbox=outbox, health=dict, software="bench")
-        door = SiteDoor(creds.unit_id, site, outbox, publisher, pki.load_signing_key(creds.signing_key))
-        publisher.start()
-        stack.callback(outbox.close)
-        stack.callback(publisher.stop)
-        doors.append(door)
-    return doors
-
-
-def _faults(venue: BridgedVenue, faults: LinkFaults, site_ids: list[str], phase: list, doors, rate: float,
+def _faults(venue: BridgedVenue, faults: LinkFaultsProcess, site_ids: list[str], phase: list,
+            doors: DoorPool, rate: float,
             keepalive_s: int) -> dict:
     """Check ``phase`` in while failing links and brokers; every fault is undone before returning."""
     rng = np.random.default_rng(18)
@@ -310,8 +330,7 @@ def _wait(cond, timeout: float, what: str) -> None:
     raise CongressError(f"timed out waiting for {what}")
 
 
-def _measure(db: Database, doors: list[SiteDoor], phase1: list) -> dict:
-    created = {(d.unit, b, q): t for d in doors for (b, q), t in d.created.items()}
+def _measure(db: Database, created: dict[tuple[str, str, int], float], phase1: list) -> dict:
     with db.session() as s:
         rows = s.execute(select(CheckIn.unit_id, CheckIn.boot_id, CheckIn.seq, CheckIn.stored_at)).all()
     keys = [(u, b, q) for u, b, q, _ in rows]

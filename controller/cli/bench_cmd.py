@@ -95,7 +95,8 @@ def sites(args: argparse.Namespace) -> int:
 
     say = (lambda text: print(f"bench sites: {text}", file=sys.stderr, flush=True)) if args.progress else None
     r = run_sites_bench(args.sites, args.delegates, outage_s=args.outage_s, rate=args.rate,
-                        database=args.database, keepalive_s=args.keepalive_s, progress=say)
+                        database=args.database, keepalive_s=args.keepalive_s,
+                        door_workers=args.door_workers, work_dir=args.work_dir, progress=say)
     human = (
         f"{r['sites']} sites, {r['delegates']} delegates: sent {r['sent']}, stored {r['stored']}, lost "
         f"{r['lost']}, duplicates {r['duplicates']} ({r['redelivered']} redelivered); door-to-commit p99 "
@@ -171,6 +172,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--keepalive-s", type=int, default=10, metavar="S",
                    help="bridge keep-alive; a silent stall is noticed after about 1.5 times it (10)")
     t.add_argument("--database", metavar="URL", help="PostgreSQL server URL (default: a SQLite file)")
+    t.add_argument("--door-workers", type=int, metavar="N",
+                   help="processes the simulated doors run in (default: one per 30 doors, at most 8)")
+    t.add_argument("--work-dir", type=Path, metavar="DIR",
+                   help="keep the run (CA, brokers' logs, ingest log, database) in DIR (default: removed)")
     t.add_argument("--progress", action="store_true", help="say what the bench is doing on stderr")
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.set_defaults(handler=sites)

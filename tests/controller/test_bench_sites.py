@@ -11,7 +11,7 @@ from congress.cli import main
 
 def test_cli_prints_the_contract_fields(capsys):
     assert main(["bench", "sites", "--sites", "3", "--delegates", "45", "--outage-s", "3", "--rate", "40",
-                 "--keepalive-s", "5", "--json"]) == 0
+                 "--keepalive-s", "5", "--door-workers", "2", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     contract = {"sites", "delegates", "sent", "stored", "lost", "duplicates", "p99_ms", "drain_s", "rss_mb"}
     assert contract <= set(r)
@@ -21,3 +21,4 @@ def test_cli_prints_the_contract_fields(capsys):
     assert r["faults"]["central_kills"] == 1 and r["faults"]["site_kills"] == 1 and r["faults"]["reset"] >= 1
     assert r["backlog_at_restart"] >= 15  # the last third checked in while the central broker was down
     assert r["drain_s"] >= 0 and r["rss_mb"] > 0 and r["p99_ms"] is not None
+    assert r["door_workers"] == 2 and set(r["start_s"]) == {"brokers", "bridges", "doors"}

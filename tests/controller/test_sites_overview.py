@@ -88,6 +88,7 @@ def test_sites_page_projector_and_json(app, client, login_as):
         populate(svc.db)
         svc.sites.on_link("hanoi", True, NOW)
         svc.sites.on_link("hue", False, NOW)
+        svc.sites._from_ca = lambda: (UNITS, ["hanoi", "hue"])  # the units' sites, as the CA says
     assert client.get("/api/sites").status_code in (302, 401)  # logged in only
     login_as("observer")
     data = client.get("/api/sites").get_json()
@@ -98,6 +99,14 @@ def test_sites_page_projector_and_json(app, client, login_as):
     assert "Attendance across sites" in page and 'data-site="hue"' in page and "Central venue" in page
     proj = client.get("/sites/projector").get_data(as_text=True)
     assert "Quorum not reached" in proj and 'class="link down"' in proj
+    # the projector says since when a link is down and how far each site is behind, as the staff page
+    hue = proj.split('data-site="hue"', 1)[1].split("</tr>", 1)[0]
+    hanoi = proj.split('data-site="hanoi"', 1)[1].split("</tr>", 1)[0]
+    assert "link down since 16:30" in hue and "behind: at least 12" in hue  # venue time (UTC+7)
+    assert 'class="link up"></td>' in hanoi  # nothing to say about a link that is up
+    assert "behind: at least 7" in hanoi  # the units' reports are older than a minute by now
+    vi = client.get("/sites/projector?lang=vi").get_data(as_text=True)
+    assert "mất kết nối từ 16:30" in vi and "tồn đọng: ít nhất 12" in vi
 
 
 def test_roster_site_column(tmp_path):

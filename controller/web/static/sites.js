@@ -13,7 +13,11 @@ function sitesPage(projector) {
     cell(s.name || s.site || _("Central venue"));
     if (projector) {
       cell(n(s.present) + " / " + n(s.summoned));
-      cell(s.link === "up" || s.link === "local" ? "" : linkLabel[s.link], "link " + s.link);
+      if (s.link === "down" && s.link_since) cell(_("link down since %(time)s", { time: Congress.when(s.link_since) }), "link down");
+      else cell(s.link === "up" || s.link === "local" ? "" : linkLabel[s.link], "link " + s.link);
+      if (!s.backlog) cell("", "backlog");
+      else if (s.stale) cell(_("behind: at least %(num)s", { num: n(s.backlog) }), "backlog");
+      else cell(_("behind: %(num)s", { num: n(s.backlog) }), "backlog");
       return tr;
     }
     cell(n(s.present));
