@@ -11,6 +11,7 @@ from congress.config.controller import ControllerConfig
 from controller.delegates.enrollment import Enroller
 from controller.documents.library import Library
 from controller.portal.attendance import Confirmations
+from controller.portal.notices import Notices
 from controller.portal.profile import Profiles
 from controller.portal.signin import PortalAuth
 from controller.storage.database import Database
@@ -19,11 +20,13 @@ from controller.storage.database import Database
 @dataclass
 class Portal:
     """The delegates' portal: ``auth`` (sign-in and sessions), ``confirmations`` (attendance answers),
-    ``profiles`` (own data, consent, corrections, results); ``documents`` is the shared library."""
+    ``profiles`` (own data, consent, corrections, results), ``notices``; ``documents`` is the shared
+    library."""
 
     auth: PortalAuth
     confirmations: Confirmations
     profiles: Profiles
+    notices: Notices
     documents: Library
 
 
@@ -34,5 +37,6 @@ def build_portal(config: ControllerConfig, db: Database, hasher: PasswordHasher,
         auth=PortalAuth(db, hasher, venue_id=config.venue.id, signing_key=documents.key, publish=publish),
         confirmations=Confirmations(db),
         profiles=Profiles(db, enroller),
+        notices=Notices(db, publish),
         documents=documents,
     )

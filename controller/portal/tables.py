@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.storage.database import Base, UTCDateTime, enum_column, utcnow
@@ -124,3 +124,43 @@ class ConsentWithdrawal(Base):
     delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     photos_deleted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- notices (controller.portal.notices) -------------------------------------------------------------
+
+
+class Audience(enum.StrEnum):
+    """Who a notice is for."""
+
+    ALL = "all"
+    DELEGATION = "delegation"
+    GROUP = "group"  # a named group of the documents area (the presidium, a committee)
+
+
+class Notice(Base):
+    """A notice from the organisers: programme changes, session times, urgent messages."""
+
+    __tablename__ = "portal_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    audience: Mapped[Audience] = mapped_column(enum_column(Audience))
+    #: The delegation or group name (empty for everyone).
+    audience_value: Mapped[str] = mapped_column(String(120), default="")
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class NoticeRecipient(Base):
+    """One delegate a notice was sent to (fixed when it is sent), and when they read it."""
+
+    __tablename__ = "portal_notice_recipients"
+    __table_args__ = (Index("ix_portal_notice_recipients_delegate", "delegate_id", "read_at"),)
+
+    notice_id: Mapped[int] = mapped_column(
+        ForeignKey("portal_notices.id", ondelete="CASCADE"), primary_key=True
+    )
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), primary_key=True)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

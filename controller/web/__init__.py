@@ -29,6 +29,8 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.sites.overview",
     "controller.web.portal.views",
     "controller.web.portal.me",
+    "controller.web.portal.programme",
+    "controller.web.portal.notices",
     "controller.web.portal.staff",
     "controller.web.discussion.views",
 )
@@ -39,4 +41,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedInt  # ids past 32 bits are a 404, not a database error
     for name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(name).bp)
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+        if hasattr(module, "staff"):  # an area's staff pages beside its delegate-facing ones
+            app.register_blueprint(module.staff)

@@ -86,6 +86,7 @@ LABELS: dict[str, dict[str, str]] = {
     # The delegates' portal (controller.portal).
     "attendance_answer": {"attending": N_("will attend"), "absent": N_("reported absent")},
     "request_status": {"open": N_("open"), "done": N_("done"), "declined": N_("declined")},
+    "audience": {"all": N_("everyone"), "delegation": N_("a delegation"), "group": N_("a group")},
 }
 
 

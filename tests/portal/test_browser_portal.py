@@ -11,18 +11,36 @@ import shutil
 
 import pytest
 
+from congress import fonts
 from congress.broker import free_port
 from controller.app import open_database
+from controller.documents.samples import text_pdf
+from controller.programme.agenda import Programme
+from controller.programme.importer import import_file
 from controller.server import ControllerServer
 from controller.storage import migrate
 from controller.storage.tables import Role, User
-from tests.controller.conftest import controller_config
+from tests.controller.conftest import PASSWORD, controller_config
 from tests.portal.conftest import PIN, roster
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
+PROGRAMME = """
+[[session]]
+code = "S2"
+day = 2026-12-02
+title = "Phiên chính thức"
+[[item]]
+number = "3"
+session = "S2"
+title = "Báo cáo chính trị"
+[[item]]
+number = "4"
+session = "S2"
+title = "Thảo luận"
+"""
 SIZES = {"tablet": {"width": 768, "height": 1024}, "phone": {"width": 390, "height": 844}}
 
 
@@ -42,8 +60,19 @@ def controller(tmp_path, venue_ca, password_hash):
     with db.session() as s:
         s.add(User(name="chu-toa", role=Role.CHAIR, password_hash=password_hash))
         s.add(User(name="ky-thuat", role=Role.TECHNICIAN, password_hash=password_hash))
+    import_file(Programme(db), PROGRAMME.encode(), "toml", zone="Asia/Ho_Chi_Minh", actor="setup")
     db.dispose()
     server = ControllerServer(cfg, with_ingest=False).start()
+    with server.app.app_context():
+        from controller.app import services
+
+        svc = services()
+        item = next(i["ref"] for d in svc.programme.outline() for s in d["sessions"] for i in s["items"]
+                    if i["number"] == "3")
+        pdf = text_pdf(2, title="Dự thảo Báo cáo chính trị", font_path=str(fonts.regular()))
+        server.doc = svc.documents.add("Dự thảo Báo cáo chính trị", item_ref=item, filename="bao-cao.pdf",
+                                       data=pdf, actor="user:chu-toa")
+        server.item = item
     yield server
     server.stop()
 
@@ -115,5 +144,95 @@ def test_sign_in_with_the_badge_code_and_sign_out(controller, browser, size):
     page.wait_for_url(base + "/p/signin")
     page.goto(base + "/p/")
     page.wait_for_url(base + "/p/signin")
+    assert page.problems == []
+    context.close()
+
+
+def services_of(server):
+    from controller.app import services
+
+    with server.app.app_context():
+        return services()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_follow_the_agenda_read_offline_and_sign_out_clears_the_cache(controller, browser, size):
+    base = controller.url
+    context, page = new_page(browser, size)
+    sign_in_with_code(page, base, code_for(controller, "D-0002"))
+    # The app saves the programme and the documents for offline reading, with progress.
+    page.wait_for_selector("#sync[data-state=complete]", timeout=20000)
+    assert page.get_attribute("#sync", "data-done") == "1" == page.get_attribute("#sync", "data-total")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10000)
+
+    # Now on the agenda follows the chair live.
+    page.click(".tabs a[data-tab=now]")
+    page.wait_for_selector("#now h1")
+    page.wait_for_function("document.getElementById('net').dataset.state === 'live'", timeout=10000)
+    svc = services_of(controller)
+    svc.programme.move(controller.item, revision=svc.programme.now()["revision"], actor="user:chu-toa")
+    page.wait_for_selector("#now-title", timeout=10000)
+    assert page.inner_text("#now-title") == "3. Báo cáo chính trị"
+    page.click("#now-documents a.doc-title")
+    page.wait_for_selector(".reader[data-rendered=yes]", timeout=20000)
+    assert page.get_attribute(".reader", "data-pages") == "2"
+    assert page.locator(".pages canvas").count() == 2
+
+    # The network goes: the app and the document still open, from the device.
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector(".reader[data-rendered=yes]", timeout=20000)
+    assert page.locator(".pages canvas").count() == 2
+    text = page.locator(".page[data-page='1'] .paragraphs").text_content()
+    assert "Dự thảo Báo cáo chính trị" in text  # the text layer, with its diacritics
+    page.click(".tabs a[data-tab=programme]")
+    page.wait_for_selector("#programme li[data-item]")
+    assert "Báo cáo chính trị" in page.inner_text("#programme")
+
+    # Back online, sign out: nothing of the app is left on the device.
+    context.set_offline(False)
+    page.click("#signout")
+    page.wait_for_url(base + "/p/signin")
+    assert page.evaluate("caches.keys()") == []
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+    context.set_offline(True)
+    from playwright.sync_api import Error as PlaywrightError
+
+    with pytest.raises(PlaywrightError):
+        page.goto(base + f"/p/#doc/{controller.doc}")
+    context.set_offline(False)
+    # Offline, the browser reports the requests that could not go out (the live stream, counts).
+    assert all("net::ERR_" in p or "Failed to fetch" in p for p in page.problems), page.problems
+    context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_notice_arrives_live_with_its_count_and_staff_see_who_read_it(controller, browser, size):
+    base = controller.url
+    context, page = new_page(browser, size)
+    sign_in_with_code(page, base, code_for(controller, "D-0003"))
+    page.wait_for_function("document.getElementById('net').dataset.state === 'live'", timeout=10000)
+    svc = services_of(controller)
+    nid = svc.portal.notices.send("Đổi giờ họp", "Phiên chiều bắt đầu lúc 14:30", urgent=True,
+                                  actor="user:chu-toa")
+    page.wait_for_selector("#toast:not([hidden])", timeout=5000)
+    assert "Đổi giờ họp" in page.inner_text("#toast")
+    assert page.inner_text("#notice-count") == "1"
+    page.click(".tabs a[data-tab=notices]")
+    page.click(f"li[data-notice='{nid}'] .notice-title")
+    page.wait_for_selector("#notice-count[hidden]", state="attached")
+    assert "14:30" in page.inner_text(f"li[data-notice='{nid}']")
+    # The organiser sees who has read it.
+    staff = browser.new_context(viewport={"width": 1280, "height": 900})
+    sp = staff.new_page()
+    sp.goto(base + "/login")
+    sp.fill("#name", "chu-toa")
+    sp.fill("#password", PASSWORD)
+    sp.click("#login")
+    sp.wait_for_url(base + "/")
+    sp.goto(base + f"/portal/notices/{nid}")
+    assert "Lê Hoàng Cường" in sp.inner_text("#read-by")
+    assert "Lê Hoàng Cường" not in sp.inner_text("#not-read")
+    staff.close()
     assert page.problems == []
     context.close()

@@ -11,14 +11,20 @@ const App = (() => {
   const { api, el, when } = Portal;
   const view = () => document.getElementById("view");
   const sections = {};
+  const routes = {};
   const liveHandlers = {};
+  const starters = [];
 
   function section(name, render) { sections[name] = render; }
+  // A view reached by address only: #name/argument (a document in the reader: #doc/<ref>).
+  function route(name, render) { routes[name] = render; }
   function on(kind, fn) { (liveHandlers[kind] = liveHandlers[kind] || []).push(fn); }
+  function onStart(fn) { starters.push(fn); }
 
   function current() {
     const tab = (window.location.hash || "").slice(1);
     if (sections[tab]) return tab;
+    if (routes[tab.split("/")[0]]) return tab;
     const first = document.querySelector(".tabs a[data-tab]");
     return first && sections[first.dataset.tab] ? first.dataset.tab : Object.keys(sections)[0];
   }
@@ -29,8 +35,10 @@ const App = (() => {
       if (a.dataset.tab === tab) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
     }
     const main = view();
+    const [name, ...rest] = tab.split("/");
+    const render = sections[tab] || (() => routes[name](decodeURIComponent(rest.join("/"))));
     try {
-      const content = await sections[tab]();
+      const content = await render();
       main.replaceChildren(content);
     } catch (e) {
       if (e instanceof Portal.SignedOut) return;
@@ -81,9 +89,10 @@ const App = (() => {
     if (navigator.serviceWorker) navigator.serviceWorker.register("/p/sw.js", { scope: "/p/" }).catch(console.error);
     show();
     live();
+    for (const fn of starters) fn();
   }
 
-  return { section, on, show, start, api, el, when, refresh: show, current };
+  return { section, route, on, onStart, show, start, api, el, when, refresh: show, current };
 })();
 
 // --- my profile -------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 
 const SHELL = "portal-shell-v1";
 const DATA = "portal-data";
-const SHELL_FILES = ["/p/", "/p/static/portal.css", "/p/static/portal.js", "/p/static/app.js", "/p/static/me.js",
+const SHELL_FILES = ["/p/", "/p/static/portal.css", "/p/static/portal.js", "/p/static/app.js", "/p/static/me.js", "/p/static/docs.js", "/p/static/notices.js",
+  "/p/static/vendor/pdf.min.mjs", "/p/static/vendor/pdf.worker.min.mjs",
   "/p/static/icon.svg", "/p/manifest.webmanifest", "/static/fonts.css", "/fonts/NotoSans_400Regular.ttf",
   "/fonts/NotoSans_700Bold.ttf"];
 
@@ -26,7 +27,13 @@ self.addEventListener("fetch", (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== "GET" || !cacheable(url)) return;
+  // A document version never changes: answer from the cache when it is there.
+  const immutable = /^\/d\/[^/]+\/v\/\d+\/file$/.test(url.pathname);
   event.respondWith((async () => {
+    if (immutable) {
+      const hit = await caches.match(url.pathname);
+      if (hit) return hit;
+    }
     try {
       const resp = await fetch(req);
       if (resp.status === 401) {
