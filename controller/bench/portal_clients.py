@@ -2,9 +2,9 @@
 
 ``tablets JOB.json``: every tablet opens ``/p/events`` on the front over its own TLS connection with
 its portal session cookie (or badge token: the job gives each tablet's headers), all at once, and
-waits for the notice whose ``data.bench`` is the job's mark; it records when the notice arrived
-(wall clock, as the sender stamped it: one machine). Prints one JSON object: ``connected``,
-``delivered``, ``latencies`` (s), ``errors``, ``client_cpu_s``.
+waits for the notice whose title is the job's mark; it records when the notice arrived (wall
+clock: sender and tablets are on one machine). Prints one JSON object: ``connected``,
+``delivered``, ``arrivals`` (epoch seconds), ``errors``, ``client_cpu_s``.
 
 ``staff JOB.json``: a logged-in staff browser asks the staff page for its pages in turn (the
 dashboard, the attendance and devices JSON) until its standard input closes; prints each answer's
@@ -50,8 +50,8 @@ async def _tablet(url: str, headers: dict, mark: str, ctx, timeout: float, out: 
                     kind = line[7:]
                 elif line.startswith("data: ") and kind == "notice":
                     data = json.loads(line[6:])
-                    if data.get("bench") == mark:
-                        out["latencies"].append(time.time() - data["sent"])
+                    if (data.get("notice") or {}).get("title") == mark:
+                        out["arrivals"].append(time.time())
                         return
     except (aiohttp.ClientError, TimeoutError, OSError, ssl.SSLError) as exc:
         out["errors"].append(f"{type(exc).__name__}: {exc}"[:200])
@@ -59,15 +59,15 @@ async def _tablet(url: str, headers: dict, mark: str, ctx, timeout: float, out: 
 
 async def tablets(job: dict) -> dict:
     ctx = _context(job["ca"])
-    out: dict = {"connected": 0, "latencies": [], "errors": []}
+    out: dict = {"connected": 0, "arrivals": [], "errors": []}
     await asyncio.gather(
         *(_tablet(job["url"], h, job["mark"], ctx, job.get("timeout", 300), out) for h in job["headers"])
     )
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "connected": out["connected"],
-        "delivered": len(out["latencies"]),
-        "latencies": [round(x, 4) for x in out["latencies"]],
+        "delivered": len(out["arrivals"]),
+        "arrivals": out["arrivals"],
         "errors": out["errors"][:5],
         "client_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
     }
