@@ -33,3 +33,30 @@ def write_private(path: str | os.PathLike, data: bytes | str) -> None:
         os.fsync(dfd)
     finally:
         os.close(dfd)
+
+
+def shred(path: str | os.PathLike) -> bool:
+    """Overwrite ``path`` with zeros in place, fsync, unlink it and fsync its folder; False if it was
+    not there. Used for keys and face data that must not be recoverable from the folder afterwards
+    (copy-on-write file systems and flash wear levelling may keep old blocks: see docs/security.md)."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        size = os.fstat(fd).st_size
+        block = b"\0" * 65536
+        done = 0
+        while done < size:
+            done += os.write(fd, block[: min(len(block), size - done)])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    path.unlink(missing_ok=True)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return True

@@ -138,12 +138,14 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
     from controller.programme.rollcall import RollCalls
     from controller.sites.service import SitesService
     from controller.voting.ballots import Ballots
+    from controller.voting.secret_tally import BallotKeys
     from controller.voting.service import build_voting
 
     sec = config.security
     devices = config.devices
     policy = AlarmPolicy(silent_after_s=devices.silent_after_s, outbox_alarm=devices.outbox_alarm)
-    ballots = Ballots(db, QuorumPolicy.parse(config.attendance.quorum), publish=bus.publish)
+    ballots = Ballots(db, QuorumPolicy.parse(config.attendance.quorum), publish=bus.publish,
+                      keys=BallotKeys(Path(config.data_dir) / "ballot-keys"))
     voting = build_voting(config, db, ballots)
     enroller = build_enroller(config)
     hasher = make_hasher(sec.argon2_memory_kib, sec.argon2_time_cost)

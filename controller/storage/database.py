@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -108,6 +109,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
+        # Deleted content is overwritten with zeros (in the pages written to the WAL and the file).
+        cur.execute("PRAGMA secure_delete=ON")
     finally:
         cur.close()
 
@@ -167,6 +170,24 @@ class Database:
             raise
         finally:
             s.close()
+
+    def truncate_wal(self, *, timeout_s: float = 300.0, pause_s: float = 0.2) -> bool:
+        """SQLite: ``wal_checkpoint(TRUNCATE)`` until it succeeds, so every page image of the write-ahead
+        log is in the database file and the log is empty; a reader that holds an old snapshot makes an
+        attempt fail after the busy timeout, and it is retried until ``timeout_s``. False if it never
+        succeeded; True at once on PostgreSQL (nothing to do)."""
+        if self.backend != "sqlite":
+            return True
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self.engine.connect() as conn:
+                busy, _frames, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            log.info("write-ahead log still held by a reader; checkpoint retried")
+            time.sleep(pause_s)
 
     def dispose(self) -> None:
         self.engine.dispose()

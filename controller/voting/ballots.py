@@ -12,8 +12,12 @@ until it closes. Every ballot keeps one aggregate counter per option (``ballot_c
 tally reads: a few rows whatever the size of the hall); named ballots also keep each delegate's
 vote (``named_votes``, see :meth:`Ballots.recount`). Secret ballots never allow a change: the choice
 only went into the counters, with no trace of who added it, so there is nothing to take back — see
-``docs/keypad-protocol.md`` ("Secret ballots"). Votes are never written to the audit log or the
-application log; opening, extending and closing are.
+``docs/keypad-protocol.md`` ("Secret ballots"). While a secret ballot is open its counters exist only
+sealed under a ballot key (``controller.voting.secret_tally``, keys from ``keys``: a folder beside a
+SQLite file unless ``create_app`` passes ``<data_dir>/ballot-keys``); the close writes the final counts,
+shreds the key and, on SQLite, checkpoints and truncates the write-ahead log, retrying while a reader
+holds it (:meth:`controller.storage.database.Database.truncate_wal`). Votes are never written to the
+audit log or the application log; opening, extending and closing are.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from congress.errors import CongressError
@@ -38,6 +42,7 @@ from controller.storage.database import Database, utcnow
 from controller.storage.tables import Delegate, Presence
 from controller.voting import forms
 from controller.voting import votes as ballot_votes
+from controller.voting.secret_tally import BallotKeys, SecretTallies
 from controller.voting.tables import (
     Ballot,
     BallotCount,
@@ -87,8 +92,11 @@ class Ballots:
 
     def __init__(self, db: Database, policy: QuorumPolicy | None = None, *,
                  announce: Callable[[BallotAnnounce], None] | None = None,
-                 publish: Callable[[str, dict], None] | None = None) -> None:
+                 publish: Callable[[str, dict], None] | None = None, keys: BallotKeys | None = None,
+                 scrub_timeout_s: float = 300.0) -> None:
         self.db = db
+        self.tallies = SecretTallies(keys or BallotKeys.beside(db))
+        self.scrub_timeout_s = scrub_timeout_s
         self.policy = policy or QuorumPolicy()
         self.announce = announce
         self.publish = publish
@@ -171,6 +179,8 @@ class Ballots:
             b.quorum_required = q.required
             b.eligible_at_open = len(eligible_keypads(s))
             s.add_all([BallotCount(ballot_id=b.id, option=o, count=0) for o in self._count_rows(b)])
+            if b.secret:
+                self.tallies.start(s, b)  # the key is on disk before the ballot is open
             audit.record(s, actor, "ballot.open", {"ballot": b.id, "quorum": q.as_dict(),
                                                     "without_quorum": not q.reached,
                                                     "eligible": b.eligible_at_open})
@@ -198,15 +208,33 @@ class Ballots:
             if b.status != BallotStatus.OPEN:
                 raise BallotError(M_("ballot %(id)s is not open", id=ballot_id))
             b.status, b.closed_at = BallotStatus.CLOSED, utcnow()
+            final = self.tallies.finish(s, b) if b.secret else None
+            if final is not None:
+                for row in s.scalars(select(BallotCount).where(BallotCount.ballot_id == b.id)):
+                    row.count = final.get(row.option, 0)
             result = self._tally(s, b)
             b.result = result.as_dict()
             audit.record(s, actor, "ballot.close", {"ballot": b.id, "result": b.result})
-        if b.secret and self.db.backend == "sqlite":
-            # The write-ahead log holds page images of each commit; fold it into the database file.
-            with self.db.engine.connect() as conn:
-                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if b.secret:
+            self._scrub(b.id)
         self._notify(b, BallotState.CLOSED)
         return result
+
+    def _scrub(self, ballot_id: int) -> None:
+        """After a secret ballot's close committed: shred its key (and any left by a close cut short),
+        then on SQLite fold the write-ahead log into the database file and truncate it — retried while
+        a long reader (a backup, an audit check) holds it, so the close returns only once it is empty."""
+        self.tallies.keys.destroy(ballot_id)
+        self.sweep_keys()
+        if not self.db.truncate_wal(timeout_s=self.scrub_timeout_s):
+            log.warning("ballot %d closed, but the write-ahead log could not be truncated within %.0f s "
+                        "(a reader holds it); it holds only sealed tallies whose key is destroyed",
+                        ballot_id, self.scrub_timeout_s)
+
+    def sweep_keys(self) -> list[int]:
+        """Shred tally keys of ballots no longer open (run at start and after every secret close)."""
+        with self.db.session() as s:
+            return self.tallies.keys.sweep(s)
 
     def expire_due(self, *, actor: str = "timer") -> list[int]:
         """Close open ballots whose time ran out; returns their ids."""
@@ -225,7 +253,7 @@ class Ballots:
     def record_votes(self, s: Session, votes: list[VoteFrame]) -> list[AckStatus]:
         """Record a batch of keypad votes in the caller's transaction (see ``controller.voting.votes``);
         one status per vote, in order."""
-        return ballot_votes.record_votes(s, votes)
+        return ballot_votes.record_votes(s, votes, self.tallies)
 
     def votes_committed(self, ballot_ids: set[int]) -> None:
         """Called by the reader after a batch committed: live received/eligible counts (no choices),

@@ -36,6 +36,7 @@ from congress.keypads.framing import FrameParser, RawFrame, Rejection, RejectRea
 from congress.keypads.keystore import KeyStore
 from controller.storage.database import Database, utcnow
 from controller.voting.keypad_store import KeypadStore
+from controller.voting.secret_tally import BallotKeyError
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,10 @@ class KeypadReader:
             # Only the error class: the message of a failed statement would carry its parameters.
             log.error("keypad batch of %d frames not stored: database error %s; keypads will resend",
                       len(keyed), type(exc).__name__)
+            return
+        except BallotKeyError as exc:  # a secret ballot's tally key is gone: nothing stored, no ack
+            self.stats["db_errors"] += 1
+            log.error("keypad batch of %d frames not stored: %s", len(keyed), exc)
             return
         if line is not None:
             for kid, ctr, status in acks:

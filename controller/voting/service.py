@@ -28,6 +28,8 @@ class VotingService:
         self._timer: threading.Thread | None = None
 
     def start(self) -> VotingService:
+        for bid in self.ballots.sweep_keys():
+            log.warning("ballot %d: tally key left by a close cut short; shredded now", bid)
         if self.reader is not None:
             self.reader.start()
         self._timer = threading.Thread(target=self._tick, name="ballot-timer", daemon=True)

@@ -9,6 +9,9 @@ secret-ballot split lives here:
   ballot; for a secret ballot it is the only record of the choices. Rows are created when the ballot
   opens and all of a ballot's rows are rewritten on every vote, so neither row order nor any column
   says which vote came when or from whom.
+* ``secret_tallies`` — while a secret ballot is open, its counters sealed under a key held outside the
+  database and destroyed at the close (``controller.voting.secret_tally``); a secret ballot's
+  ``ballot_counts`` rows are written once, at the close, with the final counts.
 * ``named_votes`` — for named (roll-call) ballots only: delegate and choice together, by design.
 """
 
@@ -17,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 import controller.storage.tables  # noqa: F401  (the delegates table the keypad assignments refer to)
@@ -146,6 +149,15 @@ class BallotCount(Base):
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
     option: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SecretTally(Base):
+    """An open secret ballot's counter vector, sealed (see ``controller.voting.secret_tally``)."""
+
+    __tablename__ = "secret_tallies"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class NamedVote(Base):

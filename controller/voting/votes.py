@@ -4,8 +4,11 @@ Called by :meth:`controller.voting.ballots.Ballots.record_votes` inside the keyp
 Lookups are made once per batch and the counters get one ``UPDATE`` per ballot per batch, so the
 reader keeps up with a full-speed base station. What is written where:
 
-* always: ``ballot_participation`` (who voted) and the ballot's aggregate ``ballot_counts``;
-* named ballots only: ``named_votes`` (delegate and choice, public by the rules of a named ballot).
+* always: ``ballot_participation`` (who voted);
+* secret ballots: the sealed counter vector of ``secret_tallies`` (``controller.voting.secret_tally``),
+  so no commit ever holds a delegate next to a readable count;
+* named ballots: the aggregate ``ballot_counts`` and ``named_votes`` (delegate and choice, public by the
+  rules of a named ballot).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from congress.keypads.protocol import AckStatus, VoteFrame
 from controller.storage.database import utcnow
 from controller.storage.tables import Delegate, Presence
 from controller.voting import forms
+from controller.voting.secret_tally import SecretTallies
 from controller.voting.tables import (
     Ballot,
     BallotCount,
@@ -39,11 +43,13 @@ def max_choices(b: Ballot) -> int:
     return b.seats if b.kind == BallotKind.ELECTION else 1
 
 
-def record_votes(s: Session, votes: list[VoteFrame]) -> list[AckStatus]:
+def record_votes(s: Session, votes: list[VoteFrame], tallies: SecretTallies) -> list[AckStatus]:
     """Record a batch of keypad votes in the caller's transaction; one status per vote, in order.
 
     Lookups are made once per batch and the counters get one UPDATE per ballot per batch, so the
-    reader keeps up with a full-speed base station."""
+    reader keeps up with a full-speed base station. ``tallies`` opens and reseals the counters of
+    secret ballots (a secret ballot opened before sealed tallies existed has none and falls back to
+    ``ballot_counts``)."""
     kids = {v.keypad_id for v in votes}
     holders = {k: (d, lost) for k, d, lost in s.execute(
         select(KeypadAssignment.keypad_id, KeypadAssignment.delegate_id, KeypadAssignment.lost)
@@ -70,7 +76,14 @@ def record_votes(s: Session, votes: list[VoteFrame]) -> list[AckStatus]:
         status = _one(s, b, did, lost, did in present, v, voted, deltas)
         out.append(status)
     for bid, delta in deltas.items():
-        _bump(s, bid, delta)
+        if not any(delta.values()):
+            continue
+        b = open_ballots[bid]
+        row = tallies.sealed(s, b) if b.secret else None
+        if row is not None:
+            tallies.add(s, b, row, delta)
+        else:
+            _bump(s, bid, delta)
     return out
 
 

@@ -50,6 +50,11 @@ class PgServer:
             return
         except psycopg.OperationalError:
             pass
+        self.start_private()
+
+    def start_private(self, extra: str = "") -> None:
+        """A private server on a free port whatever else runs; ``extra`` adds server options (tests
+        that need their own settings, e.g. ``-c wal_level=logical``, never touch a shared server)."""
         if not (PG_BIN / "initdb").exists():
             raise RuntimeError(f"no PostgreSQL reachable and no initdb in {PG_BIN}; install postgresql")
         self.private, self._admin_db = True, "postgres"
@@ -78,6 +83,7 @@ class PgServer:
             capture_output=True,
         )
         opts = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        opts = f"{opts} {extra}".strip()
         subprocess.run(
             [
                 *run_as,

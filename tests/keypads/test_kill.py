@@ -1,5 +1,7 @@
 """kill -9 of the controller's reader: every acknowledged vote is stored, nothing is counted twice,
-and recorded frames are still rejected as replays by the restarted reader."""
+and recorded frames are still rejected as replays by the restarted reader. A secret ballot's sealed
+tally survives too: its key is on disk (beside the database here) until the close, which another
+process with a cold key cache performs."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from sqlalchemy import func, select
 
 from congress.keypads import protocol as p
+from controller.checkins.attendance import QuorumPolicy
+from controller.voting.ballots import Ballots
 from controller.voting.tables import BallotKind, BallotParticipation
 
 from .conftest import wait_for
@@ -45,9 +50,10 @@ def counted(db, bid):
                         .where(BallotParticipation.ballot_id == bid))
 
 
-def test_acknowledged_votes_survive_kill_9(sim, keys, kdb, ballots, tmp_path):
+@pytest.mark.parametrize("secret", [False, True], ids=["named", "secret"])
+def test_acknowledged_votes_survive_kill_9(sim, keys, kdb, ballots, tmp_path, secret):
     keys_path = keys.save(tmp_path / "keys.json")
-    bid = ballots.create("Kill", BallotKind.MOTION, allow_change=False, actor="chair")
+    bid = ballots.create("Kill", BallotKind.MOTION, allow_change=False, secret=secret, actor="chair")
     ballots.open(bid, actor="chair")
     proc = start_reader(kdb, keys_path, sim.port)
     try:
@@ -73,5 +79,7 @@ def test_acknowledged_votes_survive_kill_9(sim, keys, kdb, ballots, tmp_path):
         proc.kill()
         proc.wait(10)
         proc.stdout.close()
-    r = ballots.close(bid, actor="chair")
+    closer = Ballots(kdb, QuorumPolicy()) if secret else ballots  # another process: keys from disk only
+    r = closer.close(bid, actor="chair")
     assert r.counts["Yes"] == 2 and r.counts["No"] == 9
+    assert closer.tallies.keys.on_disk() == []

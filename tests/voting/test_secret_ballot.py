@@ -39,6 +39,10 @@ PLAN = {k: frozenset(c) for k, c in _CHOICES.items()}
 SWAPPED = {**PLAN, 1: PLAN[2], 2: PLAN[1]}
 
 NOISE = [
+    # A sealed tally is random bytes (fresh nonce every write): equal in length, never in content.
+    (re.compile(r"Binary\(b.*?\(\d+ byteschars\)\)"), "<sealed>"),
+    (re.compile(r"""(?<=[ (\[,])b(["'])(?:\\.|(?!\1).)*\1"""), "<sealed>"),
+    (re.compile(r"\\x[0-9a-f]{40,}"), "<sealed>"),
     (re.compile(r"datetime\.datetime\([^)]*\)"), "<time>"),
     (re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z|\+00)?"), "<time>"),
     (re.compile(r"\b[0-9a-f]{32,}\b"), "<hex>"),
