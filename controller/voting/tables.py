@@ -69,6 +69,23 @@ class AssignMode(enum.StrEnum):
     DOOR = "door"  # handed out at the door, bound at check-in
 
 
+class RebindStatus(enum.StrEnum):
+    PENDING = "pending"  # asked by a technician while a ballot was open; waits for the chair
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class KeypadEvent(enum.StrEnum):
+    """What happened to a keypad while a ballot was open (the ballot's exceptions)."""
+
+    REBIND_REQUESTED = "rebind_requested"
+    REBIND_CONFIRMED = "rebind_confirmed"
+    REBIND_REJECTED = "rebind_rejected"
+    LOST = "lost"
+    FOUND = "found"
+    UNBOUND = "unbound"
+
+
 class KeypadState(Base):
     """One paired keypad: replay counter (persisted before every ack) and health."""
 
@@ -171,3 +188,38 @@ class NamedVote(Base):
     invalid: Mapped[bool] = mapped_column(Boolean, default=False)
     changes: Mapped[int] = mapped_column(Integer, default=0)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KeypadRebind(Base):
+    """A keypad binding asked for while a ballot is open: it takes effect once the chair confirms it
+    (``controller.voting.rebinds``)."""
+
+    __tablename__ = "keypad_rebinds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    keypad_id: Mapped[int] = mapped_column(_U32)
+    delegate_id: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[AssignMode] = mapped_column(enum_column(AssignMode), default=AssignMode.SEAT)
+    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballots.id", ondelete="SET NULL"),
+                                                  nullable=True)
+    status: Mapped[RebindStatus] = mapped_column(enum_column(RebindStatus), default=RebindStatus.PENDING)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BallotException(Base):
+    """A keypad change made while a ballot was open, listed with the ballot (page, projector, minutes).
+    Never a choice: which keypad, whose, what happened, who did it and when."""
+
+    __tablename__ = "ballot_exceptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), index=True)
+    event: Mapped[KeypadEvent] = mapped_column(enum_column(KeypadEvent))
+    keypad_id: Mapped[int] = mapped_column(_U32)
+    delegate_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rebind_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -9,8 +9,9 @@ from congress.keypads.protocol import AckStatus, BallotState, VoteFrame
 from controller import audit
 from controller.checkins.attendance import QuorumPolicy
 from controller.storage.tables import AuditEntry, Passage
-from controller.voting.assignment import AssignmentError, Assignments
+from controller.voting.assignment import AssignmentError, Assignments, BallotOpenError
 from controller.voting.ballots import BallotError, Ballots
+from controller.voting.rebinds import Rebinds
 from controller.voting.tables import BallotKind, BallotParticipation, MajorityRule, NamedVote
 
 _ctr = iter(range(1, 10**9))
@@ -94,9 +95,16 @@ def test_lost_keypad_and_rebind_cannot_vote_twice(db, hall):
     assert vote(ballots, db, 101, bid, 1) == AckStatus.ACCEPTED
     assign.report_lost(101, actor="tech")
     assert vote(ballots, db, 101, bid, 2) == AckStatus.NOT_ELIGIBLE
-    out = assign.bind(201, "d0001", actor="tech")  # spare keypad for the same delegate
+    # A spare keypad for the same delegate: while the ballot is open the chair confirms it.
+    with pytest.raises(BallotOpenError):
+        assign.bind(201, "d0001", actor="tech")
+    rebinds = Rebinds(db)
+    out = rebinds.confirm(rebinds.request(201, "d0001", actor="tech")["pending"], actor="chair")
     assert out["released"] == 101 and assign.holder(101) is None
     assert vote(ballots, db, 201, bid, 2) == AckStatus.ALREADY_VOTED
+    with pytest.raises(AssignmentError, match="cannot be swapped"):
+        assign.swap(102, 103, actor="tech")
+    ballots.close(bid, actor="chair")
     assign.swap(102, 103, actor="tech")
     assert (assign.holder(102), assign.holder(103)) == ("d0003", "d0002")
     with pytest.raises(AssignmentError, match="held by delegate"):
@@ -106,7 +114,8 @@ def test_lost_keypad_and_rebind_cannot_vote_twice(db, hall):
     assert assign.bind_at_checkin(301, "d0005", actor="door")["mode"] == "door"
     with db.session() as s:
         actions = s.scalars(select(AuditEntry.action)).all()
-    assert {"keypad.lost", "keypad.bind", "keypad.swap"} <= set(actions)
+    assert {"keypad.lost", "keypad.bind", "keypad.swap", "keypad.rebind.request",
+            "keypad.rebind.confirm"} <= set(actions)
 
 
 def test_election_extend_close_and_named_rows(db, hall):

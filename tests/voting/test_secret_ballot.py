@@ -48,7 +48,7 @@ NOISE = [
     (re.compile(r"\b[0-9a-f]{32,}\b"), "<hex>"),
     (re.compile(r"0x[0-9a-f]+"), "<addr>"),
     (re.compile(r"/dev/pts/\d+"), "<pty>"),
-    (re.compile(r"\[[a-z ]*\d+\.\d+s( ago)?\]"), "[stmt]"),  # SQLAlchemy statement timing
+    (re.compile(r"\[[a-z ]*\d+(\.\d+)?(e-?\d+)?s( ago)?\]"), "[stmt]"),  # SQLAlchemy statement timing
     (re.compile(r"\\(un)?restrict \S+"), "<pg_dump restrict key>"),
     (re.compile(r"congress_voting_[0-9a-f]+|/tmp/\S+"), "<place>"),
 ]

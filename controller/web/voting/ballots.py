@@ -36,6 +36,7 @@ from controller.storage.database import utcnow
 from controller.voting import forms, rules
 from controller.voting.ballots import BallotError, Ballots
 from controller.voting.elections import Elections
+from controller.voting.rebinds import Rebinds
 from controller.voting.tables import BallotForm, BallotKind, BallotStatus, MajorityBase, MajorityRule
 from controller.web.guard import Perm, requires
 
@@ -83,7 +84,8 @@ def _view(bid: int) -> dict:
     counts_as = forms.explain(b.kind, b.form, b.seats, len(b.options), empty_invalid=b.empty_invalid)
     rounds = Elections(ballots).record(bid) if b.kind == BallotKind.ELECTION else None
     return {"ballot": b, "progress": progress, "result": result, "rule_text": rule_text,
-            "counts_as": counts_as, "election": rounds}
+            "counts_as": counts_as, "election": rounds,
+            "keypad_exceptions": Rebinds(services().db).exceptions(bid)}
 
 
 def _done_message(code: str, n: int) -> str:
@@ -91,7 +93,9 @@ def _done_message(code: str, n: int) -> str:
     if code == "repolled":
         return ngettext("re-poll sent to %(num)d keypad", "re-poll sent to %(num)d keypads", n)
     texts = {"created": _("ballot created (draft)"), "opened": _("ballot open"),
-             "extended": _("voting time extended"), "closed": _("ballot closed")}
+             "extended": _("voting time extended"), "closed": _("ballot closed"),
+             "rebind_confirmed": _("The keypad binding was confirmed."),
+             "rebind_rejected": _("The keypad binding was refused.")}
     return texts.get(code, "")
 
 
@@ -104,9 +108,11 @@ def _render_detail(bid: int, *, error=None, status: int = 200):
     # A stale notice ("ballot open" after the ballot closed) is never shown: it must match the state.
     fits = {"opened": "open", "extended": "open", "closed": "closed", "created": "draft", "repolled": "open"}
     view = _view(bid)
+    fits.update(rebind_confirmed=view["ballot"].status.value, rebind_rejected=view["ballot"].status.value)
     message = _done_message(done, request.args.get("n", 0, type=int)) \
         if fits.get(done) == view["ballot"].status.value else ""
     return render_template("ballots/detail.html", **view, has_reader=_reader() is not None,
+                           pending_rebinds=Rebinds(services().db).pending(),
                            message=message, error=error), status
 
 
