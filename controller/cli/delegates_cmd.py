@@ -163,10 +163,18 @@ def purge_cmd(args: argparse.Namespace) -> int:
         result["units_cleared"] = _publish_empty_gallery(cfg, db)
     finally:
         db.dispose()
-    human = (f"deleted {result['embeddings']} face templates, {result['photos']} photo records and "
-             f"{result['files']} files; ")
-    human += (f"empty gallery sent to {len(result['units_cleared'])} units" if result["units_cleared"]
-              is not None else "the controller will send units an empty gallery when it runs")
+    must = result["operator_must_delete"]
+    if result["units_cleared"] is None:
+        must.insert(0, "the galleries on the door units and retained on the broker: start the controller, "
+                       "which sends every unit an empty gallery")
+    else:
+        result["destroyed"].append(f"the retained galleries of {len(result['units_cleared'])} units "
+                                   "(replaced by an empty one; the broker rewrites its persistence file "
+                                   "at its next autosave)")
+        must.append("nothing for connected door units; a unit offline now keeps its gallery (and the broker "
+                    "its queued copy) until it connects")
+    human = "\n".join(["destroyed:", *(f"  - {d}" for d in result["destroyed"]),
+                       "you must still delete:", *(f"  - {m}" for m in result["operator_must_delete"])])
     emit(result, as_json=args.json, human=human)
     return 0
 

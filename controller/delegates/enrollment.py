@@ -15,8 +15,10 @@ was kept for them. :func:`purge_biometrics` deletes all face data at the end of 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from congress.errors import CongressError, ImageError
@@ -36,6 +38,8 @@ from controller.storage.tables import EnrollStatus, FacePhoto, GalleryState
 log = logging.getLogger(__name__)
 
 FACES_DIR = "faces"
+#: Uploaded rosters and their photos, one folder per upload (``controller.web.delegates.roster``).
+IMPORTS_DIR = "imports"
 #: Smallest face (box width in pixels of the original photo) accepted for enrollment; the engine
 #: itself ignores faces under 24 px, which therefore count as "no face".
 MIN_FACE_PX = 48
@@ -297,32 +301,100 @@ def build_enroller(cfg) -> Enroller:
     return Enroller(FaceVault.load(cfg.data_dir), cfg.data_dir, face_engine)
 
 
-def purge_biometrics(db: Database, data_dir: Path, *, actor: str) -> dict:
-    """Delete all face data: embeddings and photo rows, kept photos and the face key file.
+def purge_biometrics(db: Database, data_dir: Path, *, actor: str, scrub_timeout_s: float = 300.0) -> dict:
+    """Delete all face data so that none of it can be recovered from the controller's files.
 
-    The rows go and the audit row is written in one transaction; the files and the key file are
-    deleted right after the commit (a purge interrupted there is finished by running it again). The
-    gallery revision is bumped, so the gallery publisher (:mod:`controller.delegates.gallery`) sends every
-    unit an
-    empty gallery that replaces the one retained on the broker and the gallery file on the unit.
+    In one transaction: every embedding and photo row, the gallery revision bumped (the gallery
+    publisher, :mod:`controller.delegates.gallery`, then sends every unit an empty gallery that
+    replaces the retained one on the broker and the unit's stored gallery) and the audit row. Then,
+    after the commit: the kept photos (``faces/``) and every uploaded roster and photo
+    (``imports/``) are overwritten with zeros and unlinked (:func:`congress.files.shred`), the face key
+    file likewise; the database is rebuilt without the deleted rows' pages (SQLite: ``VACUUM``, then
+    the write-ahead log checkpointed and truncated, retried while a reader holds it; PostgreSQL:
+    ``TRUNCATE`` of the photo table, so no dead tuple keeps a sealed embedding — a ``DELETE`` would
+    leave them to a ``VACUUM`` that keeps whatever an older snapshot may still see). A purge cut short
+    after the commit is finished by running it again.
+
+    The result says what was destroyed (``destroyed``) and what only the operator can delete
+    (``operator_must_delete``): a face key given as a secret lives in their own store, and on
+    PostgreSQL ``pg_wal`` keeps the sealed embeddings until its segments are recycled (they open only
+    with that key). See ``docs/security.md`` (item 10).
     """
+    from congress.config import read_secret
+    from congress.files import shred
     from controller import audit
 
     data_dir = Path(data_dir)
-    faces_dir = data_dir / FACES_DIR
-    files = sum(1 for p in faces_dir.rglob("*") if p.is_file()) if faces_dir.exists() else 0
-    key_file = data_dir / KEY_FILE
+    faces_dir, imports_dir, key_file = data_dir / FACES_DIR, data_dir / IMPORTS_DIR, data_dir / KEY_FILE
+    face_files = _files(faces_dir)
+    import_files = _files(imports_dir)
     with db.session() as s:
         photos = s.scalar(select(func.count()).select_from(FacePhoto)) or 0
         enrolled = s.scalar(
             select(func.count()).select_from(FacePhoto).where(FacePhoto.status == EnrollStatus.ENROLLED)
         ) or 0
-        s.execute(delete(FacePhoto))
+        if db.backend == "postgresql":
+            # TRUNCATE gives the table a new, empty file at the commit; a DELETE would leave dead tuples
+            # that VACUUM FULL must keep while any older snapshot is open.
+            s.execute(text("TRUNCATE face_photos"))
+        else:
+            s.execute(delete(FacePhoto))
         revision = bump_revision(s)
-        result = {"photos": photos, "embeddings": enrolled, "files": files,
-                  "key_file_removed": key_file.exists(), "gallery_revision": revision}
+        result = {"photos": photos, "embeddings": enrolled, "files": len(face_files),
+                  "import_files": len(import_files), "key_file_removed": key_file.exists(),
+                  "gallery_revision": revision}
         audit.record(s, actor, "biometrics.purge", result)
+    for f in face_files + import_files:
+        shred(f)
     shutil.rmtree(faces_dir, ignore_errors=True)
-    key_file.unlink(missing_ok=True)
-    log.warning("purged all face data: %s", result)
+    shutil.rmtree(imports_dir, ignore_errors=True)
+    shred(key_file)
+    scrubbed = _scrub_database(db, scrub_timeout_s)
+    destroyed = [f"{enrolled} face templates and {photos} photo records (database rows)",
+                 f"{len(face_files)} sealed photo files in {faces_dir}",
+                 f"{len(import_files)} uploaded roster and photo files in {imports_dir}"]
+    if result["key_file_removed"]:
+        destroyed.append(f"the face key file {key_file}")
+    destroyed.append("the database's free pages and write-ahead log" if scrubbed
+                     else "NOT the write-ahead log: a reader held it (run the purge again)")
+    must = []
+    if read_secret("face-key", required=False):
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        systemd = creds and (Path(creds) / "face-key").is_file()
+        where = ("the file systemd loads as credential face-key (LoadCredential=face-key:... in the unit)"
+                 if systemd else "the environment variable CONGRESS_FACE_KEY")
+        must.append(f"the secret face-key in your own store ({where}): anything sealed with it opens "
+                    "with it, so destroy it and every copy")
+    if db.backend == "postgresql":
+        must.append("PostgreSQL's pg_wal and any base backup or WAL archive still hold the sealed templates "
+                    "until recycled: they open only with the face key, which must be gone")
+    must.append("backups of the database or of the data folder taken during the congress")
+    result.update(destroyed=destroyed, operator_must_delete=must, database_scrubbed=scrubbed)
+    log.warning("purged all face data: %s", {k: result[k] for k in ("photos", "embeddings", "files",
+                                                                     "import_files", "database_scrubbed")})
     return result
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _scrub_database(db: Database, timeout_s: float) -> bool:
+    """Rebuild the storage of the deleted rows (see :func:`purge_biometrics`); False if the SQLite
+    write-ahead log could not be truncated within ``timeout_s``."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if db.backend == "sqlite":
+                conn.exec_driver_sql("VACUUM")
+            else:
+                conn.execute(text("VACUUM FULL face_photos"))  # after the TRUNCATE: cheap, and sure
+                with contextlib.suppress(DBAPIError):  # CHECKPOINT needs pg_checkpoint; it only hurries
+                    conn.execute(text("CHECKPOINT"))
+    except DBAPIError as exc:
+        log.error("purge: the database could not be rebuilt (%s); run the purge again", type(exc).__name__)
+        return False
+    return db.truncate_wal(timeout_s=timeout_s)

@@ -103,6 +103,12 @@ def test_units_get_sealed_retained_gallery_and_empty_one_after_purge(db, vault, 
     assert pub.run_once() == {"door-1": 0, "door-2": 0}
     manifest2, g2 = open_retained(venue_ca, "door-2", retained_gallery(venue_ca, broker, "door-2"))
     assert manifest2.version > manifest.version and g2.ids == ()
+    # Mosquitto's persistence, saved after the purge, no longer holds the old sealed gallery (which
+    # door-1's key would still open): the empty gallery replaced every retained part and manifest.
+    broker.stop()
+    saved = (broker.work_dir / "data" / "mosquitto.db").read_bytes()
+    assert [t for t, m in retained.items() if m in saved] == []
+    broker.start()
 
 
 def test_revoked_unit_gets_no_gallery_and_reissued_unit_gets_it_under_its_new_key(

@@ -27,12 +27,13 @@ from congress.errors import CongressError
 from congress.i18n import M_, N_
 from controller.app import services
 from controller.delegates import roster as delegates
+from controller.delegates.enrollment import IMPORTS_DIR
 from controller.web.guard import Perm, requires
 from controller.web.params import MAX_ID, int_param
 
 log = logging.getLogger(__name__)
 bp = Blueprint("delegates", __name__)
-IMPORTS = "imports"
+IMPORTS = IMPORTS_DIR  # shredded by purge-biometrics
 PER_PAGE = 50
 SUFFIXES = (".csv", ".xlsx")
 _SAVED = re.compile(r"^roster-\d{8}T\d{12}\.(csv|xlsx)$")
