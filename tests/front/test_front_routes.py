@@ -66,6 +66,12 @@ def test_the_delegates_paths_reach_the_page(front):
     status, _, body = front.get(f"/d/{front.refs['group']}", "D-0002")
     assert status == 404
     assert front.get("/q/not-a-code")[0] == 400
+    # the portal's own pages and files (sign-in page, service worker, manifest, pdf.js)
+    status, headers, body = front.get("/p/signin", headers={"Accept": "text/html"})
+    assert status == 200 and "text/html" in headers["Content-Type"]
+    for path in ("/p/sw.js", "/p/manifest.webmanifest", "/p/static/vendor/pdf.min.mjs",
+                 "/fonts/NotoSans_400Regular.ttf"):
+        assert front.get(path)[0] == 200, path
 
 
 @pytest.mark.parametrize("header", ["X-Forwarded-For", "X-Real-IP", "Forwarded"])
