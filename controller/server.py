@@ -9,7 +9,9 @@ unit commands) and gallery publication (when it runs with MQTT), the device watc
 The broker need not be reachable at the start: the page comes up and the broker connection is made
 in the background as soon as the broker answers (its state is on the devices page).
 The page is served by cheroot, a production thread-pool WSGI server with built-in TLS that streams
-each server-sent event as it is yielded; its pool has ``[web] threads`` threads and at most
+each server-sent event as it is yielded, with the TLS handshake and the request head read in its
+selector loop under deadlines (:mod:`controller.guarded_server`, so slow clients hold no thread);
+its pool has ``[web] threads`` threads and at most
 ``[web] max_live_clients`` of them follow live feeds. Stopping ends the live streams first, then the
 server, the watch, the voting side, the gallery publisher, the ingest and the broker connection.
 With ``[portal] enabled`` the delegates' tablets have their own port, served by an event loop
@@ -67,10 +69,16 @@ class ControllerServer:
         return f"{scheme}://{self.config.web.host}:{self.port}"
 
     def _make_server(self):
-        from cheroot import wsgi
+        from controller.guarded_server import GuardedServer, SlowClientLimits
 
         web = self.config.web
-        server = wsgi.Server(
+        limits = SlowClientLimits(
+            handshake_timeout=web.handshake_timeout_s,
+            header_timeout=web.header_timeout_s,
+            per_address=web.max_pending_per_address,
+            total=web.max_pending,
+        )
+        server = GuardedServer(
             (web.host, web.port),
             self.app,
             numthreads=web.threads,
@@ -78,6 +86,7 @@ class ControllerServer:
             shutdown_timeout=5,
             request_queue_size=web.backlog,
             timeout=30,
+            limits=limits,  # slow clients wait in the selector, never in a thread (docs/security.md, 4)
         )
         server.error_log = _cheroot_log
         if web.tls_cert:

@@ -55,6 +55,32 @@ class WebSection(Section):
         title="Connection backlog",
         description="Connections the kernel queues before the server accepts them (all tablets at once)",
     )
+    header_timeout_s: float = Field(
+        10.0,
+        ge=1,
+        le=120,
+        title="Request head deadline",
+        description="Seconds from a request's first byte to the end of its headers (not reset by each byte)",
+    )
+    handshake_timeout_s: float = Field(
+        5.0, ge=1, le=60, title="TLS handshake deadline", description="Seconds to complete the TLS handshake"
+    )
+    max_pending_per_address: int = Field(
+        64,
+        ge=4,
+        le=10000,
+        title="Incomplete requests per address",
+        description="Connections of one client address still handshaking or sending their request; "
+        "at the cap its oldest is closed",
+    )
+    max_pending: int = Field(
+        4096,
+        ge=16,
+        le=60000,
+        title="Incomplete requests in all",
+        description="Connections still handshaking or sending their request; at the cap the oldest is closed "
+        "(the server raises its open-file limit to fit)",
+    )
     max_live_clients: int = Field(
         48,
         ge=1,

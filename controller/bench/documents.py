@@ -162,6 +162,7 @@ def run(
                 "tls_key": str(key),
                 "threads": threads,
                 "max_live_clients": 4,
+                "max_pending_per_address": 4096,  # every tablet comes from 127.0.0.1 here
             },
             # the tablet front: every tablet comes from 127.0.0.1, so the per-address cap is lifted;
             # 2,000 handshakes at the same instant queue on one loop, hence the longer deadline

@@ -3,7 +3,9 @@
 ``congress bench checkins --count N --doors D [--rate R] [--database URL] [--kill-controller-at K]
 [--kill-broker-at K] [--json]`` runs :func:`controller.bench.checkins.run_bench`. Other areas add their
 benchmark as another subcommand in :func:`register`. ``congress bench synthesis --data DIR [--json]``
-runs :mod:`controller.synthesis.bench` (needs the ``synthesis`` extra).
+runs :mod:`controller.synthesis.bench` (needs the ``synthesis`` extra). ``congress bench slow-clients
+[--connections N]`` times logged-in page loads during a slowloris attack
+(:mod:`controller.bench.slow_clients`).
 [--kill-broker-at K] [--json]`` runs :func:`controller.bench.checkins.run_bench`; ``congress bench badges
 --delegates N`` times the badge sheet PDF (:mod:`controller.bench.badges`). Other areas add their
 benchmark as another subcommand in :func:`register`.
@@ -139,9 +141,27 @@ def badges(args: argparse.Namespace) -> int:
     return 0
 
 
+def slow_clients(args: argparse.Namespace) -> int:
+    from controller.bench.slow_clients import run_bench as run_slow
+
+    r = run_slow(args.connections, interval=args.interval, loads=args.loads, threads=args.threads)
+    human = (f"{r['slow_connections']} slow connections ({r['still_open']} still open, "
+             f"{r['threads']} threads): {r['loads']} logged-in page loads, p50 {r['p50_s']} s, "
+             f"max {r['max_s']} s")
+    emit(r, as_json=args.json, human=human)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against real parts")
     s = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
+    w = s.add_parser("slow-clients", help="slowloris against the real TLS page while staff load pages")
+    w.add_argument("--connections", type=int, default=200, help="slow connections (default 200)")
+    w.add_argument("--interval", type=float, default=5.0, help="seconds between their header lines (5)")
+    w.add_argument("--loads", type=int, default=20, help="logged-in page loads to time (default 20)")
+    w.add_argument("--threads", type=int, default=64, help="[web] threads of the page (default 64)")
+    w.add_argument("--json", action="store_true", help="print one JSON object")
+    w.set_defaults(handler=slow_clients)
     c = s.add_parser(
         "checkins",
         help="signed check-ins from simulated doors through a real broker into the controller ingest",

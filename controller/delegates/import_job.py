@@ -45,7 +45,7 @@ class ImportJob(threading.Thread):
     def run(self) -> None:
         try:
             report = roster.import_roster(self.db, self.path, enroller=self.enroller, progress=self._progress,
-                                          actor=self.actor, shown=self.shown)
+                                          actor=self.actor, shown=self.shown, photo_root=self.path.parent)
             self.state["report"] = report
         except roster.RosterError as exc:
             self.state["error"] = exc.text

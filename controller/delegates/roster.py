@@ -31,7 +31,14 @@ from sqlalchemy import select
 
 from congress.errors import CongressError
 from congress.i18n import M_
-from controller.delegates.roster_csv import COLUMNS, RosterError, RosterRow, RowProblem, parse_roster
+from controller.delegates.roster_csv import (
+    COLUMNS,
+    PHOTO_REFUSED,
+    RosterError,
+    RosterRow,
+    RowProblem,
+    parse_roster,
+)
 from controller.storage.database import Database, utcnow
 from controller.storage.tables import Delegate
 
@@ -82,22 +89,26 @@ def import_roster(
     progress: Progress | None = None,
     actor: str = "cli",
     shown: str | None = None,
+    photo_root: Path | None = None,
 ) -> ImportReport:
     """Import ``path`` into the delegates table; enroll consenting delegates' photos with ``enroller``.
 
     Each row is committed on its own, so one bad photo never loses the rows before it. The enroller
     loads the face engine only when a row actually has a photo to enroll. ``shown`` is the file's name
-    as the person knows it (an upload's own name), used in messages and the audit log.
+    as the person knows it (an upload's own name), used in messages and the audit log. A web upload
+    passes ``photo_root`` (its own folder): photos are read only there, and every refused photo gets
+    the same message (:func:`controller.delegates.roster_csv.parse_roster`).
     """
     from controller.delegates.enrollment import PhotoUnreadable
 
-    rows, errors = parse_roster(path, shown=shown)
+    rows, errors = parse_roster(path, shown=shown, photo_root=photo_root)
     report = ImportReport(rows=len(rows) + len(errors), errors=errors)
     for done, r in enumerate(rows, 1):
         try:
             _import_row(db, r, enroller, report)
         except PhotoUnreadable as exc:
-            report.errors.append(RowProblem(r.row, r.id, "photo", exc.text))
+            text = exc.text if photo_root is None else M_(PHOTO_REFUSED, photo=getattr(exc, "photo", "")[:80])
+            report.errors.append(RowProblem(r.row, r.id, "photo", text))
         if progress:
             progress(done, len(rows), r.id)
     report.errors.sort(key=lambda p: p.row)
@@ -108,10 +119,16 @@ def import_roster(
 def _import_row(db: Database, r: RosterRow, enroller, report: ImportReport) -> None:
     images = []
     if r.consent and r.photos:
+        from controller.delegates.enrollment import PhotoUnreadable
+
         for p in r.photos:
             data = p.read_bytes()
             # PhotoUnreadable propagates: the row is refused before anything of it is stored.
-            images.append((p.name, data, enroller.check_readable(data, p.name)))
+            try:
+                images.append((p.name, data, enroller.check_readable(data, p.name)))
+            except PhotoUnreadable as exc:
+                exc.photo = p.name
+                raise
     with db.session() as s:
         if r.seat is not None:
             holder = s.scalar(select(Delegate.id).where(Delegate.seat == r.seat, Delegate.id != r.id))
@@ -245,9 +262,10 @@ def _shown(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def preview_roster(db: Database, path: str | Path, *, shown: str | None = None) -> Preview:
+def preview_roster(db: Database, path: str | Path, *, shown: str | None = None,
+                   photo_root: Path | None = None) -> Preview:
     """What importing ``path`` would change, row by row; raises :class:`RosterError` like the import."""
-    rows, problems = parse_roster(path, shown=shown)
+    rows, problems = parse_roster(path, shown=shown, photo_root=photo_root)
     out = Preview(file=shown or Path(path).name, problems=problems)
     with db.session() as s:
         stored = {d.id: d for d in s.scalars(select(Delegate))}

@@ -13,14 +13,13 @@ Messages are English for the command line and carry their msgid for the page (:m
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from congress import vietnamese
 from congress.errors import CongressError
-from congress.i18n import M_, Message
+from congress.i18n import M_, N_, Message
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")  # a site id (congress ca issue-site)
@@ -99,6 +98,27 @@ def _flag(value: str, default: bool) -> bool | None:
 _SAVE_AS = M_("in the spreadsheet, save as 'CSV UTF-8 (comma delimited)' or as an Excel workbook (.xlsx)")
 
 
+#: A web upload's photo that is refused, whatever the reason (missing, outside its folder, a link out,
+#: not a file, not an image): one message, so that the page tells nobody which files exist.
+PHOTO_REFUSED = N_("photo %(photo)s cannot be used: a photo must be an image file in the roster's own folder")
+UNCLOSED_QUOTE = N_('a quote (") on this row is not closed, or text follows a closing quote')
+
+
+def confined_photo(root: Path, item: str) -> Path | None:
+    """``item`` as a file inside ``root`` (links followed), or ``None``: absolute paths, ``..`` and
+    links that lead out are refused like missing files."""
+    if not item or "\x00" in item or Path(item).is_absolute() or item.startswith(("~", "\\")):
+        return None
+    base = Path(root).resolve()
+    try:
+        target = (base / item).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not target.is_relative_to(base) or not target.is_file():
+        return None
+    return target
+
+
 def _read_bytes(path: Path, shown: str) -> bytes:
     try:
         return path.read_bytes()
@@ -121,11 +141,19 @@ def _decode(raw: bytes, shown: str) -> str:
                           advice=_SAVE_AS) from None
 
 
-def _csv_records(text: str) -> tuple[str, list[tuple[int, list[str]]]]:
+def _csv_records(text: str) -> tuple[str, list[tuple[int, list[str] | None]]]:
+    """One record per line: no roster cell spans lines, so a quote left open does not swallow the
+    rows after it into a name; such a line (or one with text after a closing quote) is ``None``."""
     first = text.split("\n", 1)[0]
     delim = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    return delim, [(reader.line_num, rec) for rec in reader]
+    records: list[tuple[int, list[str] | None]] = []
+    for n, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        try:
+            records.append((n, next(csv.reader([line], delimiter=delim, strict=True), [])))
+        except csv.Error:
+            records.append((n, None))
+    return delim, records
 
 
 def _cell(value: object) -> str:
@@ -153,30 +181,40 @@ def _xlsx_records(path: Path, shown: str) -> list[tuple[int, list[str]]]:
         book.close()
 
 
-def read_records(path: Path, shown: str) -> tuple[str, list[tuple[int, list[str]]]]:
-    """``(separator, [(line, cells), ...])`` of a CSV or .xlsx roster, text in Unicode NFC."""
+def read_records(path: Path, shown: str) -> tuple[str, list[tuple[int, list[str] | None]]]:
+    """``(separator, [(line, cells), ...])`` of a CSV or .xlsx roster, text in Unicode NFC; ``cells``
+    is ``None`` for a CSV line whose quotes do not close."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         delim, records = ",", _xlsx_records(path, shown)
     else:
         delim, records = _csv_records(_decode(_read_bytes(path, shown), shown))
-    cells = [c for _n, rec in records for c in rec if c]
+    cells = [c for _n, rec in records for c in rec or () if c]
     try:
         encoding = vietnamese.detect_all(cells)
     except vietnamese.LegacyEncodingError as exc:
         raise RosterError(M_("%(file)s: %(problem)s", file=shown, problem=exc.text),
                           advice=vietnamese.ADVICE) from None
-    return delim, [(n, [vietnamese.repair(c, encoding) if c else "" for c in rec]) for n, rec in records]
+    return delim, [(n, None if rec is None else [vietnamese.repair(c, encoding) if c else "" for c in rec])
+                   for n, rec in records]
 
 
-def parse_roster(path: str | Path, *, shown: str | None = None) -> tuple[list[RosterRow], list[RowProblem]]:
+def parse_roster(path: str | Path, *, shown: str | None = None,
+                 photo_root: Path | None = None) -> tuple[list[RosterRow], list[RowProblem]]:
     """Validate the roster file; return the good rows and one :class:`RowProblem` per bad row.
 
     ``shown`` is the file's name as the person knows it (the upload's own name), used in messages.
+    With ``photo_root`` (a web upload) a photo must be a file inside that folder, after following
+    links; every photo refused there gets :data:`PHOTO_REFUSED`, whatever the reason, so the page
+    never tells which files exist. Without it (the command line) the operator's paths are read.
     """
     path = Path(path)
     shown = shown or str(path)
     delim, records = read_records(path, shown)
-    records = [(n, rec) for n, rec in records if any(c.strip() for c in rec)]
+    broken = [n for n, rec in records if rec is None]
+    records = [(n, rec) for n, rec in records if rec is not None and any(c.strip() for c in rec)]
+    if broken and (not records or broken[0] < records[0][0]):
+        raise RosterError(M_('%(file)s: the column names on line %(row)d have a quote (") that is not closed',
+                             file=shown, row=broken[0]))
     if not records:
         raise RosterError(M_("%(file)s is empty", file=shown),
                           advice=M_("the first line names the columns: id, name, ..."))
@@ -196,7 +234,7 @@ def parse_roster(path: str | Path, *, shown: str | None = None) -> tuple[list[Ro
         raise RosterError(text, advice=M_("columns are: %(columns)s", columns=", ".join(COLUMNS)))
     photo_sep = re.compile(r"[|;]" if delim == "," else r"\|")
     rows: list[RosterRow] = []
-    problems: list[RowProblem] = []
+    problems: list[RowProblem] = [RowProblem(n, "", "row", UNCLOSED_QUOTE) for n in broken]
     ids: dict[str, int] = {}
     seats: dict[str, int] = {}
     for line, rec in records[1:]:
@@ -245,11 +283,17 @@ def parse_roster(path: str | Path, *, shown: str | None = None) -> tuple[list[Ro
         for item in (p.strip() for p in photo_sep.split(v.get("photo", ""))):
             if not item:
                 continue
-            p = Path(item) if Path(item).is_absolute() else path.parent / item
-            if not p.is_file():
-                photo_error = M_("photo %(photo)s not found (paths are relative to the roster file)",
-                                 photo=item)
-                break
+            if photo_root is not None:
+                p = confined_photo(photo_root, item)
+                if p is None:
+                    photo_error = M_(PHOTO_REFUSED, photo=item[:80])
+                    break
+            else:
+                p = Path(item) if Path(item).is_absolute() else path.parent / item
+                if not p.is_file():
+                    photo_error = M_("photo %(photo)s not found (paths are relative to the roster file)",
+                                     photo=item)
+                    break
             photos.append(p)
         if photo_error:
             bad("photo", photo_error)

@@ -142,7 +142,7 @@ def import_csv():
     upload.save(path)
     shown = _shown_name(upload.filename)
     try:
-        preview = delegates.preview_roster(svc.db, path, shown=shown)
+        preview = delegates.preview_roster(svc.db, path, shown=shown, photo_root=path.parent)
     except delegates.RosterError as exc:
         path.unlink(missing_ok=True)
         return render_page(error=exc.text, status=400)

@@ -92,7 +92,9 @@ def bind():
         if kid is None:
             raise ValueError("no keypad")
         mode = AssignMode.DOOR if f.get("mode") == AssignMode.DOOR.value else AssignMode.SEAT
-        done = Rebinds(_db()).request(kid, did, actor=f"user:{g.user.name}", mode=mode)
+        reader = services().keypads  # with a base station, only keypads paired with the venue bind
+        known = reader.keys.ids() if reader is not None else None
+        done = Rebinds(_db(), known).request(kid, did, actor=f"user:{g.user.name}", mode=mode)
     except ValueError:
         return _back(error="keypad must be a number")
     except RebindError as exc:
