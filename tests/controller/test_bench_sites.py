@@ -1,6 +1,6 @@
 """``congress bench sites`` end to end at a small size: real site brokers bridged to a real central one,
 link stalls and resets, kill -9 of site and central brokers, a short central outage; every delegate's
-check-in stored once. The recorded runs (220 sites, a ten-minute outage) are in docs/benchmarks.md."""
+check-in stored once. The recorded runs (20, 100 and 220 sites) are in docs/benchmarks.md."""
 
 from __future__ import annotations
 
