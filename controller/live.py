@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     DOCUMENTS = "documents"
     SITE = "site"
     NOTICE = "notice"  # the delegates' portal: to everyone, or to the delegate ids in data["to"]
+    SPEAKERS = "speakers"  # the queue of requests to speak on an agenda item (the chair orders it)
     SYNTHESIS = "synthesis"
     RESYNC = "resync"
     BENCH = "bench"  # only ``congress controller bench-live`` publishes it

@@ -11,6 +11,7 @@ from congress.config.controller import ControllerConfig
 from controller.delegates.enrollment import Enroller
 from controller.documents.library import Library
 from controller.portal.attendance import Confirmations
+from controller.portal.feedback import Feedback
 from controller.portal.notices import Notices
 from controller.portal.profile import Profiles
 from controller.portal.signin import PortalAuth
@@ -20,13 +21,14 @@ from controller.storage.database import Database
 @dataclass
 class Portal:
     """The delegates' portal: ``auth`` (sign-in and sessions), ``confirmations`` (attendance answers),
-    ``profiles`` (own data, consent, corrections, results), ``notices``; ``documents`` is the shared
-    library."""
+    ``profiles`` (own data, consent, corrections, results), ``notices``, ``feedback`` (comments,
+    requests to speak, contributions, surveys); ``documents`` is the shared library."""
 
     auth: PortalAuth
     confirmations: Confirmations
     profiles: Profiles
     notices: Notices
+    feedback: Feedback
     documents: Library
 
 
@@ -38,5 +40,6 @@ def build_portal(config: ControllerConfig, db: Database, hasher: PasswordHasher,
         confirmations=Confirmations(db),
         profiles=Profiles(db, enroller),
         notices=Notices(db, publish),
+        feedback=Feedback(db, documents, publish),
         documents=documents,
     )

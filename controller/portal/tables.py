@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.storage.database import Base, UTCDateTime, enum_column, utcnow
@@ -164,3 +164,108 @@ class NoticeRecipient(Base):
     )
     delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), primary_key=True)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- feedback: comments, requests to speak, written contributions, surveys (controller.portal.feedback)
+
+
+class FeedbackStatus(enum.StrEnum):
+    """Where a comment or a contribution stands, as the delegate sees it."""
+
+    RECEIVED = "received"
+    READ = "read"  # the secretariat has read it
+    TAKEN_UP = "taken_up"  # taken into the next draft or the synthesis
+    DECLINED = "declined"
+
+
+class Comment(Base):
+    """A delegate's comment on a draft document, anchored to a page and paragraph of one version."""
+
+    __tablename__ = "portal_comments"
+    __table_args__ = (Index("ix_portal_comments_document", "document_ref", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
+    document_ref: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int] = mapped_column(Integer)
+    paragraph: Mapped[int] = mapped_column(Integer)
+    #: The start of the paragraph as the delegate saw it (so the anchor survives re-pagination).
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[FeedbackStatus] = mapped_column(
+        enum_column(FeedbackStatus), default=FeedbackStatus.RECEIVED
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpeakStatus(enum.StrEnum):
+    WAITING = "waiting"
+    SPEAKING = "speaking"
+    DONE = "done"
+    WITHDRAWN = "withdrawn"
+
+
+class SpeakRequest(Base):
+    """A request to speak on an agenda item; the chair orders the queue (``position``)."""
+
+    __tablename__ = "portal_speak_requests"
+    __table_args__ = (Index("ix_portal_speak_item_status", "item_ref", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
+    item_ref: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[SpeakStatus] = mapped_column(enum_column(SpeakStatus), default=SpeakStatus.WAITING)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Contribution(Base):
+    """A written contribution ("speech") for an agenda item: text, or a PDF with its text."""
+
+    __tablename__ = "portal_contributions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), index=True)
+    item_ref: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    #: The text the synthesis reads: what was typed, or what the PDF's text layer holds.
+    text: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[FeedbackStatus] = mapped_column(
+        enum_column(FeedbackStatus), default=FeedbackStatus.RECEIVED
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Survey(Base):
+    """A short survey: one question, a few options, open while ``closed_at`` is empty."""
+
+    __tablename__ = "portal_surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(String(300))
+    options: Mapped[list] = mapped_column(JSON)
+    item_ref: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SurveyAnswer(Base):
+    """One delegate's answer to a survey (they may change it while it is open)."""
+
+    __tablename__ = "portal_survey_answers"
+
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("portal_surveys.id", ondelete="CASCADE"), primary_key=True
+    )
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"), primary_key=True)
+    choice: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

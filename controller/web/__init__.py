@@ -31,6 +31,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.portal.me",
     "controller.web.portal.programme",
     "controller.web.portal.notices",
+    "controller.web.portal.feedback",
     "controller.web.portal.staff",
     "controller.web.discussion.views",
 )

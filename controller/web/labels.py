@@ -95,6 +95,10 @@ LABELS: dict[str, dict[str, str]] = {
     "attendance_answer": {"attending": N_("will attend"), "absent": N_("reported absent")},
     "request_status": {"open": N_("open"), "done": N_("done"), "declined": N_("declined")},
     "audience": {"all": N_("everyone"), "delegation": N_("a delegation"), "group": N_("a group")},
+    "feedback_status": {"received": N_("received"), "read": N_("read"), "taken_up": N_("taken up"),
+                        "declined": N_("declined")},
+    "speak_status": {"waiting": N_("waiting"), "speaking": N_("speaking"), "done": N_("has spoken"),
+                     "withdrawn": N_("withdrawn")},
 }
 
 

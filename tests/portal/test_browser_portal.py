@@ -236,3 +236,52 @@ def test_a_notice_arrives_live_with_its_count_and_staff_see_who_read_it(controll
     staff.close()
     assert page.problems == []
     context.close()
+
+
+def staff_page(browser, base):
+    staff = browser.new_context(viewport={"width": 1280, "height": 900})
+    sp = staff.new_page()
+    sp.goto(base + "/login")
+    sp.fill("#name", "chu-toa")
+    sp.fill("#password", PASSWORD)
+    sp.click("#login")
+    sp.wait_for_url(base + "/")
+    return staff, sp
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_comment_on_a_paragraph_and_ask_to_speak(controller, browser, size):
+    base = controller.url
+    svc = services_of(controller)
+    svc.programme.move(controller.item, revision=svc.programme.now()["revision"], actor="user:chu-toa")
+    context, page = new_page(browser, size)
+    sign_in_with_code(page, base, code_for(controller, "D-0004"))
+    # Ask to speak on the item now on the agenda.
+    page.click(".tabs a[data-tab=now]")
+    page.wait_for_selector("#view[data-shown=now] #speak-button")
+    page.click("#speak-button")
+    page.wait_for_selector("#speak-state.ok")
+    staff, sp = staff_page(browser, base)
+    sp.goto(base + "/portal/speakers")
+    assert "Phạm Thị Dung" in sp.inner_text("#speakers")
+    # Comment on the third paragraph of page 1 of the item's document.
+    page.click("#now-documents a.doc-title")
+    page.wait_for_selector(".reader[data-rendered=yes]", timeout=20000)
+    page.click(".page[data-page='1'] summary")
+    para = page.locator(".page[data-page='1'] li[data-paragraph='2']")
+    para.locator(".comment-open").click()
+    para.locator("textarea").fill("Đề nghị làm rõ chỉ tiêu tăng trưởng")
+    para.locator("button[type=submit]").click()
+    para.locator(".status.ok").wait_for()
+    sp.goto(base + "/portal/feedback")
+    row = sp.locator("#feedback-rows tr", has_text="Đề nghị làm rõ chỉ tiêu tăng trưởng")
+    assert "trang 1, đoạn 2" in row.inner_text() and "Phạm Thị Dung" in row.inner_text()
+    # The chair's queue follows live: a second delegate asks to speak while the page is open.
+    sp.goto(base + "/portal/speakers")
+    sp.wait_for_function("document.getElementById('live-state') && "
+                         "document.getElementById('live-state').classList.contains('on')", timeout=10000)
+    svc.portal.feedback.request_to_speak("D-0001", controller.item)
+    sp.wait_for_selector("#speakers li[data-delegate='D-0001']", timeout=10000)
+    assert page.problems == []
+    staff.close()
+    context.close()

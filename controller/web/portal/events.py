@@ -26,7 +26,10 @@ def for_delegate(data: dict, delegate_id: str) -> bool:
 
 def _without_recipients(event) -> str:
     # A delegate is not told who else received a notice.
-    body = json.dumps({k: v for k, v in event.data.items() if k != "to"}, separators=(",", ":"), default=str)
+    data = {k: v for k, v in event.data.items() if k != "to"}
+    if event.kind == EventKind.DOCUMENTS.value:  # as the tablet front: no reference a delegate may not read
+        data = {"change": data.get("change", "changed")}
+    body = json.dumps(data, separators=(",", ":"), default=str)
     return f"id: {event.id}\nevent: {event.kind}\ndata: {body}\n\n"
 
 

@@ -29,7 +29,9 @@ const App = (() => {
     return first && sections[first.dataset.tab] ? first.dataset.tab : Object.keys(sections)[0];
   }
 
+  let shown = 0;
   async function show() {
+    const seq = ++shown;
     const tab = current();
     for (const a of document.querySelectorAll(".tabs a")) {
       if (a.dataset.tab === tab) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
@@ -39,7 +41,9 @@ const App = (() => {
     const render = sections[tab] || (() => routes[name](decodeURIComponent(rest.join("/"))));
     try {
       const content = await render();
+      if (seq !== shown) return;  // the delegate has moved on meanwhile
       main.replaceChildren(content);
+      main.dataset.shown = tab;
     } catch (e) {
       if (e instanceof Portal.SignedOut) return;
       main.replaceChildren(el("p", { class: "error", role: "alert" },
@@ -87,6 +91,8 @@ const App = (() => {
       net.dataset.state = "offline"; net.textContent = _("offline");
     });
     if (navigator.serviceWorker) navigator.serviceWorker.register("/p/sw.js", { scope: "/p/" }).catch(console.error);
+    // The address names the section shown, so choosing it again does not draw it twice.
+    if (!window.location.hash) history.replaceState(null, "", "#" + current());
     show();
     live();
     for (const fn of starters) fn();

@@ -52,7 +52,7 @@ const Portal = (() => {
   async function api(url, options = {}) {
     const opts = Object.assign({ credentials: "same-origin", headers: {} }, options);
     if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = csrf();
-    if (opts.json !== undefined) {
+    if (opts.json !== undefined) {  // a FormData body sets its own Content-Type
       opts.body = JSON.stringify(opts.json);
       opts.headers["Content-Type"] = "application/json";
       delete opts.json;
