@@ -230,7 +230,10 @@ class ControllerLink:
             return self._publish(topic, payload, qos=qos, retain=retain)
 
     def publish_retained(self, topic: str, payload: bytes, timeout: float = 30.0) -> None:
-        """A retained QoS 1 message, returning once the broker has it (raises BrokerError otherwise)."""
+        """A retained QoS 1 message, returning once the broker has it (raises BrokerError otherwise, at
+        once while the broker is not connected: the caller tries again later)."""
+        if self._client is not None and not self.connected:
+            raise BrokerError(f"the broker is not connected ({self.status.state.value}); {topic} not sent")
         info = self.publish(topic, payload, qos=1, retain=True)
         info.wait_for_publish(timeout)
         if not info.is_published():

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from congress import wire
+from congress.errors import BrokerError
 from controller.delegates.enrollment import enrolled_embeddings
 from controller.delegates.face_vault import FaceVault
 from controller.delegates.gallery_parts import PART_TEMPLATES, key_id, plain_parts, unit_messages
@@ -177,17 +178,22 @@ class GalleryPublisher:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        broker_away = False
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:  # broker away or database busy: try again on the next pass
+                broker_away = False
+            except BrokerError as exc:  # the broker away: said once, tried again on every pass
+                if not broker_away:
+                    log.warning("gallery publishing waits for the broker: %s", exc.message)
+                broker_away = True
+            except Exception:  # database busy: try again on the next pass
                 log.exception("gallery publishing failed; retrying in %.0f s", self.interval_s)
             self._stop.wait(self.interval_s)
 
 
 def mqtt_publisher(client, timeout: float = 30.0) -> Callable[[str, bytes], None]:
     """``publish`` for :class:`GalleryPublisher` on a connected paho client (retained, QoS 1)."""
-    from congress.errors import BrokerError
 
     def publish(topic: str, payload: bytes) -> None:
         info = client.publish(topic, payload, qos=1, retain=True)
