@@ -131,6 +131,7 @@ def _serve(stack: Stack, stop: threading.Event, log_file: Path) -> None:
               + (f"  attendant lane:  {ATTENDANT_DOOR} asks staff when a face scores below "
                  f"{ATTENDANT_MIN_SCORE}: {stack.url}/lane (check delegates in or out by hand there too)\n"
                  if ATTENDANT_DOOR in v.arrivals else "")
+              + _portal_lines(stack)
               + f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
               f"                   they vote by themselves when a ballot opens\n"
               f"  ballots:         {drafts} ready to open on the ballots page once quorum is reached\n"
@@ -140,6 +141,31 @@ def _serve(stack: Stack, stop: threading.Event, log_file: Path) -> None:
         print("stopping...", flush=True)
     finally:
         stack.stop()
+
+
+def portal_codes(stack: Stack, count: int = 3) -> list[dict]:
+    """Sign-in codes of the first ``count`` demo delegates (each chooses a PIN at the first sign-in)."""
+    auth = stack.controller.services.portal.auth
+    with stack.controller.db.session() as s:
+        from sqlalchemy import select
+
+        from controller.storage.tables import Delegate
+
+        people = s.execute(select(Delegate.id, Delegate.name).order_by(Delegate.id).limit(count)).all()
+    return [{"delegate_id": d.id, "name": d.name, "code": auth.code_for(d.id)} for d in people]
+
+
+def portal_url(stack: Stack) -> str:
+    """The delegates' app: the tablet port when the front runs, else ``/p/`` on the staff port."""
+    front = stack.controller.front if stack.controller else None
+    return f"{front.url if front is not None else stack.url}/p/"
+
+
+def _portal_lines(stack: Stack) -> str:
+    codes = portal_codes(stack)
+    lines = [f"  delegates' app:  {portal_url(stack)} (a badge QR code or its sign-in code, then a PIN)\n"]
+    lines += [f"                   {c['code']}  {c['name']} ({c['delegate_id']})\n" for c in codes]
+    return "".join(lines)
 
 
 def _draft_ballots(stack: Stack) -> str:
@@ -159,6 +185,7 @@ def scenario(stack: Stack, *, timeout: float) -> dict:
     try:
         stack.start(doors=False, realtime=False)
         summary = script.run(stack, timeout=timeout)
+        summary["portal"] = {"url": portal_url(stack), "codes": portal_codes(stack)}
     finally:
         stack.stop()
     summary["threads_left"] = sorted(t.name for t in threading.enumerate()

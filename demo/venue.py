@@ -98,6 +98,8 @@ def _controller_config(root: Path, ca: Path, broker_port: int, web_port: int, ke
                    "cert_file": str(cert), "key_file": str(key)},
         # Plain HTTP on the loopback interface only; a venue serves the page over TLS.
         "web": {"host": "127.0.0.1", "port": web_port},
+        # The delegates' tablets on their own port (the tablet front), plain HTTP on loopback too.
+        "portal": {"enabled": True, "host": "127.0.0.1", "port": free_port()},
         "security": {"secure_cookies": False},
         "attendance": {"quorum": "two-thirds"},
         # The simulated base station's pty is reached through this link, as a USB one through udev's.

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from congress import badge_token
+from controller.portal import codes
 from controller.storage.database import Database
 from controller.storage.tables import Delegate
 
@@ -39,6 +40,8 @@ class Badge:
     seat: str | None
     consent: bool
     token: str
+    #: The delegates' app sign-in code printed under the QR code (:mod:`controller.portal.codes`).
+    code: str = ""
 
 
 def badges(db: Database, key: Ed25519PrivateKey, venue_id: str, *, delegation: str | None = None,
@@ -54,8 +57,17 @@ def badges(db: Database, key: Ed25519PrivateKey, venue_id: str, *, delegation: s
         if ids is not None:
             q = q.where(Delegate.id.in_(list(ids)))
         found = sorted(s.scalars(q), key=lambda d: (sort_key(d.delegation), sort_key(d.name), d.id))
+        secret = _code_secret(key, venue_id)
         return [Badge(d.id, d.name, d.delegation, d.seat, d.consent,
-                      badge_token.issue(key, venue_id, d.id)) for d in found]
+                      badge_token.issue(key, venue_id, d.id), codes.code_for(secret, d.id)) for d in found]
+
+
+def _code_secret(key: Ed25519PrivateKey, venue_id: str) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    return codes.code_secret(raw, venue_id)
 
 
 def qr_matrix(token: str) -> np.ndarray:
@@ -174,6 +186,10 @@ def _card(c, x: float, y: float, b: Badge, gettext: Callable[[str], str]) -> Non
     c.rect(x, y, CARD_W, CARD_H, stroke=1, fill=0)
     c.setDash()
     _qr(c, x + PAD, y + (CARD_H - QR_SIZE) / 2, QR_SIZE, qr_matrix(b.token))
+    if b.code:  # under the QR code: what a delegate types into the app when there is no camera
+        c.setFillGray(0)
+        cx = x + PAD + QR_SIZE / 2 - _width(b.code, "bold", 8.5) / 2
+        _draw_runs(c, cx, y + (CARD_H - QR_SIZE) / 2 - 10, b.code, "bold", 8.5)
     tx = x + PAD + QR_SIZE + PAD
     tw = CARD_W - (tx - x) - PAD
     size, lines = _fit_name(b.name, tw)

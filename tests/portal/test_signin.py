@@ -245,3 +245,19 @@ def test_the_sign_in_page_may_open_the_camera_and_staff_pages_may_not(client):
     r = client.get("/p/signin", headers={"Accept": "text/html"})
     assert "camera=(self)" in r.headers["Permissions-Policy"]
     assert "camera=()" in client.get("/login").headers["Permissions-Policy"]
+
+
+def test_the_badge_prints_the_sign_in_code_under_its_qr_code(app, venue_ca, tmp_path):
+    import subprocess
+
+    from controller.delegates.badges import badges, sheet_pdf
+
+    key = pki.load_signing_key(venue_ca.dir / "controller-signing.key")
+    with app.app_context():
+        db = services().db
+        items = badges(db, key, "test-venue", ids=["D-0001", "D-0002"])
+        assert [b.code for b in items] == [code_of(app, "D-0001"), code_of(app, "D-0002")]
+        pdf = tmp_path / "badges.pdf"
+        pdf.write_bytes(sheet_pdf(items, venue_name="Test", gettext=lambda s: s))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert code_of(app, "D-0001") in text and code_of(app, "D-0002") in text

@@ -84,6 +84,7 @@ def test_scenario_runs_a_congress_and_loses_nothing(tmp_path):
     assert s["motion"]["votes"]["intruders_refused"] == 5
     assert s["election"]["votes"]["second_press_refused"] == 1
     assert s["election"]["result"]["elected"] == s["election"]["expected"]["elected"]
+    assert s["portal"]["url"].endswith("/p/") and len(s["portal"]["codes"]) == 3
     assert s["threads_left"] == []
     # Every process the demo started is gone (the broker ran from the venue folder).
     assert _processes_mentioning(str(tmp_path / "venue")) == []
@@ -112,6 +113,12 @@ def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
         url = re.search(r"controller page: (\S+)", text).group(1)
         login = re.search(r"login:\s+(\S+) / (\S+)", text)
         assert login.group(1) == "admin" and len(login.group(2)) >= 12
+        # The delegates' app on the tablet port, with sign-in codes for a few demo delegates.
+        portal = re.search(r"delegates' app:\s+(\S+)", text).group(1)
+        assert portal.endswith("/p/") and portal != url + "/p/"
+        assert len(re.findall(r"^\s+[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}  ", text, re.M)) == 3
+        with urllib.request.urlopen(portal + "signin", timeout=10) as r:
+            assert r.status == 200 and "csrf-token" in r.read().decode()
         opener = _login(url, login.group(1), login.group(2))
         # The doors replay their arrivals at camera pace: check-ins reach the page while we watch.
         deadline = time.monotonic() + 120
