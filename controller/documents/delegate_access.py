@@ -35,6 +35,7 @@ from controller.storage.database import Database
 from controller.storage.tables import Delegate
 
 BADGE_COOKIE = "congress_badge"
+_verify_badge = badge_token.verify  # reader_from's parameter ``badge_token`` shadows the module there
 PORTAL_COOKIE = "congress_portal"
 
 
@@ -90,9 +91,27 @@ class DelegateAccess:
         return GUEST
 
     def delegate_id(self, *, badge_token: str | None = None, portal_session: str | None = None) -> str | None:
-        """The delegate these credentials name, or ``None`` (staff and guests are not delegates)."""
-        reader = self.reader_from(badge_token=badge_token, portal_session=portal_session)
-        return reader.id if reader.kind is ReaderKind.DELEGATE else None
+        """The delegate these credentials name, or ``None`` (staff and guests are not delegates).
+
+        The same rule as :meth:`reader_from` without the name and groups (one query: the live feed
+        asks it for every open stream every keep-alive)."""
+        if portal_session:
+            from controller.portal.signin import session_delegate
+
+            delegate_id = session_delegate(self.db, portal_session)
+            if delegate_id is not None:
+                return delegate_id if self._on_roster(delegate_id) else None
+        if badge_token and self.public_key is not None:
+            try:
+                claims = _verify_badge(badge_token, self.public_key, self.venue_id)
+            except ProtocolError:
+                return None
+            return claims.delegate_id if self._on_roster(claims.delegate_id) else None
+        return None
+
+    def _on_roster(self, delegate_id: str) -> bool:
+        with self.db.session() as s:
+            return s.get(Delegate, delegate_id) is not None
 
     def _badge_reader(self, token: str) -> Reader:
         if self.public_key is None:

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import threading
 from concurrent.futures import Executor
 
@@ -170,7 +171,9 @@ class EventsHandler:
             await self._write(resp, f"retry: 3000\n: connected {delegate_id}\n\n".encode())
             while True:
                 try:
-                    text = await asyncio.wait_for(client.queue.get(), self.keepalive_s)
+                    # jittered, so 2,000 streams opened together do not all ask at the same moment
+                    wait = self.keepalive_s * (0.5 + random.random())
+                    text = await asyncio.wait_for(client.queue.get(), wait)
                 except TimeoutError:
                     if await self._delegate(creds) != delegate_id:
                         break  # removed from the roster, or the sign-in ended

@@ -142,6 +142,6 @@ def password_hash() -> str:
 
 @pytest.fixture
 def front(tmp_path, venue_ca, password_hash):
-    f = make_front(tmp_path, venue_ca, password_hash)
+    f = make_front(tmp_path, venue_ca, password_hash, keepalive_s=2)  # a closed stream is noticed soon
     yield f
     f.server.stop()
