@@ -213,8 +213,13 @@ class Ballots:
                 for row in s.scalars(select(BallotCount).where(BallotCount.ballot_id == b.id)):
                     row.count = final.get(row.option, 0)
             result = self._tally(s, b)
-            b.result = result.as_dict()
-            audit.record(s, actor, "ballot.close", {"ballot": b.id, "result": b.result})
+            counted = result.as_dict()
+            audit.record(s, actor, "ballot.close", {"ballot": b.id, "result": counted})
+            # The chain's head right after the close, for the minutes and the projector (anchors the chain:
+            # ``congress audit verify --expect SEQ:FINGERPRINT`` checks it later).
+            h = audit.head(s)
+            anchor = {"seq": h.seq, "hash": h.row_hash, "fingerprint": h.fingerprint}
+            b.result = counted | {"audit_head": anchor}
         if b.secret:
             self._scrub(b.id)
         self._notify(b, BallotState.CLOSED)

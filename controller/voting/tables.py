@@ -223,3 +223,53 @@ class BallotException(Base):
     actor: Mapped[str] = mapped_column(String(128))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     rebind_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class PaperIssue(Base):
+    """A paper ballot handed to a delegate (who then cannot vote by keypad in that ballot, nor the other
+    way round: issuing also records the delegate in ``ballot_participation``). No choice is stored here."""
+
+    __tablename__ = "paper_issues"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class PaperTally(Base):
+    """One counter's entry of a ballot's paper tally (double entry: two counters, and they must match).
+
+    ``counts`` is the count mapping of ``controller.voting.tally`` (option -> votes, and the special rows
+    for valid, invalid and blank ballots) as a JSON object with string keys."""
+
+    __tablename__ = "paper_tallies"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    counter: Mapped[str] = mapped_column(String(64), primary_key=True)  # the account that entered it
+    counts: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CommitteeMember(Base):
+    """The counting committee (Ban kiểm phiếu), elected by the congress: accounts, one of them the head."""
+
+    __tablename__ = "committee_members"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    head: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The motion by which the congress elected the committee (None: appointed before any ballot).
+    motion_id: Mapped[int | None] = mapped_column(ForeignKey("ballots.id", ondelete="SET NULL"),
+                                                  nullable=True)
+
+
+class BallotConfirmation(Base):
+    """The committee head's confirmation of a closed ballot's result: until then it is provisional."""
+
+    __tablename__ = "ballot_confirmations"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The result as confirmed (keypads and paper combined), and the audit chain's head at that moment.
+    result: Mapped[dict] = mapped_column(JSON)
+    audit_head: Mapped[str] = mapped_column(String(128))

@@ -24,6 +24,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.accounts.account",
     "controller.web.voting.ballots",
     "controller.web.voting.keypads",
+    "controller.web.voting.committee",
     "controller.web.programme.views",
     "controller.web.documents.views",
     "controller.web.sites.overview",

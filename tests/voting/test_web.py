@@ -223,3 +223,65 @@ def test_forms_rules_and_a_further_round_on_the_page(web):
     assert "Rounds of this election" in page and "round 2" in page
     r = chair.post("/ballots/1/next-round", data={"csrf_token": token})
     assert r.status_code == 409 and "already prepared" in r.get_data(as_text=True)
+
+
+def test_paper_ballots_committee_and_the_count_record_pdf(web, tmp_path):
+    import shutil
+    import subprocess
+
+    svc = web.extensions["congress"]
+    chair, ctoken = client_as(web, "chair")
+    tech, ttoken = client_as(web, "technician")
+    obs, otoken = client_as(web, "observer")
+    members = "observer, Bùi Thị Lan\ntechnician, Đỗ Mạnh Hùng\nadmin, Hồ Xuân Hương"
+    r = chair.post("/committee", data={"csrf_token": ctoken, "head": "observer", "members": members})
+    assert r.status_code == 302
+    assert obs.post("/committee", data={"csrf_token": otoken, "head": "x", "members": "x"}).status_code == 403
+    assert "Bùi Thị Lan" in obs.get("/committee").get_data(as_text=True)
+    create(chair, ctoken, title="Bầu Ban Chấp hành", kind="election",
+           candidates="Nguyễn Văn An\nTrần Thị Bình", seats="1", secrecy="secret", rule="absolute",
+           base="collected")
+    chair.post("/ballots/1/open", data={"csrf_token": ctoken})
+    with svc.db.session() as s:  # keypads 1-3 vote An, 4 votes Bình; delegate 5 votes on paper
+        svc.ballots.record_votes(s, [VoteFrame(k, 1, 1, frozenset({1 if k < 4 else 2}))
+                                     for k in (1, 2, 3, 4)])
+    r = obs.post("/ballots/1/paper/issue", data={"csrf_token": otoken, "delegate": "d0001"})
+    assert r.status_code == 409 and "already voted" in r.get_data(as_text=True)
+    r = obs.post("/ballots/1/paper/issue", data={"csrf_token": otoken, "delegate": "d0005"})
+    assert r.status_code == 302
+    chair.post("/ballots/1/close", data={"csrf_token": ctoken, "confirmed": "yes"})
+    page = obs.get("/ballots/1").get_data(as_text=True)
+    assert "Provisional" in page and "Your entry of the paper tally" in page
+    entry = {"collected": "1", "invalid": "0", "blank": "0", "option-1": "0", "option-2": "1"}
+    assert chair.post("/ballots/1/paper/enter", data={"csrf_token": ctoken, **entry}).status_code == 403
+    obs.post("/ballots/1/paper/enter", data={"csrf_token": otoken, **entry})
+    tech.post("/ballots/1/paper/enter",
+              data={"csrf_token": ttoken, **entry, "option-1": "1", "option-2": "0"})
+    page = obs.get("/ballots/1").get_data(as_text=True)
+    assert "The two entries differ in: Nguyễn Văn An, Trần Thị Bình" in page
+    tech.post("/ballots/1/paper/enter", data={"csrf_token": ttoken, **entry})
+    assert "The two entries match" in obs.get("/ballots/1").get_data(as_text=True)
+    assert tech.post("/ballots/1/paper/combine", data={"csrf_token": ttoken}).status_code == 302
+    assert tech.post("/ballots/1/confirm", data={"csrf_token": ttoken}).status_code == 403  # not the head
+    assert obs.post("/ballots/1/confirm", data={"csrf_token": otoken}).status_code == 302
+    result = obs.get("/api/ballots/1").get_json()["result"]
+    assert result["counts"] == {"Nguyễn Văn An": 3, "Trần Thị Bình": 2}
+    assert result["confirmed"]["by"] == "observer"
+    assert result["elected"] == ["Nguyễn Văn An"]  # 3 of 5 collected: more than half
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    for lang, words in (("vi", ["Biên bản kiểm phiếu", "Nguyễn Văn An", "Trần Thị Bình", "Bùi Thị Lan",
+                                "Trưởng Ban kiểm phiếu", "Hồ Xuân Hương"]),
+                        ("en", ["Vote-count record", "Nguyễn Văn An", "Head of the counting committee",
+                                "60 %", "Confirmed by the head"])):
+        r = obs.get(f"/ballots/1/count-record.pdf?lang={lang}")
+        assert r.status_code == 200 and r.mimetype == "application/pdf"
+        path = tmp_path / f"record-{lang}.pdf"
+        path.write_bytes(r.data)
+        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        for w in words:
+            assert w in text, (lang, w)
+        fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+        rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+        assert rows and all("NotoSans" in r[0] and r[-5] == "yes" for r in rows), fonts  # all embedded

@@ -35,7 +35,9 @@ from controller.exports import csv_response
 from controller.storage.database import utcnow
 from controller.voting import forms, rules
 from controller.voting.ballots import BallotError, Ballots
+from controller.voting.committee import Committee
 from controller.voting.elections import Elections
+from controller.voting.paper import PaperBallots
 from controller.voting.rebinds import Rebinds
 from controller.voting.tables import BallotForm, BallotKind, BallotStatus, MajorityBase, MajorityRule
 from controller.web.guard import Perm, requires
@@ -83,9 +85,12 @@ def _view(bid: int) -> dict:
         b.kind.value, b.rule.value, b.base.value, b.share_num, b.share_den)
     counts_as = forms.explain(b.kind, b.form, b.seats, len(b.options), empty_invalid=b.empty_invalid)
     rounds = Elections(ballots).record(bid) if b.kind == BallotKind.ELECTION else None
+    committee = Committee(ballots.db)
+    account = g.user.name if g.get("user") else ""
     return {"ballot": b, "progress": progress, "result": result, "rule_text": rule_text,
-            "counts_as": counts_as, "election": rounds,
-            "keypad_exceptions": Rebinds(services().db).exceptions(bid)}
+            "counts_as": counts_as, "election": rounds, "paper": PaperBallots(ballots).state(bid),
+            "committee": committee.members(), "is_member": committee.is_member(account) if account else False,
+            "account": account, "keypad_exceptions": Rebinds(services().db).exceptions(bid)}
 
 
 def _done_message(code: str, n: int) -> str:
@@ -95,7 +100,9 @@ def _done_message(code: str, n: int) -> str:
     texts = {"created": _("ballot created (draft)"), "opened": _("ballot open"),
              "extended": _("voting time extended"), "closed": _("ballot closed"),
              "rebind_confirmed": _("The keypad binding was confirmed."),
-             "rebind_rejected": _("The keypad binding was refused.")}
+             "rebind_rejected": _("The keypad binding was refused."),
+             "issued": _("paper ballot issued"), "entered": _("paper tally entered"),
+             "combined": _("paper tally counted in"), "confirmed": _("result confirmed")}
     return texts.get(code, "")
 
 
@@ -106,7 +113,8 @@ def _back(bid: int, done: str, n: int | None = None):
 def _render_detail(bid: int, *, error=None, status: int = 200):
     done = request.args.get("done", "")
     # A stale notice ("ballot open" after the ballot closed) is never shown: it must match the state.
-    fits = {"opened": "open", "extended": "open", "closed": "closed", "created": "draft", "repolled": "open"}
+    fits = {"opened": "open", "extended": "open", "closed": "closed", "created": "draft", "repolled": "open",
+            "issued": "open", "entered": "closed", "combined": "closed", "confirmed": "closed"}
     view = _view(bid)
     fits.update(rebind_confirmed=view["ballot"].status.value, rebind_rejected=view["ballot"].status.value)
     message = _done_message(done, request.args.get("n", 0, type=int)) \
