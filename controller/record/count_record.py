@@ -183,7 +183,8 @@ def story(b: Ballot, f: dict, say: Speech, committee: list[CommitteeMember], *, 
         out.append(
             pdf.para(
                 say._(
-                    "Audit chain head at the close: row %(seq)s, %(hash)s",
+                    "Audit chain head at the close: %(fingerprint)s (row %(seq)s, hash %(hash)s)",
+                    fingerprint=f["audit_head"].get("fingerprint", ""),
                     seq=f["audit_head"]["seq"],
                     hash=f["audit_head"]["hash"],
                 ),

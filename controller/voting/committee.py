@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from congress.i18n import M_
 from controller import audit
 from controller.storage.database import Database, utcnow
-from controller.storage.tables import AuditHead, User
+from controller.storage.tables import User
 from controller.voting.ballots import BallotError
 from controller.voting.tables import (
     Ballot,
@@ -94,14 +94,14 @@ class Committee:
             paper = s.scalar(select(PaperIssue.delegate_id).where(PaperIssue.ballot_id == ballot_id).limit(1))
             if paper is not None and not (b.result or {}).get("paper_combined"):
                 raise BallotError(M_("paper ballots were issued: count the paper tally in first"))
-            entry = audit.record(s, f"user:{account}", "ballot.confirm", {"ballot": ballot_id})
-            s.flush()
-            head_hash = s.get(AuditHead, 1).last_hash if s.get(AuditHead, 1) else entry.row_hash
+            audit.record(s, f"user:{account}", "ballot.confirm", {"ballot": ballot_id})
+            h = audit.head(s)
+            head_hash = h.row_hash
             confirmed = {
                 "by": account,
                 "name": member.display_name,
                 "at": utcnow().isoformat(),
-                "audit_head": {"seq": entry.seq, "hash": head_hash},
+                "audit_head": {"seq": h.seq, "hash": h.row_hash, "fingerprint": h.fingerprint},
             }
             b.result = dict(b.result or {}) | {"confirmed": confirmed}
             s.add(
