@@ -132,3 +132,21 @@ def test_a_replaced_anchor_file_is_refused(tmp_path, storage_url, capsys):
         assert code == 3 and "seal" in out["reason"]
     finally:
         db.dispose()
+
+
+def test_the_fingerprint_kept_at_a_ballot_close_is_checked_by_verify(app, client, login_as):
+    from controller.voting.tables import BallotKind
+
+    login_as("observer")
+    svc = app.extensions["congress"]
+    bid = svc.ballots.create("Adopt the agenda", BallotKind.MOTION, actor="test")
+    svc.ballots.open(bid, actor="test", allow_without_quorum=True)
+    svc.ballots.close(bid, actor="test")
+    kept = svc.ballots.get(bid).result["audit_head"]
+    with svc.db.session() as s:
+        audit.record(s, "test", "later.action", {})  # the chain goes on after the close
+    with svc.db.session() as s:
+        assert audit.verify(s, expect=kept["fingerprint"]).ok
+        wrong = kept["fingerprint"][:-1] + ("0" if kept["fingerprint"][-1] != "0" else "1")
+        assert not audit.verify(s, expect=wrong).ok
+    assert kept["fingerprint"] in client.get(f"/ballots/{bid}").get_data(as_text=True)
