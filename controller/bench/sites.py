@@ -245,7 +245,10 @@ def run_sites_bench(
         t = time.monotonic()
         applied = _faults(venue, faults, site_ids, phase2, doors, rate, keepalive_s)
         faults_sent = len(phase1) + len(phase2)
-        _wait_stored(db, faults_sent, 600, None, doors)
+        try:
+            _wait_stored(db, faults_sent, 600, None, doors)
+        except CongressError as exc:
+            raise CongressError(f"{exc}; {_missing(db, doors.created(), applied['sites'])}") from None
         faults_stored = _stored(db)
         faults_s = time.monotonic() - t
 
@@ -266,7 +269,8 @@ def run_sites_bench(
         redelivered = _redelivered(work / "ingest.log")
     result.update({
         "sites": sites, "delegates": delegates, "backend": db.backend, "outage_s": outage_s, "rate": rate,
-        "faults_sent": faults_sent, "faults_stored": faults_stored, "faults": applied,
+        "faults_sent": faults_sent, "faults_stored": faults_stored,
+        "faults": {k: v for k, v in applied.items() if k != "sites"},
         "backlog_at_restart": backlog, "drain_s": round(drain_s, 1), "drain_ack_s": round(drain_ack_s, 1),
         "redelivered": redelivered, "steady_s": round(steady_s, 1), "faults_s": round(faults_s, 1),
         "rss_mb": round(sampler.peak_total_kb / 1024, 1),
@@ -291,7 +295,8 @@ def _faults(venue: BridgedVenue, faults: LinkFaultsProcess, site_ids: list[str],
     stalled = [site_ids[i] for i in picked[:k]]
     reset = [site_ids[i] for i in picked[k:2 * k]]
     killed = [site_ids[i] for i in picked[2 * k:2 * k + max(1, round(n * 0.05))]] if n > 2 else []
-    applied = {"stalled": len(stalled), "reset": 0, "site_kills": len(killed), "central_kills": 1}
+    applied = {"stalled": len(stalled), "reset": 0, "site_kills": len(killed), "central_kills": 1,
+               "sites": {"stalled": stalled, "reset": reset, "killed": killed}}
 
     def resets() -> None:
         applied["reset"] += sum(faults.reset(s) for s in reset)
@@ -319,6 +324,20 @@ def _faults(venue: BridgedVenue, faults: LinkFaultsProcess, site_ids: list[str],
     for s in stalled:
         faults.resume(s)
     return applied
+
+
+def _missing(db: Database, created: dict, faulted: dict[str, list[str]]) -> str:
+    """Which check-ins are not stored, by the fault their site had (a failed run says where it hangs)."""
+    with db.session() as s:
+        stored = set(s.execute(select(CheckIn.unit_id, CheckIn.boot_id, CheckIn.seq)).all())
+    of_site = {f"door-{site}": kind for kind, sites in faulted.items() for site in sites}
+    missing: dict[str, int] = {}
+    for key, _t in sorted(created.items(), key=lambda kv: kv[1]):
+        if tuple(key) not in stored:
+            kind = of_site.get(key[0], "no fault")
+            missing[kind] = missing.get(kind, 0) + 1
+    units = len({k[0] for k in created if tuple(k) not in stored})
+    return f"missing by the fault of their site: {missing} (from {units} doors)"
 
 
 def _wait(cond, timeout: float, what: str) -> None:
