@@ -8,6 +8,7 @@ with ``secure_cookies = false``."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -284,4 +285,56 @@ def test_comment_on_a_paragraph_and_ask_to_speak(controller, browser, size):
     sp.wait_for_selector("#speakers li[data-delegate='D-0001']", timeout=10000)
     assert page.problems == []
     staff.close()
+    context.close()
+
+
+def test_a_revoked_tablet_forgets_its_documents_within_seconds(controller, browser):
+    base = controller.url
+    context, page = new_page(browser, "tablet")
+    sign_in_with_code(page, base, code_for(controller, "D-0001"))
+    page.wait_for_selector("#sync[data-state=complete]", timeout=20000)
+    page.wait_for_function("document.getElementById('net').dataset.state === 'live'", timeout=10000)
+    assert page.evaluate("caches.keys().then(k => k.length)") >= 1
+    svc = services_of(controller)
+    session = next(s["public_id"] for s in svc.portal.auth.sessions() if s["delegate_id"] == "D-0001")
+    svc.portal.auth.revoke(session, actor="user:ky-thuat")
+    # The revocation reaches the open page live; it wipes the device and returns to the sign-in page.
+    page.wait_for_url(base + "/p/signin", timeout=10000)
+    assert page.evaluate("caches.keys()") == []
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+    r = page.request.get(base + f"/d/{controller.doc}/file")
+    assert r.status == 404  # the cookie no longer reads anything
+    context.close()
+
+
+AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
+TABS = ("now", "programme", "documents", "notices", "feedback", "attendance", "results", "profile")
+
+
+def axe_violations(pg) -> list[dict]:
+    pg.evaluate(AXE.read_text(encoding="utf-8") + ";true")  # DevTools evaluation: the page's CSP stays on
+    result = pg.evaluate("""() => axe.run(document, { resultTypes: ["violations"] }).then((r) =>
+      r.violations.map((v) => ({ id: v.id, impact: v.impact,
+                                 nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) })))""")
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_axe_and_no_sideways_scrolling_on_every_section(controller, browser, size):
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: make setup copies it from the npm package axe-core")
+    base = controller.url
+    context, page = new_page(browser, size)
+    page.goto(base + "/p/signin")
+    problems = {"signin": axe_violations(page)}
+    sign_in_with_code(page, base, code_for(controller, "D-0002"))
+    for tab in TABS:
+        page.click(f".tabs a[data-tab={tab}]")
+        page.wait_for_selector(f"#view[data-shown={tab}]")
+        problems[tab] = axe_violations(page)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), tab
+    page.goto(base + f"/p/#doc/{controller.doc}")
+    page.wait_for_selector(".reader[data-rendered=yes]", timeout=20000)
+    problems["reader"] = axe_violations(page)
+    assert {k: v for k, v in problems.items() if v} == {}
     context.close()
