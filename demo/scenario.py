@@ -10,6 +10,9 @@
 3. **A secret election** (2 seats, 4 candidates): choices by pattern, with blank and over-voted
    ballots; one delegate presses twice and must be refused the second time.
 4. **Results**: the controller's tallies must equal the counts the script expects.
+5. **Elections as a party congress runs them** (:mod:`demo.elections`): the counting committee elected
+   by a motion, a two-round election (a tie in round one, settled in round two), a mixed keypad + paper
+   ballot, the committee head's confirmations, and the minutes of the congress as a PDF.
 
 :func:`run` returns the JSON summary; ``ok`` is true only when nothing was lost and every result is as
 scripted.
@@ -242,8 +245,14 @@ def run(stack: Stack, *, timeout: float = 120.0) -> dict:
     refused_ok = all(c["intruders_refused"] == c["intruders"]
                      and c["second_press_refused"] == c["second_presses"]
                      for c in (motion_check, election_check))
+    from controller.voting.elections import Elections
+    from demo import elections as party
+
+    extra = party.run(stack, present, _keypad, _vote, timeout)
+    first_election = party._round_summary(Elections(stack.ballots).record(election_id))
     lost = arrivals["lost"] + motion_check["lost"] + election_check["lost"]
-    ok = (lost == 0 and arrivals["duplicates"] == 0 and arrivals["unexpected"] == 0 and q["reached"]
+    ok = (extra["as_scripted"] and lost == 0 and arrivals["duplicates"] == 0 and arrivals["unexpected"] == 0
+          and q["reached"]
           and motion_ok and election_ok and refused_ok and not arrivals["wrongly_recognised"]
           and motion_check["counted"] == len(present) and election_check["counted"] == len(present))
     return {
@@ -260,6 +269,10 @@ def run(stack: Stack, *, timeout: float = 120.0) -> dict:
         "election": {"title": ELECTION, "result": election, "expected": election_expected,
                      "votes": election_check, "as_scripted": election_ok},
         "votes_counted": motion_check["counted"] + election_check["counted"],
+        "elections": [first_election, *extra["elections"]],
+        "committee": extra["committee"],
+        "mixed_ballot": extra["mixed"],
+        "minutes_pdf": extra["minutes_pdf"],
         "lost": lost,
         "seconds": round(time.monotonic() - started, 1),
     }

@@ -24,7 +24,8 @@ from congress.cli import emit
 from congress.errors import CongressError
 
 #: Modules that add subcommands to ``congress controller`` (``register(actions)`` each).
-EXTENSIONS: tuple[str, ...] = ("controller.cli.delegates_cmd", "controller.cli.programme_cmd")
+EXTENSIONS: tuple[str, ...] = ("controller.cli.delegates_cmd", "controller.cli.programme_cmd",
+                               "controller.cli.ballot_cmd")
 ROLES = ("admin", "technician", "chair", "observer")
 PASSWORD_ENV = "CONGRESS_NEW_PASSWORD"
 

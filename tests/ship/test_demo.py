@@ -84,6 +84,20 @@ def test_scenario_runs_a_congress_and_loses_nothing(tmp_path):
     assert s["motion"]["votes"]["intruders_refused"] == 5
     assert s["election"]["votes"]["second_press_refused"] == 1
     assert s["election"]["result"]["elected"] == s["election"]["expected"]["elected"]
+    # Elections as a party congress runs them: two rounds (a tie in round one), keypads with paper, the
+    # committee's confirmation, and the minutes of the whole congress as a PDF with Vietnamese text.
+    presidium = next(e for e in s["elections"] if len(e["rounds"]) == 2)
+    assert presidium["rounds"][0]["tied"] and presidium["rounds"][1]["elected"] and presidium["settled"]
+    assert len(presidium["elected"]) == presidium["seats"] == 2
+    assert all(len(e["rounds"]) >= 1 and "elected" in e for e in s["elections"])
+    mixed = s["mixed_ballot"]
+    assert mixed["as_scripted"] and mixed["paper_ballots"] == 3 and mixed["result"]["confirmed"]["by"]
+    assert mixed["result"]["valid"] == s["present"]
+    text = subprocess.run(["pdftotext", s["minutes_pdf"], "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for words in ("Biên bản Đại hội", "Nguyễn Thị Phương Thảo", "Trần Văn Bình", "vòng 2", "Bùi Thị Lan",
+                  "Trưởng Ban kiểm phiếu"):
+        assert words in text, words
     assert s["portal"]["url"].endswith("/p/") and len(s["portal"]["codes"]) == 3
     assert s["threads_left"] == []
     # Every process the demo started is gone (the broker ran from the venue folder).

@@ -285,3 +285,41 @@ def test_paper_ballots_committee_and_the_count_record_pdf(web, tmp_path):
         fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
         rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
         assert rows and all("NotoSans" in r[0] and r[-5] == "yes" for r in rows), fonts  # all embedded
+
+
+def test_minutes_of_the_congress_pdf_and_page(web, tmp_path):
+    import shutil
+    import subprocess
+
+    svc = web.extensions["congress"]
+    chair, token = client_as(web, "chair")
+    obs, _ = client_as(web, "observer")
+    create(chair, token, title="Thông qua chương trình Đại hội")  # named: its roll call is printed
+    chair.post("/ballots/1/open", data={"csrf_token": token})
+    with svc.db.session() as s:
+        svc.ballots.record_votes(s, [VoteFrame(k, 1, 1, frozenset({1 if k < 4 else 2}))
+                                     for k in (1, 2, 3, 4)])
+    chair.post("/ballots/1/close", data={"csrf_token": token, "confirmed": "yes"})
+    create(chair, token, title="Bầu Thư ký", kind="election", candidates="Ngô Bảo Châu\nDương Thị Thu Trang",
+           seats="1")
+    chair.post("/ballots/2/open", data={"csrf_token": token, "without_quorum": "on"})
+    with svc.db.session() as s:
+        svc.ballots.record_votes(s, [VoteFrame(k, 2, 2, frozenset({1 if k % 2 else 2}))
+                                     for k in (1, 2, 3, 4)])
+    chair.post("/ballots/2/close", data={"csrf_token": token, "confirmed": "yes"})
+    page = obs.get("/congress/minutes")
+    assert page.status_code == 200 and "Bầu Thư ký" in page.get_data(as_text=True)
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    r = obs.get("/congress/minutes.pdf?lang=vi")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    path = tmp_path / "minutes.pdf"
+    path.write_bytes(r.data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    for words in ("Biên bản Đại hội", "Thông qua chương trình Đại hội", "Delegate 1", "Tán thành",
+                  "Ngô Bảo Châu", "Dương Thị Thu Trang", "bằng phiếu cho suất cuối cùng", "user:chair",
+                  "Chủ tọa", "Thư ký"):
+        assert words in text, words
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows and all("NotoSans" in r[0] and r[-5] == "yes" for r in rows), fonts

@@ -172,3 +172,24 @@ def appoint():
         return redirect(url_for("committee.page", done="appointed"))
     return render_template("ballots/committee.html", members=_committee().members(), done="",
                            error=error), 400
+
+
+@bp.route("/congress/minutes.pdf")
+@requires(Perm.VIEW_BALLOTS)
+def minutes_pdf():
+    """The minutes of the whole congress (programme, attendance, every ballot and round, exceptions)."""
+    from controller.record.minutes import minutes_pdf as write
+
+    venue = services().config.venue
+    data = write(services().db, services().ballots, speech(), venue=venue.name or venue.id)
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": "inline; filename=congress-minutes.pdf"})
+
+
+@bp.route("/congress/minutes")
+@requires(Perm.VIEW_BALLOTS)
+def minutes_page():
+    """The same minutes as a page (for reading on a screen and for the archive)."""
+    from controller.record.minutes import gather
+
+    return render_template("ballots/congress_minutes.html", data=gather(services().db, services().ballots))

@@ -1,0 +1,390 @@
+"""The minutes of the whole congress (Biên bản Đại hội): PDF and the same content as data for the page.
+
+:func:`gather` reads everything once: the programme (days, sessions, agenda items with their ballots),
+attendance per session (each session's latest roll call), every ballot and round with its rule, base,
+counts and outcome, who opened and closed it (from the audit trail), the audit chain's head at each
+close, the roll call of every named ballot (named votes are public), the elected bodies (each election's
+rounds, who was elected in which round), the exceptions (a ballot opened without quorum, keypads rebound
+or reported lost during a ballot, attendant-lane decisions) and the counting committee.
+:func:`minutes_pdf` writes it as an A4 PDF with Noto Sans embedded and signature lines.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from controller.programme.agenda import Programme
+from controller.programme.rollcall import RollCalls
+from controller.record import pdf
+from controller.record.text import Speech
+from controller.storage.database import Database
+from controller.storage.tables import AuditEntry, Delegate
+from controller.voting import rules
+from controller.voting.committee import Committee
+from controller.voting.elections import Elections
+from controller.voting.rebinds import Rebinds
+from controller.voting.tables import Ballot, BallotKind, BallotStatus, NamedVote
+
+AUDITED = ("ballot.open", "ballot.close", "ballot.confirm")
+
+
+def _ballot_actors(db: Database) -> dict[int, dict[str, Any]]:
+    """ballot id -> {"opened_by", "closed_by", "without_quorum"} from the audit trail."""
+    out: dict[int, dict[str, Any]] = {}
+    with db.session() as s:
+        for actor, action, detail in s.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.detail)
+            .where(AuditEntry.action.in_(AUDITED))
+            .order_by(AuditEntry.seq)
+        ):
+            try:
+                d = json.loads(detail)
+            except ValueError:
+                continue
+            bid = d.get("ballot") if isinstance(d, dict) else None
+            if not isinstance(bid, int):
+                continue
+            entry = out.setdefault(bid, {})
+            if action == "ballot.open":
+                entry["opened_by"], entry["without_quorum"] = actor, bool(d.get("without_quorum"))
+            elif action == "ballot.close":
+                entry["closed_by"] = actor
+            else:
+                entry["confirmed_by"] = actor
+    return out
+
+
+def _lane_decisions(db: Database) -> list[dict]:
+    with db.session() as s:
+        rows = s.execute(
+            select(AuditEntry.at, AuditEntry.actor, AuditEntry.action)
+            .where(AuditEntry.action.in_(("lane.confirm", "lane.reject")))
+            .order_by(AuditEntry.seq)
+        ).all()
+    return [{"at": at, "actor": actor, "action": action} for at, actor, action in rows]
+
+
+def gather(db: Database, ballots) -> dict:
+    """Everything the minutes print (see the module docstring)."""
+    programme = Programme(db).outline()
+    rollcalls = RollCalls(db, ballots.policy)
+    attendance = []
+    for day in programme:
+        for sess in day["sessions"]:
+            rc = rollcalls.latest(sess["code"])
+            attendance.append({"session": sess["code"], "title": sess["title"], "rollcall": rc})
+    actors = _ballot_actors(db)
+    rebinds = Rebinds(db)
+    elections = Elections(ballots)
+    with db.session() as s:
+        closed = list(
+            s.scalars(select(Ballot).where(Ballot.status == BallotStatus.CLOSED).order_by(Ballot.id))
+        )
+        names = dict(s.execute(select(Delegate.id, Delegate.name)).all())
+        named: dict[int, list[dict]] = {}
+        for b in closed:
+            if not b.secret:
+                votes = s.execute(
+                    select(NamedVote.delegate_id, NamedVote.choices, NamedVote.invalid).where(
+                        NamedVote.ballot_id == b.id
+                    )
+                ).all()
+                named[b.id] = sorted(
+                    (
+                        {
+                            "delegate": d,
+                            "name": names.get(d, d),
+                            "invalid": inv,
+                            "choices": [b.options[c - 1] for c in ch if 0 < c <= len(b.options)],
+                        }
+                        for d, ch, inv in votes
+                    ),
+                    key=lambda v: v["name"],
+                )
+    out_ballots, bodies, seen = [], [], set()
+    for b in closed:
+        out_ballots.append(
+            {
+                "ballot": b,
+                "actors": actors.get(b.id, {}),
+                "rule_text": rules.describe(b.result or {}),
+                "named": named.get(b.id),
+                "exceptions": rebinds.exceptions(b.id),
+            }
+        )
+        if b.kind == BallotKind.ELECTION:
+            root = b.election_id or b.id
+            if root not in seen:
+                seen.add(root)
+                bodies.append(elections.record(root))
+    exceptions = []
+    for item in out_ballots:
+        b = item["ballot"]
+        if item["actors"].get("without_quorum"):
+            exceptions.append(
+                {
+                    "kind": "without_quorum",
+                    "ballot": b.id,
+                    "at": b.opened_at,
+                    "actor": item["actors"].get("opened_by"),
+                }
+            )
+        for e in item["exceptions"]:
+            exceptions.append(
+                {
+                    "kind": "keypad",
+                    "ballot": b.id,
+                    "at": e.at,
+                    "actor": e.actor,
+                    "event": e.event.value,
+                    "keypad": e.keypad_id,
+                    "name": e.delegate_name,
+                }
+            )
+    for lane in _lane_decisions(db):
+        exceptions.append({"kind": lane["action"], "at": lane["at"], "actor": lane["actor"]})
+    return {
+        "programme": programme,
+        "attendance": attendance,
+        "ballots": out_ballots,
+        "elections": bodies,
+        "exceptions": exceptions,
+        "committee": Committee(db).members(),
+    }
+
+
+def _outcome(say: Speech, b: Ballot) -> str:
+    r = b.result or {}
+    if b.kind == BallotKind.ELECTION:
+        text = say._("Elected: %(names)s", names=", ".join(r.get("elected", [])) or say._("nobody"))
+        if r.get("tied"):
+            text += " · " + say._(
+                "tie for the last seat: %(names)s (not decided)", names=", ".join(r["tied"])
+            )
+        return text
+    if b.kind == BallotKind.CHOICE:
+        return (
+            say._("Adopted: %(option)s", option=r["elected"][0])
+            if r.get("passed")
+            else say._("No option adopted")
+        )
+    return say._("Adopted") if r.get("passed") else say._("Not adopted")
+
+
+def story(data: dict, say: Speech, *, venue: str) -> list:
+    from reportlab.platypus import Spacer
+
+    out = [
+        pdf.para(venue, "center"),
+        pdf.para(say._("Minutes of the congress"), "title"),
+        pdf.para(say._("Times in %(zone)s.", zone=say.zone), "small"),
+    ]
+    out.append(pdf.para(say._("Programme"), "h1"))
+    for day in data["programme"]:
+        out.append(pdf.para(f"{day['date']} {day['title'] or ''}".strip(), "h2"))
+        for sess in day["sessions"]:
+            out.append(pdf.para(f"{sess['code']} — {sess['title']}"))
+            rows = [
+                (i["number"], i["title"], ", ".join(f"#{n}" for n in i["ballots"])) for i in sess["items"]
+            ]
+            if rows:
+                out.append(
+                    pdf.table(
+                        [(say._("No."), say._("Agenda item"), say._("Ballots")), *rows], widths=[40, 334, 100]
+                    )
+                )
+    out.append(pdf.para(say._("Attendance per session"), "h1"))
+    rows = []
+    for a in data["attendance"]:
+        rc = a["rollcall"]
+        if rc:
+            rows.append(
+                (
+                    a["session"],
+                    a["title"],
+                    rc["summoned"],
+                    rc["present"],
+                    rc["excused"],
+                    rc["absent"],
+                    say._("yes") if rc["quorate"] else say._("no"),
+                )
+            )
+        else:
+            rows.append((a["session"], a["title"], "—", "—", "—", "—", "—"))
+    out.append(
+        pdf.table(
+            [
+                (
+                    say._("Session"),
+                    say._("Title"),
+                    say._("Summoned"),
+                    say._("Present"),
+                    say._("Excused"),
+                    say._("Absent"),
+                    say._("Quorum"),
+                ),
+                *rows,
+            ],
+            widths=[50, 164, 52, 52, 52, 52, 52],
+        )
+    )
+    out.append(pdf.para(say._("Ballots"), "h1"))
+    for item in data["ballots"]:
+        b, r = item["ballot"], item["ballot"].result or {}
+        title = say._("Ballot %(id)s: %(title)s", id=b.id, title=b.title)
+        if b.round_no > 1:
+            title += " — " + say._("round %(round)s", round=b.round_no)
+        out.append(pdf.para(title, "h2"))
+        out.append(pdf.para(say.t(item["rule_text"])))
+        out.append(
+            pdf.para(
+                say._(
+                    "Opened %(opened)s by %(who)s; closed %(closed)s by %(by)s.",
+                    opened=say.when(b.opened_at),
+                    who=item["actors"].get("opened_by", "—"),
+                    closed=say.when(b.closed_at),
+                    by=item["actors"].get("closed_by", "—"),
+                )
+            )
+        )
+        out.append(
+            pdf.para(
+                say._(
+                    "Ballots collected %(cast)s: valid %(valid)s, invalid %(invalid)s, blank "
+                    "%(blank)s; base of the rule %(base)s, votes needed %(required)s.",
+                    cast=r.get("cast", 0),
+                    valid=r.get("valid", 0),
+                    invalid=r.get("invalid", 0),
+                    blank=r.get("blank", 0),
+                    base=r.get("base_value"),
+                    required=r.get("required"),
+                )
+            )
+        )
+        counts = [
+            (
+                i,
+                say.gettext(n) if b.kind == BallotKind.MOTION else n,
+                say.number(v),
+                say.percent(v, r.get("base_value") or 0),
+            )
+            for i, (n, v) in enumerate(r.get("counts", {}).items(), 1)
+        ]
+        out.append(
+            pdf.table(
+                [
+                    (
+                        say._("No."),
+                        say._("Candidate or option"),
+                        say._("Votes"),
+                        say._("Percentage of the base"),
+                    ),
+                    *counts,
+                ],
+                widths=[30, 284, 70, 90],
+            )
+        )
+        out.append(pdf.para(_outcome(say, b), "h2"))
+        if r.get("confirmed"):
+            out.append(
+                pdf.para(
+                    say._(
+                        "Confirmed by the head of the counting committee, %(name)s, at %(when)s.",
+                        name=r["confirmed"].get("name"),
+                        when=say.when(r["confirmed"].get("at")),
+                    )
+                )
+            )
+        if r.get("audit_head"):
+            h = r["audit_head"]
+            out.append(
+                pdf.para(
+                    say._(
+                        "Audit chain head at the close: %(fingerprint)s (row %(seq)s, hash %(hash)s)",
+                        fingerprint=h.get("fingerprint", ""),
+                        seq=h["seq"],
+                        hash=h["hash"],
+                    ),
+                    "mono",
+                )
+            )
+        if item["named"]:
+            out.append(pdf.para(say._("Roll call of this named ballot"), "small"))
+            out.append(
+                pdf.table(
+                    [
+                        (say._("Delegate"), say._("Vote")),
+                        *(
+                            (
+                                v["name"],
+                                say._("invalid")
+                                if v["invalid"]
+                                else ", ".join(
+                                    say.gettext(c) if b.kind == BallotKind.MOTION else c for c in v["choices"]
+                                )
+                                or say._("blank"),
+                            )
+                            for v in item["named"]
+                        ),
+                    ],
+                    widths=[237, 237],
+                )
+            )
+    out.append(pdf.para(say._("Elected bodies"), "h1"))
+    for e in data["elections"]:
+        out.append(pdf.para(say._("%(title)s: %(seats)s seats", title=e["title"], seats=e["seats"]), "h2"))
+        rows = [(x["name"], x["round"], say.number(x["votes"] or 0)) for x in e["elected"]]
+        out.append(
+            pdf.table([(say._("Elected"), say._("Round"), say._("Votes")), *rows], widths=[314, 80, 80])
+        )
+        if not e["settled"]:
+            out.append(pdf.para(say._("Not settled: seats are still to fill.")))
+    out.append(pdf.para(say._("Exceptions"), "h1"))
+    labels = {
+        "without_quorum": say._("ballot opened without quorum"),
+        "keypad": say._("keypad changed during a ballot"),
+        "lane.confirm": say._("attendant let a delegate in"),
+        "lane.reject": say._("attendant refused entry"),
+    }
+    rows = [
+        (
+            say.when(x["at"]),
+            labels.get(x["kind"], x["kind"]),
+            (f"#{x['ballot']} " if x.get("ballot") else "")
+            + (
+                f"{x.get('event', '')} {x.get('keypad', '')} {x.get('name') or ''}".strip()
+                if x["kind"] == "keypad"
+                else ""
+            ),
+            x.get("actor") or "",
+        )
+        for x in data["exceptions"]
+    ]
+    if rows:
+        out.append(
+            pdf.table(
+                [(say._("When"), say._("What"), say._("Detail"), say._("By")), *rows],
+                widths=[110, 150, 120, 94],
+            )
+        )
+    else:
+        out.append(pdf.para(say._("None.")))
+    people = [(say._("Chair"), ""), (say._("Secretary"), "")]
+    people += [
+        (
+            say._("Head of the counting committee") if m.head else say._("Member of the counting committee"),
+            m.display_name,
+        )
+        for m in data["committee"]
+    ]
+    out += [Spacer(1, 16), pdf.signatures(people)]
+    return out
+
+
+def minutes_pdf(db: Database, ballots, say: Speech, *, venue: str) -> bytes:
+    return pdf.build(
+        story(gather(db, ballots), say, venue=venue), title=say._("Minutes of the congress"), author=venue
+    )
