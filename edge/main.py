@@ -115,13 +115,24 @@ class Unit:
         self.feedback.close()
         self.outbox.close()
 
+    def fault(self, stall_s: float = 15.0) -> str | None:
+        """Why the watchdog must not be fed, in words, or None: a stopped thread, a failed door loop
+        (a camera that failed), or a loop that has not turned for ``stall_s`` (a camera read or an
+        inference that hangs); systemd then restarts the unit. A replay that ended is no fault."""
+        if not self.publisher.is_alive():
+            return "the publisher thread has stopped"
+        if self.door.finished.is_set():
+            return f"the door loop stopped: {self.door.error}" if self.door.error else None
+        if not self.door.is_alive():
+            return "the door loop thread has stopped"
+        idle = time.monotonic() - self.door.progress
+        if idle >= stall_s:
+            return f"the door loop has not turned for {idle:.0f} s (a camera read or inference hangs)"
+        return None
+
     def alive(self, stall_s: float = 15.0) -> bool:
-        """Both threads running and the door loop turning (a camera read or inference that hangs
-        stops the watchdog pings, so systemd restarts the unit; so does a camera that failed)."""
-        door_ok = (self.door.finished.is_set() and not self.door.error) or (
-            self.door.is_alive() and time.monotonic() - self.door.progress < stall_s
-        )
-        return self.publisher.is_alive() and door_ok
+        """Both threads running and the door loop turning (see :meth:`fault`)."""
+        return self.fault(stall_s) is None
 
     def health(self) -> dict:
         s = self.door.stats
@@ -181,11 +192,17 @@ def run(cfg: EdgeConfig, *, stop: threading.Event | None = None) -> int:
     notifier.notify(f"READY=1\nSTATUS=door {cfg.door.id} ready in {unit.ready_s:.1f} s")
     watchdog_s = min(_watchdog_interval(), 1.0)  # feeding more often than needed is harmless
     try:
+        reported = None  # the kind of fault last logged: once per episode, not every second
         while not stop.wait(watchdog_s) and not unit.restart_requested.is_set():
-            if unit.alive():
+            fault = unit.fault()
+            kind = fault.split(":")[0].split(" for ")[0] if fault else None
+            if fault is None:
                 notifier.notify("WATCHDOG=1")
-            else:
-                log.error("a unit thread died; not feeding the watchdog")
+                if reported is not None:
+                    log.info("feeding the watchdog again")
+            elif kind != reported:
+                log.error("not feeding the watchdog: %s", fault)
+            reported = kind
     finally:
         notifier.notify("STOPPING=1")
         unit.stop()

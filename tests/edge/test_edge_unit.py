@@ -90,6 +90,7 @@ def test_replayed_faces_check_in_exactly_the_expected_delegates(tmp_path, venue_
         assert unit.alive()  # a finished replay is not a fault...
         unit.door.error = "camera stopped delivering frames"
         assert not unit.alive()  # ...a failed camera is: the watchdog is no longer fed
+        assert unit.fault() == "the door loop stopped: camera stopped delivering frames"
         unit.door.error = ""
         assert ctl.wait_for(lambda c: any(s.gallery_version == 1 and '"fps"' in s.detail for s in c.statuses))
     finally:
