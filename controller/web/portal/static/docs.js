@@ -36,7 +36,7 @@ const Docs = (() => {
     clearTimeout(retry);
     try {
       const cache = await caches.open(DATA);
-      for (const url of ["/p/api/programme", "/d"]) {
+      for (const url of ["/p/api/programme", "/d", "/p/api/notices"]) {
         const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
         if (r.status === 401) { await Portal.wipe(); window.location.assign("/p/signin"); return; }
         if (r.ok) await cache.put(url, r);
