@@ -33,7 +33,7 @@ from controller.web.guard import CSP, HSTS, PERMISSIONS_POLICY, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
-BLOCK = 256 * 1024  # bytes handed to the TLS layer at a time
+BLOCK = 64 * 1024  # bytes handed to the TLS layer at a time (what each tablet may have encrypted and waiting)
 
 
 def page_headers(tls: bool) -> dict[str, str]:
