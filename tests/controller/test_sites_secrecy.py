@@ -45,6 +45,7 @@ NOISE = [
     (re.compile(r"datetime\.datetime\([^)]*\)"), "<time>"),
     (re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z|\+00)?"), "<time>"),
     (re.compile(r"\b[0-9a-f]{32,}\b"), "<hex>"),
+    (re.compile(r"\b\d+:[0-9A-F]{4}(-[0-9A-F]{4}){3}\b"), "<audit fingerprint>"),  # of a keyed hash, as <hex>
     (re.compile(r"0x[0-9a-f]+"), "<addr>"),
     (re.compile(r"/dev/pts/\d+|/tmp/\S+"), "<place>"),
     (re.compile(r"\[[a-z ]*\d+\.\d+s( ago)?\]"), "[stmt]"),
