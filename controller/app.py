@@ -182,6 +182,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
                                 language=config.venue.language, congress_name=config.venue.name),
     )
     svc.discussions.library = svc.documents
+    svc.discussions.feeders.append(svc.portal.feedback.records)  # what delegates wrote in their app
     if mqtt:
         _add_broker_services(svc)
     return svc

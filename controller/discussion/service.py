@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,6 +164,10 @@ class Discussions:
         self.language = language
         self.congress_name = congress_name
         self.wake: Callable[[], None] = lambda: None  # the runner sets it: a new run was queued
+        #: Other areas' inputs for an item: callables ``item_ref -> records`` with ``source_id``, ``kind``
+        #: (``written`` or ``comment``), ``delegate_id``, ``name``, ``delegation``, ``text`` and ``anchor``
+        #: (the delegates' portal: written contributions and comments on the item's documents).
+        self.feeders: list[Callable[[str], Iterable]] = []
 
     def publish(self, data: dict) -> None:
         if self._publish is not None:
@@ -303,17 +307,38 @@ class Discussions:
                 raise DiscussionError(M_("there is no such contribution"))
             return _input_view(s.get(AgendaItem, row.item_id).ref, row, with_text=True)
 
+    def fed(self, item_ref: str) -> list:
+        """The records other areas hold for the item (see :attr:`feeders`), in their order."""
+        out: list = []
+        for feed in self.feeders:
+            out.extend(feed(item_ref))
+        return out
+
+    def fed_record(self, item_ref: str, source_id: str):
+        """One fed record by its source id, or None."""
+        return next((r for r in self.fed(item_ref) if r.source_id == source_id), None)
+
+    @staticmethod
+    def place_of(record) -> str:
+        """Where a fed comment points in its document (``page 3, ¶ 2``), empty for other records."""
+        anchor = getattr(record, "anchor", None) or {}
+        if anchor.get("page") is None:
+            return ""
+        return f"page {anchor['page']}, ¶ {anchor.get('paragraph', '?')}"
+
     def contributions(self, item_id: int) -> list:
-        """The item's current inputs as synthesis records (what a new run reads)."""
+        """The item's current inputs as synthesis records (what a new run reads): those entered here,
+        then what the feeders hold (the delegates' portal)."""
         from controller.synthesis.records import Contribution, Segment, SourceKind
 
         with self.db.session() as s:
+            item_ref = s.get(AgendaItem, item_id).ref
             rows = s.scalars(
                 select(DiscussionInput)
                 .where(DiscussionInput.item_id == item_id, DiscussionInput.withdrawn_at.is_(None))
                 .order_by(DiscussionInput.id)
             ).all()
-            return [
+            own = [
                 Contribution(
                     delegate_id=r.delegate_id or f"({r.speaker})",
                     delegation=r.delegation,
@@ -325,12 +350,27 @@ class Discussions:
                 )
                 for r in rows
             ]
+        fed = []
+        for r in self.fed(item_ref):
+            place = self.place_of(r)
+            fed.append(
+                Contribution(
+                    delegate_id=r.delegate_id,
+                    delegation=r.delegation or "",
+                    source_kind=SourceKind.COMMENT if r.kind == "comment" else SourceKind.WRITTEN,
+                    source_id=r.source_id,
+                    text=r.text,
+                    segments=(Segment(0, len(r.text), place, 0, len(r.text)),) if place and r.text else (),
+                )
+            )
+        return own + fed
 
     # -- runs ---------------------------------------------------------------------------------------
 
     def start_run(self, item_ref: str, *, actor: str) -> str:
         """Queue a run over the item's current inputs; refused while another run of it is active."""
         ref = new_ref()
+        fed = len(self.fed(item_ref))
         with self.db.session() as s:
             item = self._item(s, item_ref)
             active = s.scalar(
@@ -345,6 +385,7 @@ class Discussions:
                 .select_from(DiscussionInput)
                 .where(DiscussionInput.item_id == item.id, DiscussionInput.withdrawn_at.is_(None))
             )
+            count += fed
             if not count:
                 raise DiscussionError(M_("this item has no contributions yet: enter some first"))
             s.add(SynthesisRun(ref=ref, item_id=item.id, inputs=count, created_by=actor))

@@ -318,3 +318,82 @@ def test_pages_in_both_languages_roles_and_the_source_highlight(app, engine, see
     assert client.get(f"/discussion/{item}").status_code == 200
     assert client.post(f"/discussion/{item}/runs", data={"csrf_token": token}).status_code == 403
     assert client.get(f"/discussion/runs/{run}.json").get_json()["status"] == "done"
+
+
+def test_inputs_from_a_feeder_take_part_and_link_to_their_source(app, engine, seeded, client, login_as):
+    """What another area holds for the item (the portal's contributions and comments) is read at the
+    start of a run through ``Discussions.feeders``, counted, quoted and linked like entered inputs."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Record:
+        source_id: str
+        kind: str
+        delegate_id: str
+        name: str
+        delegation: str
+        text: str
+        anchor: dict | None = None
+        created_at: dt.datetime = dt.datetime(2026, 12, 2, 2, 30, tzinfo=dt.UTC)
+
+    item, refs, raised = seeded
+    d = svc(app).discussions
+    land = corpus.TOPICS["land"]
+    extra = [
+        Record("contribution:p1", "written", "DB101", "Đại biểu DB101", "Đoàn Huế", " ".join(land[:2])),
+        Record("comment:7", "comment", "DB102", "Đại biểu DB102", "Đoàn Huế", land[2],
+               {"document": "x", "version": 1, "page": 3, "paragraph": 2, "excerpt": "Giá đất"}),
+    ]
+    with svc(app).db.session() as s:
+        for r in extra:
+            s.add(Delegate(id=r.delegate_id, name=r.name, delegation=r.delegation, consent=False))
+    d.feeders.append(lambda ref: extra if ref == item else [])
+    runner = _runner(app, engine).start()
+    try:
+        run = d.start_run(item, actor="user:admin")
+        assert d.run(run).inputs == len(refs) + 2
+        _wait(app, run)
+    finally:
+        runner.stop()
+    result = d.result(run)
+    land_theme = next(t for t in result["themes"] if "DB101" in t["delegates"])
+    assert "DB102" in land_theme["delegates"]
+    assert len(land_theme["delegates"]) == len(raised["land"]) + 2
+    login_as("observer")
+    html = client.get(f"/discussion/{item}", query_string={"run": run}).get_data(as_text=True)
+    assert 'id="portal-inputs"' in html and "contribution:p1" in html
+    page = client.get(f"/discussion/{item}/portal/comment:7", query_string={"start": 0, "end": 10})
+    assert page.status_code == 200
+    assert f'<mark id="quoted">{land[2][:10]}</mark>' in page.get_data(as_text=True)
+    assert "page 3, ¶ 2" in page.get_data(as_text=True)
+    assert client.get(f"/discussion/{item}/portal/comment:999").status_code == 404
+
+
+def test_the_portals_contributions_and_comments_feed_the_synthesis(app, engine, seeded):
+    """A written contribution sent from the delegates' app and a comment on the item's draft document
+    are inputs of the next run, with their delegates counted in the themes they raise."""
+    from controller.documents.samples import text_pdf
+
+    item, refs, raised = seeded
+    s = svc(app)
+    land = corpus.TOPICS["land"]
+    with s.db.session() as session:
+        session.add(Delegate(id="DB201", name="Hoàng Thị Én", delegation="Đoàn Huế", consent=False))
+        session.add(Delegate(id="DB202", name="Vũ Văn Phúc", delegation="Đoàn Huế", consent=False))
+    s.portal.feedback.contribute("DB201", item, title="Về đất đai", text=" ".join(land[:3]))
+    doc = s.documents.add("Dự thảo nghị quyết", item_ref=item, data=text_pdf(2, title="Dự thảo nghị quyết"), actor="t")
+    reader = Reader(ReaderKind.DELEGATE, "DB202", "Vũ Văn Phúc", frozenset())
+    s.portal.feedback.comment(reader, doc, version=1, page=1, paragraph=1, excerpt="Điều 1", text=land[3])
+    fed = s.discussions.fed(item)
+    assert {r.kind for r in fed} == {"written", "comment"}
+    runner = _runner(app, engine).start()
+    try:
+        run = s.discussions.start_run(item, actor="user:admin")
+        _wait(app, run)
+    finally:
+        runner.stop()
+    result = s.discussions.result(run)
+    intake = {r["source_id"]: r["status"] for r in result["intake"]}
+    assert all(intake[r.source_id] == "analysed" for r in fed)
+    theme = next(t for t in result["themes"] if "DB201" in t["delegates"])
+    assert "DB202" in theme["delegates"] and len(theme["delegates"]) == len(raised["land"]) + 2

@@ -85,6 +85,7 @@ def item(item_ref: str, error=None, status: int = 200):
     except Exception:
         abort(404)
     inputs = d.inputs(item_ref)
+    fed = d.fed(item_ref)
     runs = d.runs(item_ref)
     chosen = request.args.get("run") or next((r.ref for r in runs if r.status == "done"), None)
     run = next((r for r in runs if r.ref == chosen), None)
@@ -93,11 +94,10 @@ def item(item_ref: str, error=None, status: int = 200):
     themes, delegations, drafts, intake = [], [], [], {}
     if result is not None:
         members: dict[str, set[str]] = {}
-        by_input = {i.ref: i for i in inputs}
+        by_input = {i.ref: i.delegation for i in inputs} | {f.source_id: f.delegation for f in fed}
         for r in result.get("intake", []):
-            i = by_input.get(r["source_id"])
-            if i is not None:
-                members.setdefault(i.delegation, set()).add(r["delegate_id"])
+            if r["source_id"] in by_input:
+                members.setdefault(by_input[r["source_id"]], set()).add(r["delegate_id"])
             intake[r["source_id"]] = dict(r, text=Message(r["message"], r.get("params") or {}))
         result["delegations"] = members
         delegations = sorted(k for k in members if k)
@@ -109,6 +109,7 @@ def item(item_ref: str, error=None, status: int = 200):
         "discussion/item.html",
         item=view,
         inputs=inputs,
+        fed=fed,
         runs=runs,
         run=run,
         result=result,
@@ -121,7 +122,7 @@ def item(item_ref: str, error=None, status: int = 200):
         delegates=_delegates(),
         message=done,
         error=error,
-        names={i.delegate_id: i.speaker for i in inputs},
+        names={i.delegate_id: i.speaker for i in inputs} | {f.delegate_id: f.name for f in fed},
     ), status
 
 
@@ -186,6 +187,28 @@ def source(ref: str):
         parts=parts,
         place=place,
         item=services().programme.item(view.item_ref),
+    )
+
+
+@bp.route("/discussion/<item_ref>/portal/<path:source_id>")
+@requires(Perm.VIEW_SYNTHESIS)
+def portal_source(item_ref: str, source_id: str):
+    """A contribution or comment from the delegates' portal, the quoted characters highlighted."""
+    d = services().discussions
+    try:
+        item_view = services().programme.item(item_ref)
+    except Exception:
+        abort(404)
+    record = d.fed_record(item_ref, source_id)
+    if record is None:
+        abort(404)
+    start, end = _int("start"), _int("end")
+    text = record.text
+    if start is None or end is None or not 0 <= start < end <= len(text):
+        start = end = None
+    parts = (text[:start], text[start:end], text[end:]) if start is not None else (text, "", "")
+    return render_template(
+        "discussion/portal_source.html", record=record, parts=parts, place=d.place_of(record), item=item_view
     )
 
 
