@@ -39,8 +39,13 @@ def _share(text: str | None) -> tuple[int, int] | None:
 
 
 def create(args: argparse.Namespace) -> int:
+    from congress.vietnamese import nfc, sorted_names
     from controller.voting.tables import BallotForm, BallotKind, MajorityBase, MajorityRule
 
+    if args.option:
+        args.option = [nfc(o) for o in args.option]
+        if args.vietnamese_order:
+            args.option = sorted_names(args.option, given_first=True)
     db, ballots = _ballots(args.config)
     try:
         bid = ballots.create(
@@ -149,6 +154,8 @@ def register(actions: argparse._SubParsersAction) -> None:
     c.add_argument("--kind", default="motion", choices=KINDS)
     c.add_argument("--option", action="append", help="a candidate or option (repeat, in order)")
     c.add_argument("--seats", type=int, default=1)
+    c.add_argument("--vietnamese-order", action="store_true",
+                   help="number the options in Vietnamese alphabetical order of the given names")
     c.add_argument("--secret", action="store_true", help="secret ballot (else named)")
     c.add_argument("--form", default="choose", choices=FORMS, help="elections: choose up to N, or strike out")
     c.add_argument("--rule", default="simple", choices=RULES)

@@ -98,7 +98,7 @@ def _no_sideways_scroll(page) -> None:
 def test_new_ballot_form_reads_right(server, page):
     page.goto(server.url + "/ballots")
     checks = page.locator("form.new-ballot label.check")
-    assert checks.count() == 4
+    assert checks.count() == 5
     for i in range(checks.count()):
         label = checks.nth(i)
         box = label.locator("input").bounding_box()

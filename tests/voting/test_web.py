@@ -323,3 +323,39 @@ def test_minutes_of_the_congress_pdf_and_page(web, tmp_path):
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
     assert rows and all("NotoSans" in r[0] and r[-5] == "yes" for r in rows), fonts
+
+
+def test_open_ballot_figures_and_the_hall_screen(web):
+    svc = web.extensions["congress"]
+    chair, token = client_as(web, "chair")
+    obs, _ = client_as(web, "observer")
+    hall = obs.get("/hall").get_data(as_text=True)
+    assert 'data-hall="1"' in hall and "ballots.js" in hall  # nothing to vote on: the agenda
+    create(chair, token, title="Named motion")
+    chair.post("/ballots/1/open", data={"csrf_token": token})
+    with svc.db.session() as s:
+        svc.ballots.record_votes(s, [VoteFrame(k, 1, 1, frozenset({1})) for k in (1, 2)])
+    api = obs.get("/api/ballots/1").get_json()["progress"]
+    assert api["present"] == 5 and api["not_voted"] == ["Delegate 3", "Delegate 4", "Delegate 5"]
+    hall = obs.get("/hall").get_data(as_text=True)
+    assert "Named motion" in hall and "Not voted yet: Delegate 3, Delegate 4, Delegate 5" in hall
+    assert 'id="present">5<' in hall
+    chair.post("/ballots/1/close", data={"csrf_token": token, "confirmed": "yes"})
+    hall = obs.get("/hall").get_data(as_text=True)
+    assert "Named motion" in hall and "Adopted" in hall  # the result stays on the hall screen
+    create(chair, token, title="Secret one", secrecy="secret")
+    chair.post("/ballots/2/open", data={"csrf_token": token})
+    api = obs.get("/api/ballots/2").get_json()["progress"]
+    assert api["present"] == 5 and "not_voted" not in api  # a secret ballot names nobody
+
+
+def test_candidates_numbered_in_vietnamese_order_of_given_names(web):
+    chair, token = client_as(web, "chair")
+    names = "Trần Văn Bình\nNguyễn Thị Ánh\nLê Văn An\nPhạm Thu Hà\nĐỗ Mạnh Đức\nVũ Ngọc Dũng"
+    create(chair, token, kind="election", candidates=names, seats="2", order="vietnamese")
+    b = web.extensions["congress"].ballots.get(1)
+    # a < ă < â < b < c < d < đ: An, Ánh (tone after the bare letter), Bình, Dũng, Đức, Hà
+    assert b.options == ["Lê Văn An", "Nguyễn Thị Ánh", "Trần Văn Bình", "Vũ Ngọc Dũng", "Đỗ Mạnh Đức",
+                         "Phạm Thu Hà"]
+    create(chair, token, kind="election", candidates=names, seats="2")  # unticked: as typed
+    assert web.extensions["congress"].ballots.get(2).options[0] == "Trần Văn Bình"

@@ -218,8 +218,9 @@ def leave():
 
 @bp.route("/projector")
 @requires(Perm.VIEW_PROGRAMME)
-def projector():
+def projector(hall: bool = False):
     svc = services()
     now = svc.programme.now()
     docs = _documents_by_item().get(now["item"]["ref"], []) if now["item"] else []
-    return render_template("programme/projector.html", now=now, rollcall=svc.rollcalls.latest(), docs=docs)
+    return render_template("programme/projector.html", now=now, rollcall=svc.rollcalls.latest(), docs=docs,
+                           hall=hall)

@@ -17,7 +17,14 @@
     es.addEventListener("open", reload);
   }
 
+  // The hall screen (/hall) shows whatever is current: a ballot opening or closing, or the agenda
+  // moving on, loads it again.
+  const hall = document.body.dataset.hall === "1";
   const root = document.getElementById("ballot");
+  if (hall && !root) {
+    Congress.live({ ballot: (ev) => { if (ev.status === "open") window.location.reload(); } });
+    return;
+  }
   if (!root) return;
   const id = Number(root.dataset.ballot);
   const set = (elId, v) => { const e = document.getElementById(elId); if (e) e.textContent = v; };
@@ -43,11 +50,20 @@
     set("eligible", b.progress.eligible);
     set("not-heard-count", b.progress.not_heard.length);
     set("not-heard", b.progress.not_heard.join(", "));
+    if (b.progress.present !== undefined) set("present", b.progress.present);
+    if (b.progress.not_voted) {
+      set("not-voted-count", b.progress.not_voted.length);
+      set("not-voted", b.progress.not_voted.join(", "));
+    }
     if (b.progress.closes_at && countdown) { closesAt = new Date(b.progress.closes_at); tick(); }
   }
 
   const es = Congress.live({
-    ballot: (ev) => { if (ev.ballot === id) refresh(); },
+    ballot: (ev) => {
+      if (ev.ballot === id) refresh();
+      else if (hall && ev.status === "open") window.location.reload();  // the next ballot takes the screen
+    },
+    agenda: () => { if (hall) window.location.reload(); },
     resync: () => refresh(),
   });
   // Votes may have arrived between rendering the page and joining the feed.

@@ -28,8 +28,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import select
 
 from congress.i18n import M_
+from congress.vietnamese import nfc, sorted_names
 from controller.app import services
 from controller.exports import csv_response
 from controller.storage.database import utcnow
@@ -80,6 +82,8 @@ def _view(bid: int) -> dict:
     except BallotError:
         abort(404)
     progress = ballots.progress(bid)
+    if b.status == BallotStatus.OPEN:
+        progress = progress | _hall_figures(ballots, b, progress["not_heard"])
     result = b.result if b.status == BallotStatus.CLOSED else None
     rule_text = rules.describe(result) if result else rules.describe_draft(
         b.kind.value, b.rule.value, b.base.value, b.share_num, b.share_den)
@@ -91,6 +95,22 @@ def _view(bid: int) -> dict:
             "counts_as": counts_as, "election": rounds, "paper": PaperBallots(ballots).state(bid),
             "committee": committee.members(), "is_member": committee.is_member(account) if account else False,
             "account": account, "keypad_exceptions": Rebinds(services().db).exceptions(bid)}
+
+
+def _hall_figures(ballots: Ballots, b, not_heard: list[int]) -> dict:
+    """Delegates present now and, for a named ballot (its votes are public), who has not voted yet."""
+    from controller.checkins.attendance import present_ids
+    from controller.storage.tables import Delegate
+    from controller.voting.ballots import eligible_keypads
+
+    with ballots.db.session() as s:
+        present = len(present_ids(s))
+        if b.secret:
+            return {"present": present}
+        holders = eligible_keypads(s)
+        waiting = [holders[k] for k in not_heard if k in holders]
+        names = dict(s.execute(select(Delegate.id, Delegate.name).where(Delegate.id.in_(waiting))).all())
+    return {"present": present, "not_voted": sorted(names.get(d, d) for d in waiting)}
 
 
 def _done_message(code: str, n: int) -> str:
@@ -162,7 +182,9 @@ def create():
     except ValueError:
         return _index(error=M_("choose the kind, the majority and its base from the lists; seats is a "
                                "number and a share a fraction such as 3/5"), status=400, form=f)
-    options = [line.strip() for line in f.get("candidates", "").splitlines() if line.strip()]
+    options = [nfc(line) for line in f.get("candidates", "").splitlines() if line.strip()]
+    if f.get("order") == "vietnamese":  # as Vietnamese lists are: by given name, Vietnamese collation
+        options = sorted_names(options, given_first=True)
     secret = _secret(f)
     try:
         bid = service().create(
@@ -271,6 +293,31 @@ def close(bid: int):
 @requires(Perm.MANAGE_BALLOTS)
 def repoll(bid: int):
     return _act(bid, "repoll")
+
+
+#: After a ballot closes the hall screen keeps its result this long, unless the agenda moves on.
+RESULT_ON_SCREEN_S = 30 * 60
+
+
+@bp.route("/hall")
+@requires(Perm.VIEW_BALLOTS)
+def hall():
+    """The hall screen's one address: the open ballot; else the result of the ballot that just closed (until
+    the agenda moves on, at most half an hour); else what is on the agenda now."""
+    ballots = service()
+    current = ballots.current()
+    if current is None:
+        closed = [b for b in ballots.list() if b.status == BallotStatus.CLOSED and b.closed_at]
+        latest = max(closed, key=lambda b: b.closed_at, default=None)
+        moved = (services().programme.now() or {}).get("moved_at")
+        if latest is not None and (utcnow() - latest.closed_at).total_seconds() < RESULT_ON_SCREEN_S \
+                and not (moved and dt.datetime.fromisoformat(moved) > latest.closed_at):
+            current = latest
+    if current is not None:
+        return render_template("ballots/projector.html", **_view(current.id), hall=True)
+    from controller.web.programme.views import projector as agenda_projector
+
+    return agenda_projector(hall=True)
 
 
 @bp.route("/api/ballots/<int:bid>")
