@@ -273,3 +273,27 @@ class BallotConfirmation(Base):
     #: The result as confirmed (keypads and paper combined), and the audit chain's head at that moment.
     result: Mapped[dict] = mapped_column(JSON)
     audit_head: Mapped[str] = mapped_column(String(128))
+
+
+class CandidateStatus(enum.StrEnum):
+    NOMINATED = "nominated"  # proposed, waiting for the candidate's answer
+    ACCEPTED = "accepted"  # agreed to stand
+    DECLINED = "declined"  # refused the nomination
+    WITHDRAWN = "withdrawn"  # stood down before the vote
+
+
+class Candidate(Base):
+    """One nomination on a candidate list (``controller.voting.candidates``): who, by whom, their answer."""
+
+    __tablename__ = "candidates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(200), index=True)  # the body to elect: "Ban Chấp hành"
+    name: Mapped[str] = mapped_column(String(200))
+    delegate_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    biography: Mapped[str] = mapped_column(String(2000), default="")
+    photo: Mapped[str | None] = mapped_column(String(300), nullable=True)  # a file in data_dir/candidates/
+    nominated_by: Mapped[str] = mapped_column(String(128))
+    status: Mapped[CandidateStatus] = mapped_column(enum_column(CandidateStatus),
+                                                    default=CandidateStatus.NOMINATED)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
