@@ -374,14 +374,15 @@ def test_the_portals_contributions_and_comments_feed_the_synthesis(app, engine, 
     are inputs of the next run, with their delegates counted in the themes they raise."""
     from controller.documents.samples import text_pdf
 
-    item, refs, raised = seeded
+    item, _, raised = seeded
     s = svc(app)
     land = corpus.TOPICS["land"]
     with s.db.session() as session:
         session.add(Delegate(id="DB201", name="Hoàng Thị Én", delegation="Đoàn Huế", consent=False))
         session.add(Delegate(id="DB202", name="Vũ Văn Phúc", delegation="Đoàn Huế", consent=False))
     s.portal.feedback.contribute("DB201", item, title="Về đất đai", text=" ".join(land[:3]))
-    doc = s.documents.add("Dự thảo nghị quyết", item_ref=item, data=text_pdf(2, title="Dự thảo nghị quyết"), actor="t")
+    pdf = text_pdf(2, title="Dự thảo nghị quyết")
+    doc = s.documents.add("Dự thảo nghị quyết", item_ref=item, data=pdf, actor="t")
     reader = Reader(ReaderKind.DELEGATE, "DB202", "Vũ Văn Phúc", frozenset())
     s.portal.feedback.comment(reader, doc, version=1, page=1, paragraph=1, excerpt="Điều 1", text=land[3])
     fed = s.discussions.fed(item)
