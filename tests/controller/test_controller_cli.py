@@ -134,3 +134,37 @@ def test_run_serves_until_sigterm(tmp_path):
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
+
+
+def test_upgrading_an_older_database_is_recorded_and_keeps_the_chain_verifiable(tmp_path, capsys):
+    """A database from before the sealed audit head (revision 0017) has an unsealed head after the
+    upgrade; the migrate command records the upgrade in the audit trail, which seals it, so
+    ``congress audit verify`` holds right after (before, it reported the chain broken)."""
+    from alembic import command
+
+    from controller import audit
+    from controller.storage import migrate
+
+    cfg = write_config(tmp_path, f"sqlite:///{tmp_path}/old.db")
+    assert main(["controller", "migrate", "--config", cfg]) == 0
+    db = open_database(load_config(cfg, ControllerConfig))
+    try:
+        with db.session() as s:
+            audit.record(s, "t", "test.before", {"n": 1})
+        with db.engine.begin() as conn:
+            command.downgrade(migrate._config(conn), "0016")  # as a venue's database of last month
+    finally:
+        db.dispose()
+    capsys.readouterr()
+    assert main(["controller", "migrate", "--config", cfg, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["from"] == "0016"
+    assert main(["audit", "verify", "--config", cfg, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"]
+    db = open_database(load_config(cfg, ControllerConfig))
+    try:
+        with db.session() as s:
+            last = audit.recent(s, limit=1)[0]
+        assert last.action == "storage.migrate" and json.loads(last.detail)["from"] == "0016"
+    finally:
+        db.dispose()
