@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from controller.storage import migrate
 from controller.storage.tables import Delegate, Role, User
 from tests.controller.conftest import PASSWORD, controller_config
 from tests.controller.test_browser_i18n import AXE, axe_violations
+from tests.documents.test_browser_documents import browser  # noqa: F401  (the Chromium fixture)
 
 _spec = importlib.util.spec_from_file_location(
     "congress_synthesis_test_corpus_browser", Path(__file__).resolve().parents[1] / "synthesis" / "corpus.py"
@@ -36,15 +36,6 @@ corpus = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(corpus)
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PROGRAMME = """
 [[session]]
 code = "S2"
@@ -101,20 +92,6 @@ def controller(tmp_path, venue_ca, password_hash):
     server.stop()
 
 
-@pytest.fixture
-def browser():
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("Debian chromium is not installed (scripts/setup-system.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def _log_in(context, base):
     pg = context.new_page()
     pg.errors = []
@@ -127,7 +104,7 @@ def _log_in(context, base):
     return pg
 
 
-def test_enter_synthesise_follow_a_quote_edit_and_approve(controller, browser):
+def test_enter_synthesise_follow_a_quote_edit_and_approve(controller, browser):  # noqa: F811
     base, first = controller.url, controller.first
     pg = _log_in(browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900}), base)
     pg.goto(base + "/discussion?lang=vi")

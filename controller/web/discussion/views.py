@@ -222,27 +222,33 @@ def start_run(item_ref: str):
     return _back(item_ref, "started", run=ref)
 
 
+def _run_or_404(ref: str):
+    try:
+        return services().discussions.run(ref)
+    except DiscussionError:
+        abort(404)
+
+
+def _on_run(ref: str, change, done: str):
+    """Apply ``change(discussions)`` to run ``ref``: back to its item with ``done``, or its refusal."""
+    view = _run_or_404(ref)
+    try:
+        change(services().discussions)
+    except DiscussionError as exc:
+        return item(view.item_ref, error=exc.text, status=400)
+    return _back(view.item_ref, done, run=ref)
+
+
 @bp.route("/discussion/runs/<ref>/cancel", methods=["POST"])
 @requires(Perm.MANAGE_SYNTHESIS)
 def cancel_run(ref: str):
-    d = services().discussions
-    try:
-        view = d.run(ref)
-        d.cancel(ref, actor=_actor())
-    except DiscussionError as exc:
-        if "view" not in locals():
-            abort(404)
-        return item(view.item_ref, error=exc.text, status=400)
-    return _back(view.item_ref, "cancelled", run=ref)
+    return _on_run(ref, lambda d: d.cancel(ref, actor=_actor()), "cancelled")
 
 
 @bp.route("/discussion/runs/<ref>.json")
 @requires(Perm.VIEW_SYNTHESIS)
 def run_json(ref: str):
-    try:
-        r = services().discussions.run(ref)
-    except DiscussionError:
-        abort(404)
+    r = _run_or_404(ref)
     return jsonify(
         ref=r.ref,
         status=r.status,
@@ -258,34 +264,21 @@ def run_json(ref: str):
 @bp.route("/discussion/runs/<ref>/drafts", methods=["POST"])
 @requires(Perm.MANAGE_SYNTHESIS)
 def save_draft(ref: str):
-    d = services().discussions
-    try:
-        view = d.run(ref)
-    except DiscussionError:
-        abort(404)
-    try:
-        d.save_draft(ref, request.form.get("text", ""), note=request.form.get("note", ""), actor=_actor())
-    except DiscussionError as exc:
-        return item(view.item_ref, error=exc.text, status=400)
-    return _back(view.item_ref, "saved", run=ref)
+    text, note = request.form.get("text", ""), request.form.get("note", "")
+    return _on_run(ref, lambda d: d.save_draft(ref, text, note=note, actor=_actor()), "saved")
 
 
 @bp.route("/discussion/runs/<ref>/approve", methods=["POST"])
 @requires(Perm.MANAGE_SYNTHESIS)
 def approve(ref: str):
-    d = services().discussions
-    try:
-        view = d.run(ref)
-    except DiscussionError:
-        abort(404)
     number = _int("version")
-    try:
+
+    def change(d) -> None:
         if number is None:
             raise DiscussionError(M_("choose the version to approve"))
         d.approve(ref, number, actor=_actor())
-    except DiscussionError as exc:
-        return item(view.item_ref, error=exc.text, status=400)
-    return _back(view.item_ref, "approved", run=ref)
+
+    return _on_run(ref, change, "approved")
 
 
 @bp.route("/discussion/runs/<ref>/drafts/<int:number>.txt")
