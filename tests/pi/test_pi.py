@@ -6,11 +6,13 @@ In a clean overlay of a cached Debian trixie arm64 root (qemu-user, ``QEMU_CPU=c
 
 * the face analysis of the installed unit on the 65 real photos of ``celebs/`` is compared with this
   machine's (x86) run of the same code: same faces on every photo, boxes within ``BOX_PX`` pixels of
-  the 640x480 frame, embeddings with cosine >= ``MIN_COSINE``;
+  the 640x480 frame, embeddings with cosine >= ``MIN_COSINE`` and, what the door decides on, every
+  similarity score moved by at most ``MAX_SCORE_SHIFT``;
 * the service's own command lines (``ExecStartPre``, ``ExecStart`` of the installed unit file) run as
   its user, in its working directory, with its credentials directory, a notify socket and gpiozero's
-  mock pins, against a broker on this machine; its signed check-ins must match what an x86 unit
-  decides on the same stream.
+  mock pins, against a broker on this machine; its signed check-ins must be x86's decisions on the
+  same stream for every photo whose x86 score is clearly away from the thresholds (``SCORE_BAND``);
+  photos inside the band are reported, not failed.
 
 Figures go to ``$CACHE/report.json`` (and docs/edge.md by hand). Emulation says nothing about speed,
 the camera or real GPIO.
@@ -44,7 +46,26 @@ FACES = (REPO / ".." / "shared" / "data" / "faces").resolve()
 CACHE = Path(os.environ.get("CONGRESS_PI_CACHE")
              or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digital-congress" / "pi")
 BOX_PX = 2.0
-MIN_COSINE = 0.997
+# Parity tolerances for SFace (docs/edge.md, "Tolerances"). Embeddings are unit vectors and the door's score
+# is the cosine s = g.e to a gallery template g (enrolled on x86). arm64's e' in place of x86's e moves it
+# by g.(e' - e), so |ds| <= |e' - e| = sqrt(2 (1 - c)) for their cosine c. The door accepts at s >= 0.56
+# with a margin >= 0.08 over the runner-up in each of 3 frames (attendant from 0.46): a shift must stay
+# well inside the 0.08 margin, say half of it, 0.04. From the cosine alone that needs c >= 0.9992, which
+# SFace (0.990 measured: bound 0.141) cannot give and dlib's ResNet barely did (0.9988: bound 0.049), so
+# the cosine is a coarse floor only (0.985: bound 0.173, far from any real gap; a broken kernel or a wrong
+# model is far below it) and the shift itself is measured: every arm64 face against every x86 face of the
+# photos as a template (the gallery's templates are among them), at most MAX_SCORE_SHIFT (0.027 measured).
+MIN_COSINE = 0.985
+MAX_SCORE_SHIFT = 0.04
+# The service check compares decisions for photos whose x86 score is more than SCORE_BAND from min_score
+# (and margin more than 2 * SCORE_BAND from min_margin: both scores of a margin move): there no shift the
+# parity test allows can turn the decision. Photos inside the band are reported with their scores.
+SCORE_BAND = MAX_SCORE_SHIFT
+# Each photo is shown for HOLD frames at FPS of frame time, three other people between two photos of one
+# person (edge.bench._probes): the gap, (3 * HOLD + 1) / FPS, must exceed the tracker's 1 s
+# (edge.recognition), or the person's returning photo continues the same presence and is no new check-in
+# (at 10 fps the gap is exactly 1.0 s: an x86 unit then makes 42 check-ins, not x86's single-frame 43).
+HOLD, FPS, TRACK_GAP_S = 3, 7.5, 1.0
 # The venue of edge.bench's controller stand-in (it verifies and acknowledges check-ins of that venue).
 VENUE, UNIT = BENCH_VENUE, "door-pi"
 QUIET_S = 180  # no new check-in for this long (emulated frames take about a second): the stream is over
@@ -84,8 +105,8 @@ liveness = false
 [camera]
 type = "replay"
 path = "/srv/probe/playlist.txt"
-fps = 10.0
-hold_frames = 4
+fps = {FPS}
+hold_frames = {HOLD}
 [recognition]
 debounce_s = 0.0
 [feedback]
@@ -221,6 +242,8 @@ def test_faces_match_the_x86_run(installed, tmp_path):
         "the emulated CPU must be a Cortex-A72 (no dot product, no SVE)")
     assert arm["photos"].keys() == x86["photos"].keys()
     worst_px, worst_cos, faces, differ = 0.0, 1.0, 0, []
+    templates = np.array([f["embedding"] for here in x86["photos"].values() for f in here])
+    shifts = []
     for name, here in x86["photos"].items():
         there = arm["photos"][name]
         if len(here) != len(there):
@@ -230,16 +253,21 @@ def test_faces_match_the_x86_run(installed, tmp_path):
             g = max(there, key=lambda g, f=f: _iou(f["box"], g["box"]))
             worst_px = max(worst_px, float(np.max(np.abs(np.subtract(f["box"], g["box"])))))
             worst_cos = min(worst_cos, float(np.dot(f["embedding"], g["embedding"])))
+            shifts.append(float(np.max(np.abs(templates @ np.subtract(g["embedding"], f["embedding"])))))
             faces += 1
     REPORT["parity"] = {
         "photos": len(x86["photos"]), "photos_same_faces": len(x86["photos"]) - len(differ), "faces": faces,
         "box_max_px": round(worst_px, 2), "cosine_min": round(worst_cos, 5),
-        "tolerance": {"box_px": BOX_PX, "cosine": MIN_COSINE},
+        "cosine_bound_on_score_shift": round(float(np.sqrt(2 * (1 - worst_cos))), 4),
+        "score_shift_max": round(max(shifts, default=0.0), 4),
+        "score_shift_median": round(float(np.median(shifts)) if shifts else 0.0, 4),
+        "tolerance": {"box_px": BOX_PX, "cosine": MIN_COSINE, "score_shift": MAX_SCORE_SHIFT},
         "arm64": arm["runtime"], "x86": x86["runtime"], "arm64_analyse_s": arm["analyse_s"],
         "arm64_load_s": arm["load_s"], "arm64_wall_s": round(arm_s, 1), "x86_analyse_s": x86["analyse_s"],
     }
     assert not differ, differ
     assert worst_px <= BOX_PX and worst_cos >= MIN_COSINE, REPORT["parity"]
+    assert max(shifts, default=0.0) <= MAX_SCORE_SHIFT, REPORT["parity"]
 
 
 class _NotifySocket:
@@ -272,16 +300,18 @@ class _NotifySocket:
         self.sock.close()
 
 
-def _enroll_and_playlist(pi, hold: int) -> tuple[list[str], np.ndarray, list[str]]:
+def _enroll_and_playlist(pi, hold: int) -> tuple[list[str], np.ndarray, list[dict]]:
     """The x86 engine enrolls the first photo of each person (the controller's job); the rest is shown.
 
-    Returns the gallery and whom an x86 unit checks in, in order, at the thresholds of the unit's
-    configuration (edge.bench._expected: the same engine on the same frames).
+    Returns the gallery and, for every photo in the order shown, what an x86 unit decides on its frame
+    at the thresholds of the unit's configuration (the frames of a photo are identical and each photo is
+    a presence of its own): ``x86`` (checked in), the score and margin of the person's own best match
+    (else the best), and ``band``: within ``SCORE_BAND`` of the thresholds, where arm64 may differ.
     """
     from congress.config import parse_config, read_toml
     from congress.config.edge import EdgeConfig
     from congress.faces import decode_image
-    from edge.bench import _expected, _probes
+    from edge.bench import _probes
     from edge.camera.replay import letterbox
     from edge.engine import EngineAnalyzer
     from edge.gallery import GalleryIndex
@@ -300,10 +330,47 @@ def _enroll_and_playlist(pi, hold: int) -> tuple[list[str], np.ndarray, list[str
     text = "".join(f"/srv/faces/{p.relative_to(FACES)} {hold}\n" for _, p in order)
     pi.inside("/srv/probe/playlist.txt").write_text(text)
     emb = np.array(rows, dtype=np.float32)
-    cfg = parse_config(read_toml(pi.inside("/etc/congress/edge.toml")), EdgeConfig)
-    expected, below = _expected(analyzer, GalleryIndex(1, tuple(ids), emb), order, cfg)
-    REPORT["service_below_threshold"] = below
-    return ids, emb, expected
+    r = parse_config(read_toml(pi.inside("/etc/congress/edge.toml")), EdgeConfig).recognition
+    gallery = GalleryIndex(1, tuple(ids), emb)
+    shown = []
+    for name, photo in order:
+        matches = [gallery.search(f.embedding)
+                   for f in analyzer.analyze(letterbox(decode_image(photo), (640, 480)))]
+        own = [m for m in matches if m.identity == name]
+        m = max(own or matches, key=lambda m: m.score, default=None)
+        best = max(matches, key=lambda m: m.score, default=None)
+        band = m is not None and (abs(m.score - r.min_score) <= SCORE_BAND
+                                  or abs(m.margin - r.min_margin) <= 2 * SCORE_BAND)
+        if best is not None and best.identity != name and best.score >= r.min_score - SCORE_BAND:
+            band = True  # someone else's template comes near the threshold: report it
+        shown.append({"photo": f"{name}/{photo.name}", "identity": name, "faces": len(matches),
+                      "x86": any(m.identity == name and m.score >= r.min_score and m.margin >= r.min_margin
+                                 for m in matches),
+                      "score": round(m.score, 4) if m else None, "margin": round(m.margin, 4) if m else None,
+                      "band": band})
+    REPORT["service_thresholds"] = {"min_score": r.min_score, "min_margin": r.min_margin,
+                                    "score_band": SCORE_BAND, "margin_band": 2 * SCORE_BAND}
+    return ids, emb, shown
+
+
+def _compare_decisions(got: list[str], shown: list[dict]) -> tuple[list[str], list[dict]]:
+    """Walk arm64's check-ins (in order) along the photos: a photo clearly above the thresholds on x86
+    must be the next check-in, one clearly below must not be, one in the band may be either. Returns
+    what differs and the band's photos with arm64's decision."""
+    j, differ, band = 0, [], []
+    for p in shown:
+        here = j < len(got) and got[j] == p["identity"]
+        j += here
+        if p["band"]:
+            band.append({**p, "arm64": here})
+        elif p["x86"] and not here:
+            differ.append(f"{p['photo']} (x86 score {p['score']}, margin {p['margin']}): "
+                          "checked in on x86, not on arm64")
+        elif here and not p["x86"]:
+            differ.append(f"{p['photo']} (x86 score {p['score']}, margin {p['margin']}): "
+                          "checked in on arm64, not on x86")
+    differ += [f"check-in of {d} on arm64 after the last photo's" for d in got[j:]]
+    return differ, band
 
 
 def test_service_runs_as_its_user_and_checks_delegates_in(installed, venue, tmp_path):
@@ -315,7 +382,9 @@ def test_service_runs_as_its_user_and_checks_delegates_in(installed, venue, tmp_
     ca, broker = venue
     svc = _service(pi)
     assert svc["cwd"] == "/var/lib/congress-edge"
-    ids, rows, shown = _enroll_and_playlist(pi, hold=3)  # shown: whom an x86 unit checks in
+    assert (3 * HOLD + 1) / FPS > TRACK_GAP_S, "each photo must be a presence of its own"
+    ids, rows, shown = _enroll_and_playlist(pi, hold=HOLD)
+    x86_in = sum(p["x86"] for p in shown)
     state = pi.inside(svc["cwd"])
     key = bytes.fromhex(pi.inside("/var/lib/congress-edge/keys/gallery-key").read_text().strip())
     GalleryStore(state, key, VENUE, UNIT).install_plain(1, ids, rows)
@@ -340,7 +409,7 @@ def test_service_runs_as_its_user_and_checks_delegates_in(installed, venue, tmp_
         ready_s = time.monotonic() - t0
         t_stream = time.monotonic()
         last = (0, time.monotonic())  # a different decision than x86's: stop once arrivals stay still
-        while len(ctl.arrivals) < len(shown) and time.monotonic() < deadline and proc.poll() is None:
+        while len(ctl.arrivals) < x86_in and time.monotonic() < deadline and proc.poll() is None:
             if len(ctl.arrivals) != last[0]:
                 last = (len(ctl.arrivals), time.monotonic())
             elif time.monotonic() - last[1] > QUIET_S:
@@ -358,12 +427,18 @@ def test_service_runs_as_its_user_and_checks_delegates_in(installed, venue, tmp_
             proc.wait()
         ctl.close()
         notify.close()
+    differ, band = _compare_decisions(got, shown)
     REPORT["service"] = {
-        "ready_s": round(ready_s, 1), "checkins": len(got), "expected_from_x86": len(shown),
-        "mismatched": sum(a != b for a, b in zip(got, shown, strict=False)),
+        "ready_s": round(ready_s, 1), "photos": len(shown), "checkins": len(got), "checkins_x86": x86_in,
+        "clearly_above": sum(p["x86"] and not p["band"] for p in shown),
+        "clearly_below": sum(not p["x86"] and not p["band"] for p in shown),
+        "band": band, "differ": differ, "hold_frames": HOLD, "fps": FPS,
         "stream_s": round(stream_s, 1), "frame_ms": beat.get("ms", {}).get("frame_ms"),
         "watchdog_pings": notify.seen("WATCHDOG=1"), "exit_code": code,
     }
     assert code == 0, log.read_text()[-4000:]
     assert notify.seen("WATCHDOG=1") > 0
-    assert got == shown, (REPORT["service"], log.read_text()[-3000:])
+    lines = [f"  {p['photo']}: {p['score']}, {p['margin']}; {p['x86']} / {p['arm64']}" for p in band]
+    print("\nphotos within the band of the thresholds (x86 score, margin; checked in on x86 / arm64):",
+          *lines, sep="\n", file=sys.__stderr__)
+    assert not differ, (REPORT["service"], log.read_text()[-3000:])
