@@ -18,7 +18,6 @@ The synthesis reads contributions and comments through :meth:`Feedback.records` 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable
@@ -76,20 +75,12 @@ class FeedbackRecord:
     anchor: dict | None = None
 
 
-def neutralise(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_bytes(header: Iterable[str], rows: Iterable[Iterable[object]]) -> bytes:
-    """UTF-8 with a byte-order mark (Excel opens Vietnamese correctly), every cell neutralised."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow([neutralise(h) for h in header])
-    for row in rows:
-        w.writerow([neutralise(c) for c in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """UTF-8 with a byte-order mark (Excel opens Vietnamese correctly), every cell neutralised by the
+    controller's one export helper (:mod:`controller.exports`)."""
+    from controller.exports import csv_text
+
+    return csv_text(list(header), (list(r) for r in rows)).encode("utf-8")
 
 
 def _pdf_text(data: bytes) -> tuple[str, int]:
