@@ -370,6 +370,8 @@ class Discussions:
     def start_run(self, item_ref: str, *, actor: str) -> str:
         """Queue a run over the item's current inputs; refused while another run of it is active."""
         ref = new_ref()
+        with self.db.session() as s:
+            self._item(s, item_ref)  # an unknown item is refused before any feeder is asked
         fed = len(self.fed(item_ref))
         with self.db.session() as s:
             item = self._item(s, item_ref)

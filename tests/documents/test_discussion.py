@@ -398,3 +398,9 @@ def test_the_portals_contributions_and_comments_feed_the_synthesis(app, engine, 
     assert all(intake[r.source_id] == "analysed" for r in fed)
     theme = next(t for t in result["themes"] if "DB201" in t["delegates"])
     assert "DB202" in theme["delegates"] and len(theme["delegates"]) == len(raised["land"]) + 2
+
+
+def test_an_unknown_item_is_refused_before_the_feeders_are_asked(app):
+    d = svc(app).discussions
+    with pytest.raises(DiscussionError):
+        d.start_run("no-such-item", actor="t")
