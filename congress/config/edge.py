@@ -153,18 +153,18 @@ class RecognitionSection(Section):
         le=1,
         title="Minimum score",
         description="Cosine similarity to the best gallery match in every confirming frame; default "
-        "per embedder (sface 0.48, dlib-resnet 0.95: under 1 wrong check-in per 10,000 walk-throughs "
+        "per embedder (sface 0.56, dlib-resnet 0.96: under 1 wrong check-in per 10,000 walk-throughs "
         "in the dev-set simulation); calibrate with `congress faces calibrate`",
     )
     min_margin: float | None = Field(
         None, ge=0, le=2, title="Minimum margin",
-        description="Best score minus the second-best identity; default per embedder (sface 0.05, "
+        description="Best score minus the second-best identity; default per embedder (sface 0.08, "
         "dlib-resnet 0.03)",
     )
     attendant_score: float | None = Field(
         None, ge=-1, le=1, title="Attendant score",
         description="Below min_score but above this: ask staff (attendant mode); default per embedder "
-        "(sface 0.36, dlib-resnet 0.92)",
+        "(sface 0.46, dlib-resnet 0.93)",
     )
     debounce_s: float = Field(
         30.0, ge=0, le=86_400, title="Debounce", description="Seconds before the same delegate counts again"
