@@ -8,6 +8,7 @@ with ``secure_cookies = false``."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,24 @@ def sign_in_with_code(page, base: str, code: str, *, first: bool = True) -> None
     page.wait_for_url(base + "/p/")
 
 
+
+def wait_true(page, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll ``expression`` in the page until it is true. Evaluated over the DevTools protocol, which the
+    page's Content-Security-Policy does not cover (Playwright's own string predicates are compiled
+    inside the page, which the policy, script-src 'self' without eval, refuses at times)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if page.evaluate(f"() => Boolean({expression})"):
+                return
+        except PlaywrightError:
+            pass  # a navigation in progress: ask again
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s} s: {expression}")
+        time.sleep(0.1)
+
 @pytest.mark.parametrize("size", SIZES)
 def test_sign_in_with_the_badge_code_and_sign_out(controller, browser, size):
     base = controller.url
@@ -164,12 +183,12 @@ def test_follow_the_agenda_read_offline_and_sign_out_clears_the_cache(controller
     # The app saves the programme and the documents for offline reading, with progress.
     page.wait_for_selector("#sync[data-state=complete]", timeout=20000)
     assert page.get_attribute("#sync", "data-done") == "1" == page.get_attribute("#sync", "data-total")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10000)
+    wait_true(page, "navigator.serviceWorker.controller !== null")
 
     # Now on the agenda follows the chair live.
     page.click(".tabs a[data-tab=now]")
     page.wait_for_selector("#now h1")
-    page.wait_for_function("document.getElementById('net').dataset.state === 'live'", timeout=10000)
+    wait_true(page, "document.getElementById('net').dataset.state === 'live'")
     svc = services_of(controller)
     svc.programme.move(controller.item, revision=svc.programme.now()["revision"], actor="user:chu-toa")
     page.wait_for_selector("#now-title", timeout=10000)
@@ -212,7 +231,7 @@ def test_a_notice_arrives_live_with_its_count_and_staff_see_who_read_it(controll
     base = controller.url
     context, page = new_page(browser, size)
     sign_in_with_code(page, base, code_for(controller, "D-0003"))
-    page.wait_for_function("document.getElementById('net').dataset.state === 'live'", timeout=10000)
+    wait_true(page, "document.getElementById('net').dataset.state === 'live'")
     svc = services_of(controller)
     nid = svc.portal.notices.send("Đổi giờ họp", "Phiên chiều bắt đầu lúc 14:30", urgent=True,
                                   actor="user:chu-toa")
@@ -279,8 +298,8 @@ def test_comment_on_a_paragraph_and_ask_to_speak(controller, browser, size):
     assert "trang 1, đoạn 2" in row.inner_text() and "Phạm Thị Dung" in row.inner_text()
     # The chair's queue follows live: a second delegate asks to speak while the page is open.
     sp.goto(base + "/portal/speakers")
-    sp.wait_for_function("document.getElementById('live-state') && "
-                         "document.getElementById('live-state').classList.contains('on')", timeout=10000)
+    wait_true(sp, "document.getElementById('live-state') && "
+              "document.getElementById('live-state').classList.contains('on')")
     svc.portal.feedback.request_to_speak("D-0001", controller.item)
     sp.wait_for_selector("#speakers li[data-delegate='D-0001']", timeout=10000)
     assert page.problems == []
@@ -293,7 +312,7 @@ def test_a_revoked_tablet_forgets_its_documents_within_seconds(controller, brows
     context, page = new_page(browser, "tablet")
     sign_in_with_code(page, base, code_for(controller, "D-0001"))
     page.wait_for_selector("#sync[data-state=complete]", timeout=20000)
-    page.wait_for_function("document.getElementById('net').dataset.state === 'live'", timeout=10000)
+    wait_true(page, "document.getElementById('net').dataset.state === 'live'")
     assert page.evaluate("caches.keys().then(k => k.length)") >= 1
     svc = services_of(controller)
     session = next(s["public_id"] for s in svc.portal.auth.sessions() if s["delegate_id"] == "D-0001")

@@ -52,7 +52,13 @@ const App = (() => {
   }
 
   async function signOut() {
-    try { await api("/p/signout", { method: "POST" }); } catch (e) { /* offline: wipe anyway */ }
+    // Tell the controller, but never wait on a network that hangs: the device is wiped either way.
+    const ctl = window.AbortController ? new AbortController() : null;
+    const timer = ctl ? window.setTimeout(() => ctl.abort(), 5000) : 0;
+    try {
+      await api("/p/signout", ctl ? { method: "POST", signal: ctl.signal } : { method: "POST" });
+    } catch (e) { /* offline or too slow: wipe anyway */ }
+    window.clearTimeout(timer);
     await Portal.wipe();
     window.location.assign("/p/signin");
   }
