@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from congress.i18n import M_, N_, Message
 from controller.programme.agenda import Programme
 from controller.programme.rollcall import RollCalls
 from controller.record import pdf
@@ -26,7 +27,7 @@ from controller.voting import rules
 from controller.voting.committee import Committee
 from controller.voting.elections import Elections
 from controller.voting.rebinds import Rebinds
-from controller.voting.tables import Ballot, BallotKind, BallotStatus, NamedVote
+from controller.voting.tables import Ballot, BallotKind, BallotStatus, KeypadEvent, NamedVote
 
 AUDITED = ("ballot.open", "ballot.close", "ballot.confirm")
 
@@ -58,13 +59,67 @@ def _ballot_actors(db: Database) -> dict[int, dict[str, Any]]:
 
 
 def _lane_decisions(db: Database) -> list[dict]:
+    """The attendant lane's answers from the audit trail, with the delegate's name and the door."""
     with db.session() as s:
         rows = s.execute(
-            select(AuditEntry.at, AuditEntry.actor, AuditEntry.action)
+            select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.detail)
             .where(AuditEntry.action.in_(("lane.confirm", "lane.reject")))
             .order_by(AuditEntry.seq)
         ).all()
-    return [{"at": at, "actor": actor, "action": action} for at, actor, action in rows]
+        names = dict(s.execute(select(Delegate.id, Delegate.name)).all())
+    out = []
+    for at, actor, action, detail in rows:
+        try:
+            d = json.loads(detail)
+        except ValueError:
+            d = {}
+        d = d if isinstance(d, dict) else {}
+        delegate = d.get("delegate")
+        out.append({"at": at, "actor": actor, "action": action, "delegate": delegate,
+                    "name": names.get(delegate) if delegate else None, "unit": d.get("unit")})
+    return out
+
+
+#: One sentence per keypad change during a ballot (``KeypadEvent``); the minutes never print the code.
+KEYPAD_SENTENCES: dict[KeypadEvent, str] = {
+    KeypadEvent.REBIND_REQUESTED: N_("Ballot %(ballot)s: a new binding of keypad %(keypad)s to %(name)s "
+                                     "was asked for."),
+    KeypadEvent.REBIND_CONFIRMED: N_("Ballot %(ballot)s: the chair confirmed the new binding of keypad "
+                                     "%(keypad)s to %(name)s."),
+    KeypadEvent.REBIND_REJECTED: N_("Ballot %(ballot)s: the chair refused the new binding of keypad "
+                                    "%(keypad)s to %(name)s."),
+    KeypadEvent.LOST: N_("Ballot %(ballot)s: keypad %(keypad)s of %(name)s was reported lost."),
+    KeypadEvent.FOUND: N_("Ballot %(ballot)s: keypad %(keypad)s of %(name)s was found again."),
+    KeypadEvent.UNBOUND: N_("Ballot %(ballot)s: keypad %(keypad)s was taken back from %(name)s."),
+}
+
+
+def _someone(name: str | None, delegate: str | None) -> Message | str:
+    if name and delegate:
+        return f"{name} ({delegate})"
+    return name or delegate or M_("no delegate")
+
+
+def exception_text(x: dict) -> Message:
+    """The sentence the minutes print for one exception of :func:`gather` (page and PDF alike)."""
+    kind = x["kind"]
+    if kind == "without_quorum":
+        return M_("Ballot %(ballot)s was opened without quorum.", ballot=x["ballot"])
+    if kind == "keypad":
+        return Message(KEYPAD_SENTENCES[KeypadEvent(x["event"])],
+                       {"ballot": x["ballot"], "keypad": x["keypad"],
+                        "name": _someone(x.get("name"), x.get("delegate"))})
+    who = _someone(x.get("name"), x.get("delegate"))
+    if kind == "lane.confirm":
+        if x.get("unit"):
+            return M_("The attendant let %(name)s in (door unit %(unit)s).", name=who, unit=x["unit"])
+        return M_("The attendant let %(name)s in.", name=who)
+    if kind == "lane.reject":
+        if x.get("unit"):
+            return M_("The attendant refused entry to %(name)s (door unit %(unit)s).", name=who,
+                      unit=x["unit"])
+        return M_("The attendant refused entry to %(name)s.", name=who)
+    raise ValueError(f"no sentence for the exception kind {kind!r}")
 
 
 def gather(db: Database, ballots) -> dict:
@@ -141,11 +196,15 @@ def gather(db: Database, ballots) -> dict:
                     "actor": e.actor,
                     "event": e.event.value,
                     "keypad": e.keypad_id,
+                    "delegate": e.delegate_id,
                     "name": e.delegate_name,
                 }
             )
     for lane in _lane_decisions(db):
-        exceptions.append({"kind": lane["action"], "at": lane["at"], "actor": lane["actor"]})
+        exceptions.append({"kind": lane["action"], "at": lane["at"], "actor": lane["actor"],
+                           "delegate": lane["delegate"], "name": lane["name"], "unit": lane["unit"]})
+    for x in exceptions:
+        x["text"] = exception_text(x)
     return {
         "programme": programme,
         "attendance": attendance,
@@ -343,33 +402,10 @@ def story(data: dict, say: Speech, *, venue: str) -> list:
         if not e["settled"]:
             out.append(pdf.para(say._("Not settled: seats are still to fill.")))
     out.append(pdf.para(say._("Exceptions"), "h1"))
-    labels = {
-        "without_quorum": say._("ballot opened without quorum"),
-        "keypad": say._("keypad changed during a ballot"),
-        "lane.confirm": say._("attendant let a delegate in"),
-        "lane.reject": say._("attendant refused entry"),
-    }
-    rows = [
-        (
-            say.when(x["at"]),
-            labels.get(x["kind"], x["kind"]),
-            (f"#{x['ballot']} " if x.get("ballot") else "")
-            + (
-                f"{x.get('event', '')} {x.get('keypad', '')} {x.get('name') or ''}".strip()
-                if x["kind"] == "keypad"
-                else ""
-            ),
-            x.get("actor") or "",
-        )
-        for x in data["exceptions"]
-    ]
+    rows = [(say.when(x["at"]), say.t(x["text"]), x.get("actor") or "") for x in data["exceptions"]]
     if rows:
-        out.append(
-            pdf.table(
-                [(say._("When"), say._("What"), say._("Detail"), say._("By")), *rows],
-                widths=[110, 150, 120, 94],
-            )
-        )
+        out.append(pdf.table([(say._("When"), say._("What happened"), say._("By")), *rows],
+                             widths=[110, 270, 94]))
     else:
         out.append(pdf.para(say._("None.")))
     people = [(say._("Chair"), ""), (say._("Secretary"), "")]
