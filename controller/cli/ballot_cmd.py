@@ -6,8 +6,9 @@
 * ``ballot show ID`` — the ballot, its progress or result, and every round of its election.
 
 Every command takes ``--config`` and ``--json`` and is audited under ``--actor``. The command works on the
-database; the keypads hear of a ballot opened here when the running controller's page re-polls them
-(the announcement goes out from the process that opens a ballot with a base station attached).
+database; the running controller, which has the base station, notices an opening or closing made here
+within half a second and announces it to the keypads once (``Ballots.announce_changes``, called by its
+``ballot-timer`` thread), with no page open.
 """
 
 from __future__ import annotations

@@ -103,6 +103,10 @@ class Ballots:
         self._last_progress: dict[int, float] = {}
         self._pending: set[int] = set()
         self._progress_lock = threading.Lock()
+        #: The last state announced (keypads and live page) per ballot, so that each opening and each
+        #: closing goes out once, whichever process made it (:meth:`announce_changes`).
+        self._announced: dict[int, BallotState] = {}
+        self._announce_lock = threading.Lock()
 
     # -- chair actions ------------------------------------------------------------------------------
     def create(self, title: str, kind: BallotKind, *, options: list[str] | None = None, seats: int = 1,
@@ -351,10 +355,42 @@ class Ballots:
             raise BallotError(M_("there is no ballot %(id)s", id=ballot_id))
         return b
 
-    def _notify(self, b: Ballot, state: BallotState) -> None:
-        log.info("ballot %d %s", b.id, state.name.lower())
-        if self.announce:
-            pressed = forms.max_pressed(b.kind, b.form, b.seats, len(b.options))
-            self.announce(BallotAnnounce(b.id, state, KIND_CODE[b.kind], pressed, len(b.options)))
+    def announce_changes(self) -> list[tuple[int, BallotState]]:
+        """Announce openings and closings this process has not announced yet: those made by another
+        process on the same database (``congress controller ballot open|close``), and at start the
+        ballot already open. Called by the ballot timer every tick; a cheap read (the open ballot and
+        the ballots announced open), each change announced once. Returns what it announced."""
+        if self.announce is None and self.publish is None:
+            return []
+        with self._announce_lock:
+            waiting = [bid for bid, st in self._announced.items() if st == BallotState.OPEN]
+        with self.db.session() as s:
+            rows = list(s.scalars(select(Ballot).where(
+                (Ballot.status == BallotStatus.OPEN) | Ballot.id.in_(waiting))))
+        out = []
+        states = {BallotStatus.OPEN: BallotState.OPEN, BallotStatus.CLOSED: BallotState.CLOSED}
+        for b in rows:
+            state = states.get(b.status)
+            if state is not None and self._notify(b, state):
+                out.append((b.id, state))
+        gone = set(waiting) - {b.id for b in rows}  # a ballot deleted meanwhile: nothing to announce
+        if gone:
+            with self._announce_lock:
+                for bid in gone:
+                    self._announced.pop(bid, None)
+        return out
+
+    def _notify(self, b: Ballot, state: BallotState) -> bool:
+        """Announce ``state`` of ``b`` to the keypads and the live page, unless it went out already
+        (the chair's action and the timer's read of the database may both see one change)."""
+        with self._announce_lock:
+            if self._announced.get(b.id) == state:
+                return False
+            self._announced[b.id] = state
+            log.info("ballot %d %s", b.id, state.name.lower())
+            if self.announce:
+                pressed = forms.max_pressed(b.kind, b.form, b.seats, len(b.options))
+                self.announce(BallotAnnounce(b.id, state, KIND_CODE[b.kind], pressed, len(b.options)))
         if self.publish:
             self.publish(EventKind.BALLOT, {"ballot": b.id, "status": b.status.value})
+        return True

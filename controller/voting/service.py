@@ -4,8 +4,11 @@
 :class:`controller.voting.ballots.Ballots` (live events on the app's bus, quorum from ``[attendance]``);
 when the configuration has a ``[keypads]`` table it adds a :class:`KeypadReader` on that port on the
 app's one database, and ballot openings and closings are then announced to the keypads. The returned
-:class:`VotingService` starts and stops the reader and
-the ``ballot-timer`` thread, which closes ballots whose voting time has run out.
+:class:`VotingService` starts and stops the reader and the ``ballot-timer`` thread. Every ``tick_s``
+(half a second) that thread announces the openings and closings this process has not announced (a
+ballot opened or closed by ``congress controller ballot`` in another process on the same database, the
+ballot already open at start: :meth:`Ballots.announce_changes`), closes ballots whose voting time has
+run out (announced as they close) and sends the live progress held back by its rate limit.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class VotingService:
-    def __init__(self, ballots: Ballots, reader: KeypadReader | None, *, tick_s: float = 1.0) -> None:
+    def __init__(self, ballots: Ballots, reader: KeypadReader | None, *, tick_s: float = 0.5) -> None:
         self.ballots, self.reader, self.tick_s = ballots, reader, tick_s
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
@@ -39,6 +42,9 @@ class VotingService:
     def _tick(self) -> None:
         while not self._stop.wait(self.tick_s):
             try:
+                for bid, state in self.ballots.announce_changes():
+                    log.info("ballot %d %s outside this process (or before it started): announced", bid,
+                             state.name.lower())
                 self.ballots.flush_progress()
                 for bid in self.ballots.expire_due():
                     log.info("ballot %d closed: voting time over", bid)
