@@ -3,7 +3,8 @@
 :func:`gather` reads everything once: the programme (days, sessions, agenda items with their ballots),
 attendance per session (each session's latest roll call), every ballot and round with its rule, base,
 counts and outcome, who opened and closed it (from the audit trail), the audit chain's head at each
-close, the roll call of every named ballot (named votes are public), the elected bodies (each election's
+close, the roll call of every named ballot (named votes are public: every voter with the channel,
+keypad or paper, and the vote, ``controller.voting.named_roll``), the elected bodies (each election's
 rounds, who was elected in which round), the exceptions (a ballot opened without quorum, keypads rebound
 or reported lost during a ballot, attendant-lane decisions) and the counting committee.
 :func:`minutes_pdf` writes it as an A4 PDF with Noto Sans embedded and signature lines.
@@ -26,8 +27,9 @@ from controller.storage.tables import AuditEntry, Delegate
 from controller.voting import rules
 from controller.voting.committee import Committee
 from controller.voting.elections import Elections
+from controller.voting.named_roll import CHANNEL_NAMES, STATE_NAMES, RollEntry, VoteState, roll_call
 from controller.voting.rebinds import Rebinds
-from controller.voting.tables import Ballot, BallotKind, BallotStatus, KeypadEvent, NamedVote
+from controller.voting.tables import Ballot, BallotKind, BallotStatus, KeypadEvent
 
 AUDITED = ("ballot.open", "ballot.close", "ballot.confirm")
 
@@ -138,27 +140,7 @@ def gather(db: Database, ballots) -> dict:
         closed = list(
             s.scalars(select(Ballot).where(Ballot.status == BallotStatus.CLOSED).order_by(Ballot.id))
         )
-        names = dict(s.execute(select(Delegate.id, Delegate.name)).all())
-        named: dict[int, list[dict]] = {}
-        for b in closed:
-            if not b.secret:
-                votes = s.execute(
-                    select(NamedVote.delegate_id, NamedVote.choices, NamedVote.invalid).where(
-                        NamedVote.ballot_id == b.id
-                    )
-                ).all()
-                named[b.id] = sorted(
-                    (
-                        {
-                            "delegate": d,
-                            "name": names.get(d, d),
-                            "invalid": inv,
-                            "choices": [b.options[c - 1] for c in ch if 0 < c <= len(b.options)],
-                        }
-                        for d, ch, inv in votes
-                    ),
-                    key=lambda v: v["name"],
-                )
+        named = {b.id: roll_call(s, b) for b in closed if not b.secret}
     out_ballots, bodies, seen = [], [], set()
     for b in closed:
         out_ballots.append(
@@ -231,6 +213,17 @@ def _outcome(say: Speech, b: Ballot) -> str:
             else say._("No option adopted")
         )
     return say._("Adopted") if r.get("passed") else say._("Not adopted")
+
+
+def vote_text(say: Speech, b: Ballot, v: RollEntry) -> str:
+    """A roll-call line's vote: the options, invalid, blank, or why there is none."""
+    if v.state != VoteState.VOTED:
+        return say.gettext(STATE_NAMES[v.state])
+    if v.invalid:
+        return say._("invalid")
+    if not v.choices:
+        return say._("blank")
+    return ", ".join(say.gettext(c) if b.kind == BallotKind.MOTION else c for c in v.choices)
 
 
 def story(data: dict, say: Speech, *, venue: str) -> list:
@@ -370,27 +363,19 @@ def story(data: dict, say: Speech, *, venue: str) -> list:
                     "mono",
                 )
             )
-        if item["named"]:
+        if item["named"] is not None:
             out.append(pdf.para(say._("Roll call of this named ballot"), "small"))
             out.append(
                 pdf.table(
                     [
-                        (say._("Delegate"), say._("Vote")),
-                        *(
-                            (
-                                v["name"],
-                                say._("invalid")
-                                if v["invalid"]
-                                else ", ".join(
-                                    say.gettext(c) if b.kind == BallotKind.MOTION else c for c in v["choices"]
-                                )
-                                or say._("blank"),
-                            )
-                            for v in item["named"]
-                        ),
+                        (say._("Delegate"), say._("Channel"), say._("Vote")),
+                        *((v.name, say.gettext(CHANNEL_NAMES[v.channel]), vote_text(say, b, v))
+                          for v in item["named"]),
                     ],
-                    widths=[237, 237],
+                    widths=[200, 74, 200],
                 )
+                if item["named"]
+                else pdf.para(say._("Nobody has voted."))
             )
     out.append(pdf.para(say._("Elected bodies"), "h1"))
     for e in data["elections"]:

@@ -6,24 +6,31 @@ paper ballot to a delegate with :meth:`PaperBallots.issue`: that records the del
 (ALREADY_VOTED), and a delegate whose keypad vote was counted cannot be issued a paper ballot. Each
 delegate therefore counts once, on one channel.
 
-After the ballot closes the committee counts the paper ballots and two counters enter the tally with
-their own accounts (:meth:`PaperBallots.enter`): ballots collected, invalid, blank and the votes per
-option. The paper tally counts only when both entries match (:meth:`PaperBallots.state`); until then
-the page shows where they differ. The agreed tally is added to the keypads' counters and the ballot's
-result is counted again (:meth:`PaperBallots.combine`), still provisional until the committee head
-confirms it (``controller.voting.committee``).
+After the ballot closes the committee counts the paper ballots and two counters enter them with their
+own accounts. A **secret** ballot's paper is entered as a tally (:meth:`PaperBallots.enter`): ballots
+collected, invalid, blank and the votes per option; nothing links a paper ballot to its delegate. A
+**named** ballot's votes are public, so its paper is read delegate by delegate
+(:meth:`PaperBallots.enter_named`): for every delegate issued a paper ballot, the marks on it (as
+:func:`controller.voting.forms.paper` reads them), spoilt, or not handed in; the tally follows from
+the readings. Either way the paper counts only when both entries match (:meth:`PaperBallots.state`:
+the rows, and for a named ballot the delegates, where they differ). The agreed tally is added to the
+keypads' counters and the ballot's result is counted again (:meth:`PaperBallots.combine`); a named
+ballot's agreed readings become the paper voters' ``named_votes`` rows, so the roll call
+(``controller.voting.named_roll``) names their votes as it names the keypads'. The result stays
+provisional until the committee head confirms it (``controller.voting.committee``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from congress.i18n import M_
+from congress.i18n import M_, N_
 from controller import audit
 from controller.storage.tables import Delegate, Presence
+from controller.voting import forms
 from controller.voting.ballots import BallotError, Ballots
 from controller.voting.tables import (
     Ballot,
@@ -31,11 +38,34 @@ from controller.voting.tables import (
     BallotKind,
     BallotParticipation,
     BallotStatus,
+    NamedVote,
     PaperIssue,
+    PaperNamedEntry,
     PaperTally,
 )
 from controller.voting.tally import Special
 from controller.voting.votes import max_choices
+
+#: How the page names the special rows of a tally where two entries differ.
+ROW_NAMES = {Special.VALID: N_("valid ballots"), Special.INVALID: N_("invalid ballots"),
+             Special.BLANK: N_("blank ballots")}
+
+
+@dataclass(frozen=True)
+class PaperReading:
+    """One named paper ballot as a counter read it: the numbers marked, spoilt, or never handed in."""
+
+    marks: tuple[int, ...] = ()
+    spoilt: bool = False
+    handed_in: bool = True
+
+    def counted(self, b: Ballot) -> forms.Paper | None:
+        """What the paper counts for (None: not handed in); a motion or choice marked nowhere is invalid."""
+        if not self.handed_in:
+            return None
+        if self.spoilt or (b.kind != BallotKind.ELECTION and not self.marks):
+            return forms.Paper((), invalid=True)
+        return forms.paper(b.kind, b.form, b.seats, len(b.options), self.marks, empty_invalid=b.empty_invalid)
 
 
 @dataclass(frozen=True)
@@ -43,7 +73,12 @@ class PaperState:
     issued: int
     entries: dict[str, dict]  # counter -> counts (string keys, as stored)
     agreed: dict[int, int] | None  # the tally both counters entered, once they match
-    differences: list[str]  # the rows where two entries differ ("valid", "invalid", "blank", option names)
+    #: Where two entries differ: the rows (option names, or the marked names of the special rows) and,
+    #: for a named ballot, the delegates read differently ("Name (id)").
+    differences: list[str]
+    #: Named ballots: the delegates issued a paper ballot (id, name), and each counter's readings.
+    delegates: list[tuple[str, str]] = field(default_factory=list)
+    readings: dict[str, dict[str, PaperReading]] = field(default_factory=dict)
 
 
 def _as_counts(stored: dict) -> dict[int, int]:
@@ -88,26 +123,76 @@ class PaperBallots:
     ) -> PaperState:
         """One counter's entry of the paper tally of a closed ballot (replaces their earlier entry)."""
         with self.db.session() as s:
-            b = self._ballot(s, ballot_id)
-            if b.status != BallotStatus.CLOSED:
-                raise BallotError(M_("paper ballots are counted after the ballot closes"))
-            if b.result and b.result.get("confirmed"):
-                raise BallotError(M_("the result is confirmed: the paper tally can no longer change"))
+            b = self._closed_for_entry(s, ballot_id)
+            if not b.secret:
+                raise BallotError(M_("a named ballot's paper ballots are entered delegate by delegate: "
+                                     "what each paper ballot says"))
             issued = self._issued(s, ballot_id)
             counts = self._check(b, issued, collected, invalid, blank, votes)
-            row = s.get(PaperTally, (ballot_id, counter))
-            if row is None:
-                s.add(
-                    PaperTally(
-                        ballot_id=ballot_id, counter=counter, counts={str(k): v for k, v in counts.items()}
-                    )
-                )
-            else:
-                row.counts = {str(k): v for k, v in counts.items()}
+            self._store_tally(s, ballot_id, counter, counts)
             audit.record(
                 s, actor or counter, "ballot.paper_entered", {"ballot": ballot_id, "counter": counter}
             )
         return self.state(ballot_id)
+
+    def enter_named(self, ballot_id: int, counter: str, readings: dict[str, PaperReading], *,
+                    actor: str | None = None) -> PaperState:
+        """One counter's reading of a named ballot's paper ballots, one per delegate issued one
+        (replaces their earlier entry); the counter's tally follows from it."""
+        with self.db.session() as s:
+            b = self._closed_for_entry(s, ballot_id)
+            if b.secret:
+                raise BallotError(M_("a secret ballot's paper ballots are entered as a tally; nothing "
+                                     "links a paper ballot to its delegate"))
+            issued = set(self._issued_to(s, ballot_id))
+            if set(readings) != issued:
+                raise BallotError(M_("enter every paper ballot issued in this ballot, one per delegate "
+                                     "(missing: %(missing)s; not issued: %(extra)s)",
+                                     missing=", ".join(sorted(issued - set(readings))) or "—",
+                                     extra=", ".join(sorted(set(readings) - issued)) or "—"))
+            counts = {o: 0 for o in range(1, len(b.options) + 1)}
+            counts |= {Special.VALID: 0, Special.INVALID: 0, Special.BLANK: 0}
+            for r in readings.values():
+                if any(not 1 <= m <= len(b.options) for m in r.marks):
+                    raise BallotError(M_("a mark names no option of this ballot"))
+                paper = r.counted(b)
+                if paper is None:
+                    continue
+                if paper.invalid:
+                    counts[Special.INVALID] += 1
+                    continue
+                counts[Special.VALID] += 1
+                counts[Special.BLANK] += paper.blank
+                for o in paper.votes:
+                    counts[o] += 1
+            self._store_tally(s, ballot_id, counter, counts)
+            s.execute(delete(PaperNamedEntry).where(PaperNamedEntry.ballot_id == ballot_id,
+                                                    PaperNamedEntry.counter == counter))
+            s.add_all([PaperNamedEntry(ballot_id=ballot_id, counter=counter, delegate_id=d,
+                                       marks=sorted(set(r.marks)), spoilt=r.spoilt, handed_in=r.handed_in)
+                       for d, r in readings.items()])
+            audit.record(s, actor or counter, "ballot.paper_entered",
+                         {"ballot": ballot_id, "counter": counter, "delegates": len(readings)})
+        return self.state(ballot_id)
+
+    def _closed_for_entry(self, s: Session, ballot_id: int) -> Ballot:
+        b = self._ballot(s, ballot_id)
+        if b.status != BallotStatus.CLOSED:
+            raise BallotError(M_("paper ballots are counted after the ballot closes"))
+        if b.result and b.result.get("confirmed"):
+            raise BallotError(M_("the result is confirmed: the paper tally can no longer change"))
+        if b.result and b.result.get("paper_combined"):
+            raise BallotError(M_("the paper tally is already counted in"))
+        return b
+
+    @staticmethod
+    def _store_tally(s: Session, ballot_id: int, counter: str, counts: dict[int, int]) -> None:
+        stored = {str(k): v for k, v in counts.items()}
+        row = s.get(PaperTally, (ballot_id, counter))
+        if row is None:
+            s.add(PaperTally(ballot_id=ballot_id, counter=counter, counts=stored))
+        else:
+            row.counts = stored
 
     @staticmethod
     def _check(b: Ballot, issued: int, collected: int, invalid: int, blank: int, votes: list[int]) -> dict:
@@ -152,16 +237,27 @@ class PaperBallots:
                     select(PaperTally).where(PaperTally.ballot_id == ballot_id).order_by(PaperTally.counter)
                 )
             }
+            delegates: list[tuple[str, str]] = []
+            readings: dict[str, dict[str, PaperReading]] = {}
+            if not b.secret:
+                ids = self._issued_to(s, ballot_id)
+                names = dict(s.execute(select(Delegate.id, Delegate.name).where(Delegate.id.in_(ids))).all())
+                delegates = sorted(((d, names.get(d, d)) for d in ids), key=lambda t: (t[1], t[0]))
+                for e in s.scalars(select(PaperNamedEntry).where(PaperNamedEntry.ballot_id == ballot_id)):
+                    readings.setdefault(e.counter, {})[e.delegate_id] = PaperReading(
+                        tuple(e.marks), e.spoilt, e.handed_in)
         differences: list[str] = []
         agreed = None
         if len(entries) >= 2:
-            first, second = (_as_counts(e) for e in list(entries.values())[:2])
-            names = {Special.VALID: "valid", Special.INVALID: "invalid", Special.BLANK: "blank"}
+            (c1, first), (c2, second) = ((c, _as_counts(e)) for c, e in list(entries.items())[:2])
             for key in sorted(first.keys() | second.keys(), key=lambda k: (k <= 0, k)):
                 if first.get(key, 0) != second.get(key, 0):
-                    differences.append(names.get(key) or b.options[key - 1])
+                    differences.append(ROW_NAMES.get(key) or b.options[key - 1])
+            if not b.secret:
+                one, two = readings.get(c1, {}), readings.get(c2, {})
+                differences += [f"{name} ({d})" for d, name in delegates if one.get(d) != two.get(d)]
             agreed = None if differences else first
-        return PaperState(issued, entries, agreed, differences)
+        return PaperState(issued, entries, agreed, differences, delegates, readings)
 
     def combine(self, ballot_id: int, *, actor: str) -> dict:
         """Add the agreed paper tally to the keypads' counters and count the ballot again (once)."""
@@ -178,6 +274,12 @@ class PaperBallots:
                     s.add(BallotCount(ballot_id=ballot_id, option=option, count=n))
                 else:
                     row.count += n
+            if not b.secret and st.readings:  # the agreed readings: the paper voters' named votes
+                for d, reading in next(iter(st.readings.values())).items():
+                    paper = reading.counted(b)
+                    if paper is not None:
+                        s.add(NamedVote(ballot_id=ballot_id, delegate_id=d, choices=list(paper.votes),
+                                        invalid=paper.invalid))
             s.flush()
             result = self.ballots._tally(s, b).as_dict()
             keypad = (b.result or {}).get("keypad") or {
@@ -203,6 +305,10 @@ class PaperBallots:
     @staticmethod
     def _issued(s: Session, ballot_id: int) -> int:
         return len(s.scalars(select(PaperIssue.delegate_id).where(PaperIssue.ballot_id == ballot_id)).all())
+
+    @staticmethod
+    def _issued_to(s: Session, ballot_id: int) -> list[str]:
+        return list(s.scalars(select(PaperIssue.delegate_id).where(PaperIssue.ballot_id == ballot_id)))
 
     @staticmethod
     def _ballot(s: Session, ballot_id: int, *, lock: bool = False) -> Ballot:

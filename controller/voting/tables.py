@@ -12,7 +12,9 @@ secret-ballot split lives here:
 * ``secret_tallies`` — while a secret ballot is open, its counters sealed under a key held outside the
   database and destroyed at the close (``controller.voting.secret_tally``); a secret ballot's
   ``ballot_counts`` rows are written once, at the close, with the final counts.
-* ``named_votes`` — for named (roll-call) ballots only: delegate and choice together, by design.
+* ``named_votes`` — for named (roll-call) ballots only: delegate and choice together, by design; a
+  delegate who voted on paper gets their row when the committee's agreed reading of the paper ballots
+  is counted in (``paper_named_entries``, ``controller.voting.paper``).
 """
 
 from __future__ import annotations
@@ -247,6 +249,24 @@ class PaperTally(Base):
     counter: Mapped[str] = mapped_column(String(64), primary_key=True)  # the account that entered it
     counts: Mapped[dict] = mapped_column(JSON)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaperNamedEntry(Base):
+    """One counter's reading of one delegate's paper ballot in a named ballot (double entry, as the paper
+    tally: two counters, and they must agree on every delegate). Public, as a named ballot's votes are.
+
+    ``marks`` are the options' numbers as marked on the paper (what :func:`controller.voting.forms.paper`
+    reads: the candidates chosen, or struck out on a strike ballot); ``spoilt`` is a paper the committee
+    rules invalid for another reason (torn, signed); ``handed_in`` false: issued but never handed back."""
+
+    __tablename__ = "paper_named_entries"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    counter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delegate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    marks: Mapped[list] = mapped_column(JSON)
+    spoilt: Mapped[bool] = mapped_column(Boolean, default=False)
+    handed_in: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class CommitteeMember(Base):

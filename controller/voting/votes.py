@@ -102,6 +102,8 @@ def _one(s, b, did, lost, here, v, voted, deltas) -> AckStatus:
         if not b.allow_change:
             return AckStatus.ALREADY_VOTED
         nv = s.get(NamedVote, (b.id, did))  # named ballot, change allowed
+        if nv is None:  # issued a paper ballot: voted on paper, so never by keypad
+            return AckStatus.ALREADY_VOTED
         if nv.choices == choices and nv.invalid == invalid:
             return AckStatus.ACCEPTED
         for k in _count_keys(nv.choices, nv.invalid):

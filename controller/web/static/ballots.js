@@ -55,6 +55,11 @@
       set("not-voted-count", b.progress.not_voted.length);
       set("not-voted", b.progress.not_voted.join(", "));
     }
+    if (b.progress.voted) {  // a named ballot's voters, each with the channel: keypad or paper
+      const channels = { keypad: _("keypad"), paper: _("paper") };
+      set("voted-count", b.progress.voted.length);
+      set("voted", b.progress.voted.map((v) => `${v.name} (${channels[v.channel] || v.channel})`).join(", "));
+    }
     if (b.progress.closes_at && countdown) { closesAt = new Date(b.progress.closes_at); tick(); }
   }
 

@@ -39,6 +39,7 @@ from controller.voting import forms, rules
 from controller.voting.ballots import BallotError, Ballots
 from controller.voting.committee import Committee
 from controller.voting.elections import Elections
+from controller.voting.named_roll import CHANNEL_NAMES, STATE_NAMES, VoteState, roll_call
 from controller.voting.paper import PaperBallots
 from controller.voting.rebinds import Rebinds
 from controller.voting.tables import BallotForm, BallotKind, BallotStatus, MajorityBase, MajorityRule
@@ -91,14 +92,19 @@ def _view(bid: int) -> dict:
     rounds = Elections(ballots).record(bid) if b.kind == BallotKind.ELECTION else None
     committee = Committee(ballots.db)
     account = g.user.name if g.get("user") else ""
-    return {"ballot": b, "progress": progress, "result": result, "rule_text": rule_text,
+    roll = None  # a closed named ballot's roll call with the votes (while open: progress["voted"])
+    if not b.secret and b.status == BallotStatus.CLOSED:
+        with ballots.db.session() as s:
+            roll = roll_call(s, b)
+    return {"ballot": b, "progress": progress, "result": result, "rule_text": rule_text, "roll": roll,
             "counts_as": counts_as, "election": rounds, "paper": PaperBallots(ballots).state(bid),
             "committee": committee.members(), "is_member": committee.is_member(account) if account else False,
             "account": account, "keypad_exceptions": Rebinds(services().db).exceptions(bid)}
 
 
 def _hall_figures(ballots: Ballots, b, not_heard: list[int]) -> dict:
-    """Delegates present now and, for a named ballot (its votes are public), who has not voted yet."""
+    """Delegates present now and, for a named ballot (its votes are public), who has voted (on which
+    channel: keypad or paper) and who has not voted yet."""
     from controller.checkins.attendance import present_ids
     from controller.storage.tables import Delegate
     from controller.voting.ballots import eligible_keypads
@@ -110,7 +116,8 @@ def _hall_figures(ballots: Ballots, b, not_heard: list[int]) -> dict:
         holders = eligible_keypads(s)
         waiting = [holders[k] for k in not_heard if k in holders]
         names = dict(s.execute(select(Delegate.id, Delegate.name).where(Delegate.id.in_(waiting))).all())
-    return {"present": present, "not_voted": sorted(names.get(d, d) for d in waiting)}
+        voted = [{"name": e.name, "channel": e.channel.value} for e in roll_call(s, b, with_votes=False)]
+    return {"present": present, "not_voted": sorted(names.get(d, d) for d in waiting), "voted": voted}
 
 
 def _done_message(code: str, n: int) -> str:
@@ -325,8 +332,10 @@ def hall():
 def api(bid: int):
     v = _view(bid)
     b = v["ballot"]
+    roll = [e.as_dict() for e in v["roll"]] if v["roll"] is not None else None
     return jsonify(id=b.id, title=b.title, kind=b.kind.value, secret=b.secret, status=b.status.value,
-                   options=b.options, seats=b.seats, progress=v["progress"], result=v["result"])
+                   options=b.options, seats=b.seats, progress=v["progress"], result=v["result"],
+                   roll_call=roll)
 
 
 @bp.route("/ballots/<int:bid>/projector")
@@ -349,7 +358,8 @@ def _export_doc(v: dict) -> dict:
             "closed_at": b.closed_at.isoformat() if b.closed_at else None,
             "present_at_open": b.present_at_open, "summoned_at_open": b.summoned_at_open,
             "eligible_at_open": b.eligible_at_open, "quorum_required": b.quorum_required,
-            "result": v["result"]}
+            "result": v["result"],
+            "roll_call": [e.as_dict() for e in v["roll"]] if v["roll"] is not None else None}
 
 
 @bp.route("/ballots/<int:bid>/export.json")
@@ -372,6 +382,41 @@ def export_csv(bid: int):
     outcome = ("passed" if r["passed"] else "rejected") if r["kind"] == "motion" else ", ".join(r["elected"])
     rows.append([doc["ballot"], doc["title"], "(outcome)", outcome + (" — tie" if r["tie"] else ""), ""])
     return csv_response(f"ballot-{bid}.csv", ["ballot", "title", "option", "votes", "elected"], rows)
+
+
+def vote_text(entry, kind: BallotKind) -> str:
+    """A roll-call line's vote in the page's language: the options, invalid, blank, or why none is shown."""
+    if entry.state != VoteState.VOTED:
+        return _(STATE_NAMES[entry.state])
+    if entry.invalid:
+        return _("invalid")
+    if not entry.choices:
+        return _("blank")
+    return ", ".join(_(c) if kind == BallotKind.MOTION else c for c in entry.choices)
+
+
+@bp.record_once
+def _roll_helpers(state) -> None:
+    state.app.jinja_env.globals["vote_text"] = vote_text
+    state.app.jinja_env.globals["channel_name"] = lambda channel: _(CHANNEL_NAMES[channel])
+
+
+@bp.route("/ballots/<int:bid>/roll-call.csv")
+@requires(Perm.VIEW_BALLOTS)
+def export_roll_call(bid: int):
+    """A closed named ballot's roll call: every voter, the channel and the vote."""
+    v = _closed(bid)
+    if v["roll"] is None:
+        abort(Response("a secret ballot has no roll call", status=409, mimetype="text/plain"))
+    b = v["ballot"]
+    def vote(e) -> str:
+        if e.state != VoteState.VOTED:
+            return f"({e.state.value})"
+        return "(invalid)" if e.invalid else "; ".join(e.choices) or "(blank)"
+
+    rows = [[b.id, e.delegate_id, e.name, e.channel.value, vote(e)] for e in v["roll"]]
+    head = ["ballot", "delegate", "name", "channel", "vote"]
+    return csv_response(f"ballot-{bid}-roll-call.csv", head, rows)
 
 
 @bp.route("/ballots/<int:bid>/minutes")

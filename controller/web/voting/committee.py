@@ -20,7 +20,7 @@ from controller.record.count_record import count_record_pdf
 from controller.record.text import Speech
 from controller.voting.ballots import BallotError
 from controller.voting.committee import Committee
-from controller.voting.paper import PaperBallots
+from controller.voting.paper import PaperBallots, PaperReading
 from controller.voting.tables import BallotStatus
 from controller.web.guard import Perm, requires
 
@@ -80,6 +80,8 @@ def enter(bid: int):
         if not _committee().is_member(_account()):
             raise BallotError(M_("only members of the counting committee enter a paper tally"))
         b = services().ballots.get(bid)
+        if not b.secret:
+            return _enter_named(bid)
         numbers = [int(f.get(k, "")) for k in ("collected", "invalid", "blank")]
         votes = [int(f.get(f"option-{i}", "")) for i in range(1, len(b.options) + 1)]
     except ValueError:
@@ -90,6 +92,27 @@ def enter(bid: int):
         _paper().enter(bid, _account(), collected=numbers[0], invalid=numbers[1], blank=numbers[2],
                        votes=votes,
                        actor=f"user:{_account()}")
+    except BallotError as exc:
+        return _detail(bid, error=exc.text, status=409)
+    return _detail(bid, "entered")
+
+
+def _enter_named(bid: int):
+    """A named ballot's paper ballots as one counter read them: per delegate issued one, the options
+    ticked (``marks-<delegate>``), ``spoilt-<delegate>`` and ``missing-<delegate>`` (not handed in)."""
+    f = request.form
+    paper = _paper()
+    try:
+        readings = {
+            did: PaperReading(marks=tuple(int(m) for m in f.getlist(f"marks-{did}")),
+                              spoilt=f.get(f"spoilt-{did}") == "on",
+                              handed_in=f.get(f"missing-{did}") != "on")
+            for did, _name in paper.state(bid).delegates
+        }
+    except ValueError:
+        return _detail(bid, error=M_("a mark names no option of this ballot"), status=400)
+    try:
+        paper.enter_named(bid, _account(), readings, actor=f"user:{_account()}")
     except BallotError as exc:
         return _detail(bid, error=exc.text, status=409)
     return _detail(bid, "entered")
