@@ -11,7 +11,7 @@ What runs, all on loopback:
    and the same for a 2-page and a 200-page document to show how it scales);
 3. the **real controller server** (:class:`controller.server.ControllerServer`) with its tablet
    front (:mod:`controller.front`: the delegates' port on an event loop, TLS, the access check, the
-   open log and the audit trail on every open, the base sent by ``sendfile``) serving
+   open log and the audit trail on every open, the shared base sent in bounded blocks) serving
    ``/d/<ref>/file`` to delegates presenting their signed badge tokens (``--via page`` fetches from
    the staff page's cheroot port instead, as before the front existed);
 4. Debian's **nginx** serving the unwatermarked originals over TLS with the same certificate;
@@ -21,7 +21,8 @@ What runs, all on loopback:
 JSON: ``delegates``, ``completed``, ``failed``, ``p50_s``, ``p99_s`` (per-tablet time for its whole
 set), ``bytes``, ``watermark_ms_per_page``, ``rss_mb`` (controller process peak), ``ratio`` (our
 throughput ÷ nginx's), plus the static run and the load generator's own CPU use under ``static`` and
-``client``.
+``client``; ``front_peak_buffered`` is the most one tablet's connection held waiting in the front
+(:class:`controller.front.files.SendStats`), ``front_waits`` how often a copy waited for its tablet.
 """
 
 from __future__ import annotations
@@ -246,6 +247,7 @@ def run(
             for d in ids
         ]
         ours = _run_clients(ours_tablets, ca_dir / "ca.pem", client_procs, work, "ours")
+        sent = server.front.send_stats() if server.front is not None else None
     finally:
         rss.stop.set()
         rss.join()
@@ -280,6 +282,9 @@ def run(
         "served_by": via,
         "threads": rss.threads,
         "page_threads": threads,
+        # the most bytes one tablet's connection held for it in the front, and how often a copy waited
+        "front_peak_buffered": sent.peak_buffered if sent else None,
+        "front_waits": sent.waits if sent else None,
         "static": {
             k: static_result[k]
             for k in ("completed", "failed", "p50_s", "p99_s", "bytes", "seconds", "mb_per_s")

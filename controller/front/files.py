@@ -10,8 +10,11 @@ page's security headers. The loop then sends the bytes: the shared base, over TL
 mapping of the file shared by every response (:class:`SharedBases`: slices of the page cache
 written as the tablet takes them, no thread; see there why not asyncio's ``sendfile`` fallback),
 without TLS with ``loop.sendfile`` (the kernel's ``sendfile``), then the delegate's few-kilobyte
-tail. A slow tablet holds a coroutine and its socket buffers,
-never a thread.
+tail. Over TLS a block of :data:`BLOCK` bytes is handed to the TLS layer only when the connection
+has taken the previous ones (:meth:`controller.front.listener.CappedProtocol.writable`, below
+:data:`controller.front.listener.WRITE_HIGH`), so what a tablet has waiting for it is bounded
+whatever its speed (:class:`SendStats` keeps the largest amount seen). A slow tablet holds a
+coroutine and a few tens of kilobytes, never a thread.
 """
 
 from __future__ import annotations
@@ -29,11 +32,26 @@ from controller.documents.copies import Copy
 from controller.documents.delegate_access import credentials_from
 from controller.documents.library import Library, NotFound
 from controller.documents.serving import copy_plan
+from controller.front.listener import CappedProtocol
 from controller.web.guard import CSP, HSTS, PERMISSIONS_POLICY, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
-BLOCK = 64 * 1024  # bytes handed to the TLS layer at a time (what each tablet may have encrypted and waiting)
+#: Bytes handed to the TLS layer at a time: one TLS record (OpenSSL's memory buffer for the encrypted
+#: bytes grows to the largest amount ever waiting in it and keeps that size).
+BLOCK = 16 * 1024
+
+
+class SendStats:
+    """What a loop's copies had waiting in their connections' write buffers (touched in that loop)."""
+
+    def __init__(self) -> None:
+        self.peak_buffered = 0  # the most bytes one connection held after a block was handed over
+        self.waits = 0  # times a sender waited for its connection to take what it had
+
+    def merge(self, other: SendStats) -> None:
+        self.peak_buffered = max(self.peak_buffered, other.peak_buffered)
+        self.waits += other.waits
 
 
 def page_headers(tls: bool) -> dict[str, str]:
@@ -52,8 +70,12 @@ def _first_open(range_header: str) -> bool:
 class CopyHandler:
     """The aiohttp handler of ``/d/{ref}/file`` and ``/d/{ref}/v/{version}/file``."""
 
-    def __init__(self, library: Library, pool: Executor, bases: SharedBases, *, tls: bool) -> None:
+    def __init__(
+        self, library: Library, pool: Executor, bases: SharedBases, *, tls: bool,
+        stats: SendStats | None = None,
+    ) -> None:
         self.library, self.pool, self.bases, self.tls = library, pool, bases, tls
+        self.stats = stats if stats is not None else SendStats()
 
     def _resolve(self, creds: dict, ref: str, version: int | None, first: bool):
         reader = self.library.access.reader_from(**creds)
@@ -105,14 +127,29 @@ class CopyHandler:
             if transport is None or transport.is_closing():
                 raise ConnectionResetError("the tablet went away")
             if self.tls:
-                view = self.bases.view(copy.base)
-                for at in range(start, start + count, BLOCK):
-                    await resp.write(view[at : min(at + BLOCK, start + count)])
+                await self._send_blocks(resp, transport, self.bases.view(copy.base), start, start + count)
             else:
                 with open(copy.base, "rb") as f:
                     await asyncio.get_running_loop().sendfile(transport, f, start, count)
         if end >= copy.base_length:
             await resp.write(copy.tail[max(start - copy.base_length, 0) : end + 1 - copy.base_length])
+
+    async def _send_blocks(
+        self, resp: web.StreamResponse, transport: asyncio.Transport, view: memoryview, start: int, stop: int
+    ) -> None:
+        """``view[start:stop]`` in blocks, each once the connection has taken what it had."""
+        conn = transport.get_protocol()
+        if not isinstance(conn, CappedProtocol):  # every connection of the front is one
+            raise TypeError(f"a front connection without flow control: {type(conn).__name__}")
+        stats = self.stats
+        for at in range(start, stop, BLOCK):
+            if conn.paused:
+                stats.waits += 1
+                await conn.writable()
+            await resp.write(view[at : min(at + BLOCK, stop)])
+            buffered = transport.get_write_buffer_size()
+            if buffered > stats.peak_buffered:
+                stats.peak_buffered = buffered
 
 
 class SharedBases:

@@ -24,7 +24,7 @@ from aiohttp import web
 from congress.config.controller import ControllerConfig
 from controller.documents.library import Library
 from controller.front.events import EventHub, EventsHandler
-from controller.front.files import CopyHandler, SharedBases, page_headers
+from controller.front.files import CopyHandler, SendStats, SharedBases, page_headers
 from controller.front.listener import AddressCap, capped
 from controller.front.wsgi_bridge import WsgiBridge
 from controller.live import LiveBus
@@ -59,6 +59,7 @@ class _Loop:
         self.front, self.index = front, index
         self.loop: asyncio.AbstractEventLoop | None = None
         self.transports: set[asyncio.BaseTransport] = set()
+        self.stats = SendStats()  # its copies' write buffers (touched in this loop only)
         self.thread = threading.Thread(target=self._run, name=f"front-{index}", daemon=True)
         self.ready = threading.Event()
         self.failed: BaseException | None = None
@@ -71,8 +72,8 @@ class _Loop:
         loop.set_default_executor(front.io_pool)
         self._stopped = asyncio.Event()
         runner = web.AppRunner(
-            front.build_app(), handle_signals=False, access_log=None, keepalive_timeout=portal.header_s,
-            shutdown_timeout=2.0,
+            front.build_app(self.stats), handle_signals=False, access_log=None,
+            keepalive_timeout=portal.header_s, shutdown_timeout=2.0,
         )
         await runner.setup()
         ctx = tls_context(front.config.web.tls_cert, front.config.web.tls_key) if front.tls else None
@@ -146,11 +147,18 @@ class TabletFront:
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://{self.config.portal.host}:{self.port}"
 
-    def build_app(self) -> web.Application:
+    def send_stats(self) -> SendStats:
+        """The copies' write buffers over every loop (read from another thread: a snapshot)."""
+        total = SendStats()
+        for lp in self.loops:
+            total.merge(lp.stats)
+        return total
+
+    def build_app(self, stats: SendStats | None = None) -> web.Application:
         portal = self.config.portal
         headers = page_headers(self.tls)
         bridge = WsgiBridge(self.flask_app, self.page_pool, tls=self.tls)
-        copies = CopyHandler(self.library, self.file_pool, self.bases, tls=self.tls)
+        copies = CopyHandler(self.library, self.file_pool, self.bases, tls=self.tls, stats=stats)
         events = EventsHandler(
             self.hub, self.library.access, self.file_pool, headers,
             keepalive_s=portal.keepalive_s, write_s=portal.write_s,
