@@ -283,6 +283,14 @@ class Programme:
         with self.db.session() as s:
             return _item_view(s, self._item(s, ref))
 
+    def item_of_ballot(self, ballot_id: int) -> ItemView | None:
+        """The agenda item the ballot is taken under (None: on no item)."""
+        with self.db.session() as s:
+            item = s.scalar(select(AgendaItem)
+                            .join(AgendaItemBallot, AgendaItemBallot.item_id == AgendaItem.id)
+                            .where(AgendaItemBallot.ballot_id == ballot_id))
+            return _item_view(s, item) if item is not None else None
+
     def outline(self) -> list[dict]:
         """Days, their sessions in order, each with its items in number order."""
         with self.db.session() as s:

@@ -97,6 +97,7 @@ def _view(bid: int) -> dict:
         with ballots.db.session() as s:
             roll = roll_call(s, b)
     return {"ballot": b, "progress": progress, "result": result, "rule_text": rule_text, "roll": roll,
+            "agenda_item": services().programme.item_of_ballot(bid),
             "counts_as": counts_as, "election": rounds, "paper": PaperBallots(ballots).state(bid),
             "committee": committee.members(), "is_member": committee.is_member(account) if account else False,
             "account": account, "keypad_exceptions": Rebinds(services().db).exceptions(bid)}
