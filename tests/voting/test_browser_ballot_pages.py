@@ -9,8 +9,10 @@ account. The CSP forbids inline script and style, so a console error fails a tes
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +24,7 @@ from controller.storage import migrate
 from controller.storage.tables import Role, User
 from controller.voting.tables import BallotKind
 
-from .conftest import Roster, _support
+from .conftest import Roster, _support, wait_true
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -193,8 +195,7 @@ def test_timed_ballot_counts_down_in_venue_time_and_closes_cleanly(server, page)
     assert page.inner_text("#closes-at") == closes.astimezone(ZONE).strftime("%H:%M:%S")
     assert "+00:00" not in page.inner_text("main") and "T0" not in page.inner_text("#countdown")
     first = page.inner_text("#time-left")
-    page.wait_for_function("t => document.getElementById('time-left').textContent !== t", arg=first,
-                           timeout=10000)  # it counts down
+    wait_true(page, f"document.getElementById('time-left').textContent !== {json.dumps(first)}")  # ticks
     # The ballot timer closes it; the page reloads without the notice and without a countdown.
     page.wait_for_selector("#ballot[data-status=closed]", timeout=20000)
     text = page.inner_text("main")
@@ -214,3 +215,31 @@ def test_ballot_list_follows_the_live_feed(server, page):
     ballots.open(bid, actor="test")
     page.wait_for_selector(f"#ballot-rows tr[data-ballot='{bid}'] td.status-open", timeout=10000)
     _no_sideways_scroll(page)
+
+
+def test_hall_screen_follows_the_agenda_and_the_ballots_on_one_live_connection(server, page):
+    """The hall screen runs the programme's script and the ballots' script; both follow the one feed."""
+    svc = server.services
+    with svc.db.session() as s:
+        svc.programme.session_row(s, "S1", date=dt.date(2026, 12, 2), title="Phiên chính thức")
+    ref = svc.programme.add_item("3", "S1", "Báo cáo chính trị", actor="test")
+    streams: list[str] = []
+    joined: list[str] = []
+    page.on("request", lambda r: r.url.startswith(server.url + "/events") and streams.append(r.url))
+    page.on("response", lambda r: r.url.startswith(server.url + "/events") and joined.append(r.url))
+    page.goto(server.url + "/hall")
+    page.wait_for_selector("#hall")  # nothing to vote on: the agenda
+    deadline = time.monotonic() + 10
+    while not joined and time.monotonic() < deadline:  # the page has joined the feed
+        page.wait_for_timeout(50)
+    assert joined
+    svc.programme.move(ref, revision=svc.programme.now()["revision"], actor="test")
+    wait_true(page, "document.getElementById('now-title').textContent.includes('Báo cáo chính trị')")
+    assert len(streams) == 1, streams  # the programme's handler, on the one connection
+    bid = svc.ballots.create("Thông qua báo cáo", BallotKind.MOTION, actor="test")
+    svc.programme.link_ballot(ref, bid, actor="test")
+    svc.ballots.open(bid, actor="test")
+    page.wait_for_selector("#ballot[data-status=open]", timeout=10000)  # the ballots' handler reloaded it
+    assert page.inner_text("#agenda-item") == "3. Báo cáo chính trị"
+    wait_true(page, "document.getElementById('received') !== null")
+    assert len(streams) == 2, streams  # one per page shown: the agenda's, then the ballot's

@@ -64,18 +64,28 @@ const Congress = (() => {
     return e;
   }
 
-  // Live feed: one EventSource per page; the browser reconnects by itself.
+  // Live feed: ONE EventSource per page, however many scripts follow it (the hall screen runs the
+  // programme's and the ballots' script: each adds its handlers to the same connection); the browser
+  // reconnects by itself.
+  let feed = null;
   function live(handlers) {
-    const badge = document.getElementById("live-state");
-    if (badge) badge.hidden = false; // only pages that follow the feed show its state
-    const es = new EventSource("/events");
-    es.onopen = () => { if (badge) { badge.classList.remove("off"); badge.classList.add("on"); } };
-    es.onerror = () => { if (badge) { badge.classList.remove("on"); badge.classList.add("off"); } };
-    for (const [name, fn] of Object.entries(handlers)) {
-      es.addEventListener(name, (ev) => fn(JSON.parse(ev.data)));
+    if (feed === null) {
+      const badge = document.getElementById("live-state");
+      if (badge) badge.hidden = false; // only pages that follow the feed show its state
+      feed = new EventSource("/events");
+      feed.addEventListener("open", () => { if (badge) { badge.classList.remove("off"); badge.classList.add("on"); } });
+      feed.addEventListener("error", () => { if (badge) { badge.classList.remove("on"); badge.classList.add("off"); } });
+      const es = feed;
+      window.addEventListener("beforeunload", () => es.close());
+    } else if (feed.readyState === EventSource.OPEN) {
+      // Joined after the connection opened: "open" again, so this script's resync runs too (the
+      // others' refresh once more, which is harmless).
+      setTimeout(() => feed.dispatchEvent(new Event("open")), 0);
     }
-    window.addEventListener("beforeunload", () => es.close());
-    return es;
+    for (const [name, fn] of Object.entries(handlers)) {
+      feed.addEventListener(name, (ev) => fn(JSON.parse(ev.data)));
+    }
+    return feed;
   }
 
   function debounce(fn, ms) {
