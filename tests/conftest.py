@@ -7,6 +7,9 @@ that revoke; a second controller connection at once is ``controller-2``, see ``C
 ``broker`` (function): a running Mosquitto with TLS, client certificates and the ACL on a free port,
 stopped afterwards. ``mqtt_client(name)`` returns a connected paho client for a unit or a
 client identity and disconnects it at the end of the test.
+
+The browser tests' fixtures and helpers (``browser``, ``browser_context``, ``wait_true``, ...) are in
+tests/browser.py, registered here as a plugin.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ TEST_VENUE = "test-venue"
 #: Controller identities the test broker's ACL admits: the broker binds each client id to its
 #: certificate, so two controller connections at once need two certificates.
 CONTROLLERS = ("controller", "controller-2")
+pytest_plugins = ("tests.browser",)
 
 
 @dataclass

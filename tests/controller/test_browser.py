@@ -5,34 +5,22 @@ error about it fails the test."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from congress import wire
-from congress.broker import free_port
 from controller.app import open_database
 from controller.bench.sim_door import SimDoor
 from controller.server import ControllerServer
 from controller.storage import migrate
 from controller.storage.tables import Delegate, Role, User
+from tests.browser import fill_login, https_web, log_in, new_page, wait_true
 from tests.controller.conftest import PASSWORD, controller_config
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
 def controller(tmp_path, venue_ca, broker, password_hash):
-    cert_dir = venue_ca.dir / "broker" / "localhost"
     cfg = controller_config(
         tmp_path,
         database={"url": f"sqlite:///{tmp_path}/congress.db"},
@@ -44,14 +32,7 @@ def controller(tmp_path, venue_ca, broker, password_hash):
             "key_file": str(venue_ca.controller_key),
         },
         ca_dir=str(venue_ca.dir),
-        web={
-            "host": "127.0.0.1",
-            "port": free_port(),
-            "threads": 16,
-            "max_live_clients": 8,
-            "tls_cert": str(cert_dir / "cert.pem"),
-            "tls_key": str(cert_dir / "key.pem"),
-        },
+        web=https_web(venue_ca),
     )
     db = open_database(cfg)
     migrate.upgrade(db)
@@ -65,30 +46,15 @@ def controller(tmp_path, venue_ca, broker, password_hash):
 
 
 @pytest.fixture
-def page(tmp_path):
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("Debian chromium is not installed (scripts/setup-system.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 800})
-        pg = context.new_page()
-        pg.console_errors = []
-        pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
-        try:
-            yield pg
-        finally:
-            browser.close()
+def page(browser_context):
+    return new_page(browser_context())
 
 
 def test_login_and_live_checkin_and_heartbeat(controller, page, venue_ca, broker, tmp_path):
     base = controller.url
     page.goto(base + "/")
     assert page.url.startswith(base + "/login")
-    page.fill("#name", "tech")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
+    fill_login(page, "tech", PASSWORD)
     page.wait_for_selector("#feed", state="attached")
     page.wait_for_selector("#live-state.on", timeout=15000)
     assert page.inner_text("#present") == "0"
@@ -99,7 +65,7 @@ def test_login_and_live_checkin_and_heartbeat(controller, page, venue_ca, broker
     try:
         door.checkin("D0042")
         page.wait_for_selector("#feed tr:has-text('Ada Lovelace')", timeout=20000)
-        page.wait_for_function("document.getElementById('present').textContent === '1'", timeout=10000)
+        wait_true(page, "document.getElementById('present').textContent === '1'", 10)
         assert page.evaluate("window.__sameDocument") is True
         row = page.inner_text("#feed tr:first-child")
         assert "Analytical" in row and "in" in row and "door-1" in row
@@ -143,10 +109,7 @@ def test_attendant_lane_and_check_in_by_hand(controller, page, venue_ca, broker)
     from controller import audit
 
     base = controller.url
-    page.goto(base + "/login")
-    page.fill("#name", "tech")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
+    log_in(page, base, "tech", PASSWORD)
     page.wait_for_selector("#feed", state="attached")
     page.goto(base + "/lane")
     page.wait_for_selector("#live-state.on", timeout=15000)
@@ -181,7 +144,7 @@ def test_attendant_lane_and_check_in_by_hand(controller, page, venue_ca, broker)
     page.click("#by-hand-in")
     page.wait_for_selector("#by-hand .ok-msg", timeout=20000)
     page.goto(base + "/")
-    page.wait_for_function("document.getElementById('present').textContent === '1'", timeout=10000)
+    wait_true(page, "document.getElementById('present').textContent === '1'", 10)
     with controller.services.db.session() as s:
         rows = [(e.action, e.actor) for e in audit.recent(s)]
     assert ("lane.confirm", "tech") in rows and rows.count(("checkins.manual", "tech")) == 2

@@ -13,9 +13,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from controller.app import open_database
@@ -23,12 +20,19 @@ from controller.server import ControllerServer
 from controller.storage import migrate
 from controller.storage.tables import Delegate, Role, User
 from controller.voting.tables import BallotKind
+from tests.browser import (
+    WIDTHS,
+    at_width,
+    audit_pages,
+    axe_violations,
+    https_web,
+    log_in,
+    new_page,
+    require_axe,
+)
 from tests.controller.conftest import PASSWORD, controller_config
-from tests.controller.test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
-AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
-WIDTHS = (390, 768, 1280)
 MIN_TEXT = 0.03  # of the screen height, for the projector screens
 DELEGATES = [
     ("D-01", "Nguyễn Thị Ngọc Ánh", "Đoàn Hà Nội", "A1", True),
@@ -41,22 +45,12 @@ DELEGATES = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, venue_ca, password_hash):
     tmp = tmp_path_factory.mktemp("browser-i18n")
-    cert_dir = venue_ca.dir / "broker" / "localhost"
-    from congress.broker import free_port
-
     cfg = controller_config(
         tmp,
         venue={"id": "test-venue", "name": "Đại hội đại biểu lần thứ XIV"},
         database={"url": f"sqlite:///{tmp}/congress.db"},
         ca_dir=str(venue_ca.dir),
-        web={
-            "host": "127.0.0.1",
-            "port": free_port(),
-            "threads": 24,
-            "max_live_clients": 16,
-            "tls_cert": str(cert_dir / "cert.pem"),
-            "tls_key": str(cert_dir / "key.pem"),
-        },
+        web=https_web(venue_ca, threads=24, max_live_clients=16),
     )
     db = open_database(cfg)
     migrate.upgrade(db)
@@ -79,42 +73,16 @@ def server(tmp_path_factory, venue_ca, password_hash):
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("Debian chromium is not installed (scripts/setup-system.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def new_page(browser, width=1280, height=900, **kw):
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": width, "height": height}, **kw)
-    pg = context.new_page()
-    pg.console_errors = []
-    pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+def admin_page(browser_context, server, viewport=None):
+    """A page logged in as the admin."""
+    pg = new_page(browser_context(viewport))
+    log_in(pg, server.url, "admin", PASSWORD)
     return pg
 
 
-def log_in(pg, server, name="admin"):
-    pg.goto(server.url + "/login")
-    pg.fill("#name", name)
-    pg.fill("#password", PASSWORD)
-    pg.click("#login")
-    pg.wait_for_url(server.url + "/")
-
-
 @pytest.fixture
-def page(browser, server):
-    pg = new_page(browser)
-    log_in(pg, server)
-    yield pg
-    pg.context.close()
+def page(browser_context, server):
+    return admin_page(browser_context, server)
 
 
 def test_language_switch_on_the_page(page, server):
@@ -193,40 +161,17 @@ def pages_to_check(server) -> list[str]:
     ]
 
 
-def axe_violations(pg) -> list[dict]:
-    pg.evaluate(AXE.read_text(encoding="utf-8") + ";true")  # DevTools evaluation: the page's CSP stays on
-    result = pg.evaluate("""() => axe.run(document, { resultTypes: ["violations"] }).then((r) =>
-      r.violations.map((v) => ({ id: v.id, impact: v.impact,
-                                 nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) })))""")
-    return [v for v in result if v["impact"] in ("serious", "critical")]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("width", WIDTHS)
-def test_axe_on_every_page_at_three_widths(browser, server, width):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: make setup copies it from the npm package axe-core")
-    pg = new_page(browser, width=width, height=900 if width > 400 else 844)
-    log_in(pg, server)
-    problems, overflow = {}, {}
-    for lang in ("vi", "en"):
-        for path in pages_to_check(server):
-            if path == "/login":
-                continue
-            pg.goto(server.url + path + ("&" if "?" in path else "?") + f"lang={lang}")
-            pg.wait_for_load_state("networkidle")
-            found = axe_violations(pg)
-            if found:
-                problems[f"{lang} {path}"] = found
-            scroll = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            if scroll > 1:
-                overflow[f"{lang} {path}"] = scroll
-    anonymous = new_page(browser, width=width)
+def test_axe_on_every_page_at_three_widths(browser_context, server, width):
+    require_axe()
+    pg = admin_page(browser_context, server, at_width(width))
+    paths = [path for path in pages_to_check(server) if path != "/login"]
+    problems, overflow = audit_pages(pg, server.url, paths)
+    anonymous = new_page(browser_context({"width": width, "height": 900}))
     anonymous.goto(server.url + "/login")
     if found := axe_violations(anonymous):
         problems["/login"] = found
-    anonymous.context.close()
-    pg.context.close()
     assert problems == {}, problems
     assert overflow == {}, f"pages wider than the {width} px screen (px too wide): {overflow}"
 
@@ -267,9 +212,8 @@ def test_xlsx_roster_with_vietnamese_names_through_the_page(page, server, tmp_pa
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)])
-def test_projector_text_is_legible_from_the_back(browser, server, size):
-    pg = new_page(browser, width=size[0], height=size[1])
-    log_in(pg, server)
+def test_projector_text_is_legible_from_the_back(browser_context, server, size):
+    pg = admin_page(browser_context, server, {"width": size[0], "height": size[1]})
     for path in ("/projector/attendance?lang=vi", f"/ballots/{server.motion}/projector?lang=vi"):
         pg.goto(server.url + path)
         smallest = pg.evaluate("""() => {
@@ -287,12 +231,10 @@ def test_projector_text_is_legible_from_the_back(browser, server, size):
           return { min, where };
         }""")
         assert smallest["min"] >= MIN_TEXT * size[1], f"{path} at {size}: {smallest}"
-    pg.context.close()
 
 
-def test_the_accessibility_check_can_fail(browser):
-    pg = new_page(browser)
+def test_the_accessibility_check_can_fail(browser_context):
+    pg = new_page(browser_context())
     pg.set_content('<html lang="vi"><title>x</title><body><main><h1>x</h1><button></button></main></body>'
                    "</html>")
     assert [v["id"] for v in axe_violations(pg)] == ["button-name"]
-    pg.context.close()

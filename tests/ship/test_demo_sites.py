@@ -5,7 +5,6 @@ sites' rows on the staff page and the projector while a site broker is killed -9
 
 from __future__ import annotations
 
-import shutil
 import time
 import urllib.request
 
@@ -14,10 +13,7 @@ import pytest
 from demo.photos import Person
 from demo.stack import ADMIN, Stack
 from demo.venue import prepare
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+from tests.browser import log_in, new_page
 
 
 def test_two_site_venue_page_shows_both_sites(tmp_path):
@@ -53,52 +49,35 @@ def test_two_site_venue_page_shows_both_sites(tmp_path):
 
 
 @pytest.mark.browser
-def test_two_site_venue_in_a_real_browser(tmp_path):
+def test_two_site_venue_in_a_real_browser(tmp_path, browser_context):
     """Headless Chromium on the demo's real server: the sites page and the projector show both sites;
     a site broker killed -9 turns its row to "link down since ..." on both without a reload, and back."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("Debian chromium is not installed (scripts/setup-system.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
     people = [Person(f"Person_{i}", (), ()) for i in range(9)]
     stack = Stack(prepare(tmp_path / "venue", people, arriving=0, keypads=10, sites=2))
     try:
         stack.start(doors=False)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                context = browser.new_context(ignore_https_errors=True,
-                                              viewport={"width": 1280, "height": 800})
-                errors: list[str] = []
-                staff = context.new_page()
-                staff.on("console", lambda m: m.type == "error" and errors.append(m.text))
-                staff.goto(stack.url + "/login?lang=en")
-                staff.fill("#name", ADMIN)
-                staff.fill("#password", stack.password)
-                staff.click("#login")
-                staff.wait_for_url(stack.url + "/")
-                staff.goto(stack.url + "/sites?lang=en")
-                for site in ("site-1", "site-2"):
-                    staff.wait_for_selector(f"tr[data-site='{site}'] td.link.up", timeout=30000)
-                assert staff.inner_text("#total-summoned") == "9"
-                projector = context.new_page()
-                projector.on("console", lambda m: m.type == "error" and errors.append(m.text))
-                projector.goto(stack.url + "/sites/projector?lang=en")
-                assert projector.locator("#site-rows tr[data-site]").count() == 3  # central, site-1, site-2
-                for pg in (staff, projector):
-                    pg.evaluate("window.__sameDocument = true")  # gone if the page reloads
+        context = browser_context()
+        staff = new_page(context)
+        log_in(staff, stack.url, ADMIN, stack.password, start="/login?lang=en")
+        staff.goto(stack.url + "/sites?lang=en")
+        for site in ("site-1", "site-2"):
+            staff.wait_for_selector(f"tr[data-site='{site}'] td.link.up", timeout=30000)
+        assert staff.inner_text("#total-summoned") == "9"
+        projector = new_page(context)
+        projector.goto(stack.url + "/sites/projector?lang=en")
+        assert projector.locator("#site-rows tr[data-site]").count() == 3  # central, site-1, site-2
+        for pg in (staff, projector):
+            pg.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
-                stack.site_brokers["site-2"].kill()  # the central broker sends the bridge's will
-                for pg in (staff, projector):
-                    pg.wait_for_selector("tr[data-site='site-2'] td.link.down", timeout=60000)
-                    assert pg.evaluate("window.__sameDocument") is True
-                assert "link down since" in projector.inner_text("tr[data-site='site-2']")
-                assert staff.locator("tr[data-site='site-1'] td.link.up").count() == 1
-                stack.site_brokers["site-2"].start()
-                staff.wait_for_selector("tr[data-site='site-2'] td.link.up", timeout=60000)
-                projector.wait_for_selector("tr[data-site='site-2'] td.link.up", timeout=60000)
-            finally:
-                browser.close()
-        assert errors == []
+        stack.site_brokers["site-2"].kill()  # the central broker sends the bridge's will
+        for pg in (staff, projector):
+            pg.wait_for_selector("tr[data-site='site-2'] td.link.down", timeout=60000)
+            assert pg.evaluate("window.__sameDocument") is True
+        assert "link down since" in projector.inner_text("tr[data-site='site-2']")
+        assert staff.locator("tr[data-site='site-1'] td.link.up").count() == 1
+        stack.site_brokers["site-2"].start()
+        staff.wait_for_selector("tr[data-site='site-2'] td.link.up", timeout=60000)
+        projector.wait_for_selector("tr[data-site='site-2'] td.link.up", timeout=60000)
+        assert staff.console_errors + projector.console_errors == []
     finally:
         stack.stop()
