@@ -79,6 +79,7 @@ class PaperState:
     #: Named ballots: the delegates issued a paper ballot (id, name), and each counter's readings.
     delegates: list[tuple[str, str]] = field(default_factory=list)
     readings: dict[str, dict[str, PaperReading]] = field(default_factory=dict)
+    agreed_readings: dict[str, PaperReading] | None = None  # named ballots: the readings both agree on
 
 
 def _as_counts(stored: dict) -> dict[int, int]:
@@ -248,6 +249,7 @@ class PaperBallots:
                         tuple(e.marks), e.spoilt, e.handed_in)
         differences: list[str] = []
         agreed = None
+        c1 = ""
         if len(entries) >= 2:
             (c1, first), (c2, second) = ((c, _as_counts(e)) for c, e in list(entries.items())[:2])
             for key in sorted(first.keys() | second.keys(), key=lambda k: (k <= 0, k)):
@@ -257,7 +259,8 @@ class PaperBallots:
                 one, two = readings.get(c1, {}), readings.get(c2, {})
                 differences += [f"{name} ({d})" for d, name in delegates if one.get(d) != two.get(d)]
             agreed = None if differences else first
-        return PaperState(issued, entries, agreed, differences, delegates, readings)
+        agreed_readings = readings.get(c1, {}) if agreed is not None and not b.secret else None
+        return PaperState(issued, entries, agreed, differences, delegates, readings, agreed_readings)
 
     def combine(self, ballot_id: int, *, actor: str) -> dict:
         """Add the agreed paper tally to the keypads' counters and count the ballot again (once)."""
@@ -274,8 +277,8 @@ class PaperBallots:
                     s.add(BallotCount(ballot_id=ballot_id, option=option, count=n))
                 else:
                     row.count += n
-            if not b.secret and st.readings:  # the agreed readings: the paper voters' named votes
-                for d, reading in next(iter(st.readings.values())).items():
+            if st.agreed_readings:  # a named ballot's agreed readings: the paper voters' named votes
+                for d, reading in st.agreed_readings.items():
                     paper = reading.counted(b)
                     if paper is not None:
                         s.add(NamedVote(ballot_id=ballot_id, delegate_id=d, choices=list(paper.votes),

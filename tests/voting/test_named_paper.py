@@ -61,6 +61,8 @@ def test_named_paper_read_per_delegate_on_both_backends(db, roster):
         paper.enter_named(bid, "lan", {"d0003": PaperReading((3,))})
     lan = {"d0003": PaperReading((3,)), "d0004": PaperReading((1, 2, 3)),  # every name struck: blank
            "d0006": PaperReading(handed_in=False)}
+    with pytest.raises(BallotError, match=r"not issued: d0001"):  # voted by keypad: never on paper too
+        paper.enter_named(bid, "lan", lan | {"d0001": PaperReading((1,))})
     st = paper.enter_named(bid, "lan", lan)
     hung = lan | {"d0004": PaperReading((1,), spoilt=True)}
     st = paper.enter_named(bid, "hung", hung)
@@ -151,6 +153,7 @@ def test_paper_voters_on_the_page_projector_exports_and_minutes(web, tmp_path): 
 
     minutes = obs.get("/congress/minutes").get_data(as_text=True)
     assert minutes.count('data-channel="paper"') == 2 and "Delegate 5" in minutes
+    assert obs.get("/ballots/1/minutes").get_data(as_text=True).count('data-channel="paper"') == 2
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     for lang, paper_word, yes in (("en", "paper", "Yes"), ("vi", "phiếu giấy", "Tán thành")):
