@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import secrets
-import time
 from pathlib import Path
 
 import pytest
@@ -89,20 +88,3 @@ class Roster:
 def roster(db):
     return Roster(db)
 
-
-def wait_true(page, expression: str, timeout_s: float = 10.0) -> None:
-    """Poll ``expression`` in a Playwright page until it is true. Evaluated over the DevTools protocol,
-    which the page's Content-Security-Policy does not cover: Playwright's ``wait_for_function`` with a
-    string predicate compiles it inside the page, which the policy (script-src 'self', no eval) refuses."""
-    from playwright.sync_api import Error as PlaywrightError
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if page.evaluate(f"() => Boolean({expression})"):
-                return
-        except PlaywrightError:
-            pass  # a navigation in progress: ask again
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s} s: {expression}")
-        time.sleep(0.1)

@@ -9,7 +9,6 @@ account. The CSP forbids inline script and style, so a console error fails a tes
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import shutil
 import time
@@ -23,8 +22,9 @@ from controller.server import ControllerServer
 from controller.storage import migrate
 from controller.storage.tables import Role, User
 from controller.voting.tables import BallotKind
+from tests.browser import wait_true
 
-from .conftest import Roster, _support, wait_true
+from .conftest import Roster, _support
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -195,7 +195,7 @@ def test_timed_ballot_counts_down_in_venue_time_and_closes_cleanly(server, page)
     assert page.inner_text("#closes-at") == closes.astimezone(ZONE).strftime("%H:%M:%S")
     assert "+00:00" not in page.inner_text("main") and "T0" not in page.inner_text("#countdown")
     first = page.inner_text("#time-left")
-    wait_true(page, f"document.getElementById('time-left').textContent !== {json.dumps(first)}")  # ticks
+    wait_true(page, "document.getElementById('time-left').textContent !== arg", arg=first)  # it counts down
     # The ballot timer closes it; the page reloads without the notice and without a countdown.
     page.wait_for_selector("#ballot[data-status=closed]", timeout=20000)
     text = page.inner_text("main")
