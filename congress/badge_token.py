@@ -22,9 +22,27 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from congress.errors import ProtocolError
+from congress.i18n import M_, Message
 
 PREFIX = "DC1"
 MAX_TOKEN_CHARS = 400
+
+
+def refused(reason: str, text: Message) -> ProtocolError:
+    """A refused code: English in the log and on the command line, ``text`` translated on a page."""
+    return ProtocolError(reason, str(text), text=text)
+
+
+#: :func:`unseal`'s refusals by what the code should have been, whole sentences for the translators.
+_NOT_A = {"congress badge": M_("this QR code is not a congress badge"),
+          "congress document": M_("this QR code is not a congress document")}
+_DAMAGED = {"congress badge": M_("the congress badge QR code is damaged or incomplete"),
+            "congress document": M_("the congress document QR code is damaged or incomplete")}
+_FORGED = {
+    "congress badge": M_("the congress badge signature is not valid (forged or from another controller)"),
+    "congress document": M_(
+        "the congress document signature is not valid (forged or from another controller)"),
+}
 
 
 class BadgeReason:
@@ -64,24 +82,23 @@ def seal(key: Ed25519PrivateKey, prefix: str, body: dict) -> str:
 
 
 def unseal(token: str, public_key: Ed25519PublicKey, prefix: str, what: str = "congress badge") -> dict:
-    """The body of a token made by :func:`seal`; ProtocolError (MALFORMED or SIGNATURE) otherwise."""
+    """The body of a token made by :func:`seal`; ProtocolError (MALFORMED or SIGNATURE) otherwise.
+    ``what`` (``congress badge`` or ``congress document``) names the code in the refusal."""
     token = token.strip()
     parts = token.split(".")
     if len(token) > MAX_TOKEN_CHARS or len(parts) != 3 or parts[0] != prefix:
-        raise ProtocolError(BadgeReason.MALFORMED, f"this QR code is not a {what}")
+        raise refused(BadgeReason.MALFORMED, _NOT_A[what])
     try:
         body = json.loads(_unb64(parts[1]))
         sig = _unb64(parts[2])
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ProtocolError(BadgeReason.MALFORMED, f"the {what} QR code is damaged or incomplete") from None
+        raise refused(BadgeReason.MALFORMED, _DAMAGED[what]) from None
     if not isinstance(body, dict):
-        raise ProtocolError(BadgeReason.MALFORMED, f"the {what} QR code is damaged or incomplete")
+        raise refused(BadgeReason.MALFORMED, _DAMAGED[what])
     try:
         public_key.verify(sig, f"{parts[0]}.{parts[1]}".encode("ascii"))
     except InvalidSignature:
-        raise ProtocolError(
-            BadgeReason.SIGNATURE, f"the {what} signature is not valid (forged or from another controller)"
-        ) from None
+        raise refused(BadgeReason.SIGNATURE, _FORGED[what]) from None
     return body
 
 
@@ -96,7 +113,7 @@ def verify(token: str, public_key: Ed25519PublicKey, venue_id: str) -> BadgeClai
     try:
         claims = BadgeClaims(str(body["v"]), str(body["d"]), int(body["b"]))
     except (ValueError, KeyError, TypeError):
-        raise ProtocolError(BadgeReason.MALFORMED, "the badge QR code is damaged or incomplete") from None
+        raise refused(BadgeReason.MALFORMED, M_("the badge QR code is damaged or incomplete")) from None
     if claims.venue_id != venue_id:
-        raise ProtocolError(BadgeReason.VENUE, f"the badge belongs to venue {claims.venue_id!r}")
+        raise refused(BadgeReason.VENUE, M_("the badge belongs to venue '%(venue)s'", venue=claims.venue_id))
     return claims

@@ -20,8 +20,8 @@ from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from congress.badge_token import BadgeReason, seal, unseal
-from congress.errors import ProtocolError
+from congress.badge_token import BadgeReason, refused, seal, unseal
+from congress.i18n import M_
 
 
 class Kind(StrEnum):
@@ -63,7 +63,7 @@ def verify(text: str, public_key: Ed25519PublicKey, venue_id: str) -> Claims:
     token = from_scanned(text)
     prefix = token.split(".", 1)[0]
     if prefix not in tuple(Kind):
-        raise ProtocolError(BadgeReason.MALFORMED, "this QR code is not a congress document or agenda item")
+        raise refused(BadgeReason.MALFORMED, M_("this QR code is not a congress document or agenda item"))
     kind = Kind(prefix)
     body = unseal(token, public_key, kind, "congress document")
     try:
@@ -72,9 +72,10 @@ def verify(text: str, public_key: Ed25519PublicKey, venue_id: str) -> Claims:
         else:
             claims = Claims(kind, str(body["v"]), str(body["i"]))
     except (KeyError, TypeError, ValueError):
-        raise ProtocolError(BadgeReason.MALFORMED, "the document QR code is damaged or incomplete") from None
+        raise refused(BadgeReason.MALFORMED, M_("the document QR code is damaged or incomplete")) from None
     if claims.venue_id != venue_id:
-        raise ProtocolError(
-            BadgeReason.VENUE, f"this QR code belongs to another congress (venue {claims.venue_id!r})"
+        raise refused(
+            BadgeReason.VENUE,
+            M_("this QR code belongs to another congress (venue '%(venue)s')", venue=claims.venue_id),
         )
     return claims

@@ -35,13 +35,16 @@ class ProtocolError(CongressError):
     """A message on the wire was rejected. ``reason`` is a short machine-readable code.
 
     ``signed_event`` is ``(unit, boot, seq)`` when the signature checked out and only the body was
-    refused (a field out of range): the sender really sent it, so it may be told to drop it."""
+    refused (a field out of range): the sender really sent it, so it may be told to drop it.
+    ``text`` is the message for a page: a translatable :class:`congress.i18n.Message` where a person
+    sees the refusal (a scanned badge or document code), else the English message itself."""
 
     def __init__(self, reason: str, message: str, *, hint: str | None = None,
-                 signed_event: tuple[str, str, int] | None = None) -> None:
+                 signed_event: tuple[str, str, int] | None = None, text: object = None) -> None:
         super().__init__(message, hint=hint)
         self.reason = reason
         self.signed_event = signed_event
+        self.text = message if text is None else text
 
 
 class ModelError(CongressError):

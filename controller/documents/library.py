@@ -25,7 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from congress import document_token
-from congress.errors import CongressError, ProtocolError
+from congress.badge_token import BadgeReason, refused
+from congress.errors import CongressError
 from congress.i18n import M_, Message
 from controller import audit
 from controller.documents import qr_sheet, watermark
@@ -494,7 +495,7 @@ class Library:
         with self.db.session() as s:
             doc = s.scalar(select(Document).where(Document.ref == claims.ref))
             if doc is None:
-                raise ProtocolError("badge_malformed", "this code names no document of this congress")
+                raise refused(BadgeReason.MALFORMED, M_("this code names no document of this congress"))
             latest = s.scalar(
                 select(func.max(DocumentVersion.number)).where(DocumentVersion.document_id == doc.id)
             )

@@ -29,8 +29,10 @@ from concurrent.futures import Executor
 
 from aiohttp import web
 
+from congress.i18n import M_
 from controller.documents.delegate_access import DelegateAccess, credentials_from
 from controller.front.audience import addressed, for_delegates
+from controller.front.texts import Texts
 from controller.live import EventKind, LiveBus
 
 log = logging.getLogger(__name__)
@@ -139,9 +141,9 @@ class EventsHandler:
 
     def __init__(
         self, hub: EventHub, access: DelegateAccess, pool: Executor, headers: dict[str, str],
-        *, keepalive_s: float, write_s: float,
+        *, keepalive_s: float, write_s: float, texts: Texts,
     ) -> None:
-        self.hub, self.access, self.pool, self.headers = hub, access, pool, headers
+        self.hub, self.access, self.pool, self.headers, self.texts = hub, access, pool, headers, texts
         self.keepalive_s, self.write_s = keepalive_s, write_s
 
     async def _delegate(self, creds: dict) -> str | None:
@@ -155,7 +157,8 @@ class EventsHandler:
         delegate_id = await self._delegate(creds)
         if delegate_id is None:
             return web.json_response(
-                {"error": "sign in first"}, status=401, headers={**self.headers, "Cache-Control": "no-store"}
+                {"error": self.texts.say(request, M_("sign in first"))},
+                status=401, headers={**self.headers, "Cache-Control": "no-store"},
             )
         resp = web.StreamResponse(
             headers={

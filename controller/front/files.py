@@ -33,6 +33,7 @@ from controller.documents.delegate_access import credentials_from
 from controller.documents.library import Library, NotFound
 from controller.documents.serving import copy_plan
 from controller.front.listener import CappedProtocol
+from controller.front.texts import Texts
 from controller.web.guard import CSP, HSTS, PERMISSIONS_POLICY, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,10 @@ class CopyHandler:
     """The aiohttp handler of ``/d/{ref}/file`` and ``/d/{ref}/v/{version}/file``."""
 
     def __init__(
-        self, library: Library, pool: Executor, bases: SharedBases, *, tls: bool,
+        self, library: Library, pool: Executor, bases: SharedBases, *, tls: bool, texts: Texts,
         stats: SendStats | None = None,
     ) -> None:
-        self.library, self.pool, self.bases, self.tls = library, pool, bases, tls
+        self.library, self.pool, self.bases, self.tls, self.texts = library, pool, bases, tls, texts
         self.stats = stats if stats is not None else SendStats()
 
     def _resolve(self, creds: dict, ref: str, version: int | None, first: bool):
@@ -85,7 +86,7 @@ class CopyHandler:
         ref = request.match_info["ref"]
         version_text = request.match_info.get("version")
         if version_text is not None and not version_text.isdigit():
-            return self._not_found()
+            return self._not_found(request)
         version = int(version_text) if version_text else None
         rng = request.headers.get("Range", "")
         creds = credentials_from(request.headers, request.cookies)
@@ -95,7 +96,7 @@ class CopyHandler:
                 self.pool, self._resolve, creds, ref, version, _first_open(rng)
             )
         except NotFound:
-            return self._not_found()
+            return self._not_found(request)
         plan = copy_plan(copy, rng or None, request.headers.get("If-Range"), filename, copy_id)
         resp = web.StreamResponse(status=plan.status, headers={**plan.headers, **page_headers(self.tls)})
         if plan.status == 416:
@@ -109,10 +110,10 @@ class CopyHandler:
         await resp.write_eof()
         return resp
 
-    def _not_found(self) -> web.Response:
+    def _not_found(self, request: web.Request) -> web.Response:
         # Exactly what the Flask view answers for a document the reader may not have.
         return web.json_response(
-            {"error": "there is no such document"},
+            {"error": self.texts.say(request, NotFound().text)},
             status=404,
             headers={**page_headers(self.tls), "Cache-Control": "no-store"},
         )

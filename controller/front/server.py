@@ -26,6 +26,7 @@ from controller.documents.library import Library
 from controller.front.events import EventHub, EventsHandler
 from controller.front.files import CopyHandler, SendStats, SharedBases, page_headers
 from controller.front.listener import AddressCap, capped
+from controller.front.texts import Texts
 from controller.front.wsgi_bridge import WsgiBridge
 from controller.live import LiveBus
 
@@ -158,10 +159,11 @@ class TabletFront:
         portal = self.config.portal
         headers = page_headers(self.tls)
         bridge = WsgiBridge(self.flask_app, self.page_pool, tls=self.tls)
-        copies = CopyHandler(self.library, self.file_pool, self.bases, tls=self.tls, stats=stats)
+        texts = Texts(self.config.venue.language)
+        copies = CopyHandler(self.library, self.file_pool, self.bases, tls=self.tls, texts=texts, stats=stats)
         events = EventsHandler(
             self.hub, self.library.access, self.file_pool, headers,
-            keepalive_s=portal.keepalive_s, write_s=portal.write_s,
+            keepalive_s=portal.keepalive_s, write_s=portal.write_s, texts=texts,
         )
 
         async def other(request: web.Request) -> web.StreamResponse:

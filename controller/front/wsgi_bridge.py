@@ -19,6 +19,8 @@ from urllib.parse import unquote_to_bytes
 from aiohttp import web
 from multidict import CIMultiDict
 
+from controller.web.guard import FRONT_ENVIRON
+
 #: Headers a client could use to claim another address; never passed on.
 UNTRUSTED = frozenset({"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "forwarded"})
 _HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
@@ -49,6 +51,7 @@ def environ_of(request: web.Request, body: bytes, *, tls: bool, path: str | None
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
         "CONTENT_LENGTH": str(len(body)) if body else "",
+        FRONT_ENVIRON: True,  # the app's error pages are the portal's here
     }
     for name, value in request.headers.items():
         low = name.lower()

@@ -34,6 +34,7 @@ from werkzeug.exceptions import HTTPException
 from controller.accounts import auth
 from controller.accounts.auth import Perm  # re-exported for the views
 from controller.app import services
+from controller.documents.delegate_access import PORTAL_COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=()"
+#: Set in the WSGI environ of every request the tablet front (:mod:`controller.front`) passes to the
+#: app: its error pages are the portal's, linking to the portal (no staff page exists on that port).
+FRONT_ENVIRON = "congress.front"
 HSTS = "max-age=31536000"
 
 
@@ -154,16 +158,27 @@ def _titles() -> dict[int, str]:
 
 
 def error_page(status: int, message: str) -> Response:
-    """The styled error page (in the person's language) or, for scripts, ``{"error": message}``."""
+    """The styled error page (in the person's language) or, for scripts, ``{"error": message}``.
+
+    On the tablet front it is the portal's page, linking to the portal's sign-in (or its home, with a
+    portal session cookie), never to the staff login or dashboard, which do not exist there."""
     if "text/html" in request.headers.get("Accept", ""):
         title = _titles().get(status, _("Error %(status)s", status=status))
-        return Response(render_template("error.html", status=status, title=title, message=message),
-                        status=status, mimetype="text/html")
+        if request.environ.get(FRONT_ENVIRON):
+            if status == 404:
+                message = _("Check the address, or go back to the congress app.")
+            page = render_template("portal/error.html", status=status, title=title, message=message,
+                                   signed_in=bool(request.cookies.get(PORTAL_COOKIE)))
+        else:
+            page = render_template("error.html", status=status, title=title, message=message)
+        return Response(page, status=status, mimetype="text/html")
     return jsonify(error=message), status
 
 
 def _deny(status: int, message: str) -> Response:
     if status == 401 and _wants_html():
+        if request.environ.get(FRONT_ENVIRON):  # no staff login on the tablet front
+            return redirect(url_for("portal.signin_page"))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return error_page(status, message)
 

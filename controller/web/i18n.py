@@ -22,6 +22,7 @@ scripts get the language, the zone and their own translated strings from the pag
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import support
 from babel.dates import format_datetime as _babel_datetime
 from babel.numbers import format_decimal
 from flask import Flask, current_app, g, request
@@ -74,18 +76,24 @@ def venue_zone() -> ZoneInfo:
     return ZoneInfo(services().config.venue.timezone)
 
 
+def choose_language(asked: str | None, device: str | None, account: str | None, venue: str) -> str:
+    """The order above, without Flask (the tablet front answers some requests itself)."""
+    for choice in (asked, device, account):
+        if choice in LANGUAGES:
+            return choice
+    return venue
+
+
+@functools.cache
+def catalogue(lang: str) -> support.Translations:
+    """The compiled catalogue of ``lang`` (the one Flask-Babel loads), for code outside a request."""
+    return support.Translations.load(str(TRANSLATIONS), [lang])
+
+
 def _select_locale() -> str:
-    asked = request.args.get("lang")
-    if asked in LANGUAGES:
-        return asked
-    device = request.cookies.get(LANG_COOKIE)
-    if device in LANGUAGES:
-        return device
     user = g.get("user")
-    account = user.language if user is not None else None
-    if account in LANGUAGES:
-        return account
-    return services().config.venue.language
+    return choose_language(request.args.get("lang"), request.cookies.get(LANG_COOKIE),
+                           user.language if user is not None else None, services().config.venue.language)
 
 
 def _select_timezone() -> str:

@@ -102,3 +102,22 @@ def test_the_sheet_carries_vietnamese_text():
         text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout
     assert "Nghị quyết Đại hội" in text
     assert "Đã được thay thế — hãy dùng phiên bản 3" in text
+
+
+def test_every_refusal_of_a_code_is_in_the_catalogue():
+    from congress.i18n import Message
+    from controller.web.i18n import catalogue
+
+    vi = catalogue("vi")
+    other = dt.issue_document(KEY, "other-congress", "abc", 1)
+    forged = dt.issue_document(Ed25519PrivateKey.generate(), "dh-2026", "abc", 1)
+    for text in ("hello", "DCD1.e30.AAAA", "DCD1.!!!.xx", other, forged, "DC1.x.y"):
+        with pytest.raises(ProtocolError) as err:
+            dt.verify(text, PUB, "dh-2026")
+        message = err.value.text
+        assert isinstance(message, Message) and str(message) == err.value.message
+        assert message.translate(vi.gettext) != message.translate(lambda s: s)  # translated into Vietnamese
+    with pytest.raises(ProtocolError) as err:
+        dt.verify(other, PUB, "dh-2026")
+    expected = "mã QR này thuộc một đại hội khác (địa điểm 'other-congress')"
+    assert err.value.text.translate(vi.gettext) == expected

@@ -81,3 +81,37 @@ def test_a_client_cannot_choose_its_address(header):
     assert not any("10.9.9.9" in str(v) for v in env.values())
     assert env["PATH_INFO"] == "/p/x" and env["QUERY_STRING"] == "a=1" and env["HTTP_COOKIE"] == "a=b"
     assert env["wsgi.url_scheme"] == "https"
+
+
+def test_the_fronts_error_page_leads_to_the_portal_not_to_the_staff_login(front):
+    status, headers, body = front.get("/dashboard",
+                                      headers={"Accept": "text/html", "Cookie": "congress_lang=vi"})
+    page = body.decode()
+    assert status == 404 and "text/html" in headers["Content-Type"]
+    assert 'href="/p/signin"' in page and "Đăng nhập ứng dụng đại hội" in page
+    assert "/login" not in page and 'href="/"' not in page
+    # with a portal session cookie: back to the app
+    status, _, body = front.get("/nowhere", headers={"Accept": "text/html", "Cookie": "congress_portal=x"})
+    assert status == 404 and 'href="/p/"' in body.decode() and "/login" not in body.decode()
+    # the staff page's own 404 still leads to its login
+    status, _, body = front.get("/nowhere", headers={"Accept": "text/html"}, port=front.server.port)
+    assert status == 404 and 'href="/login"' in body.decode()
+
+
+def test_refusals_on_the_front_are_in_the_persons_language(front):
+    vi, en = {"Cookie": "congress_lang=vi"}, {"Cookie": "congress_lang=en"}
+    html = {"Accept": "text/html"}
+    # a scanned code that is not one of this congress's, read by the portal's page
+    status, _, body = front.get("/q/not-a-code", headers={**html, **vi})
+    assert status == 400 and "mã QR này không phải là mã tài liệu hay mã mục chương trình" in body.decode()
+    status, _, body = front.get("/q/not-a-code", headers={**html, **en})
+    assert status == 400 and "this QR code is not a congress document or agenda item" in body.decode()
+    # a copy that does not exist (the front's own answer) and a document's details (the page's view)
+    for path in ("/d/AAAAAAAAAAAAAAAA/file", "/d/AAAAAAAAAAAAAAAA"):
+        status, _, body = front.get(path, "D-0001", headers=vi)
+        assert status == 404 and json.loads(body)["error"] == "không có tài liệu này"
+        status, _, body = front.get(path, "D-0001", headers=en)
+        assert status == 404 and json.loads(body)["error"] == "there is no such document"
+    # the live feed without a sign-in
+    status, _, body = front.get("/p/events", headers=vi)
+    assert status == 401 and json.loads(body)["error"] == "hãy đăng nhập trước"

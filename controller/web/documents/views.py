@@ -215,8 +215,8 @@ def list_for_reader():
 def meta(ref: str):
     try:
         return jsonify(_doc_json(services().documents.get(ref, _reader())))
-    except NotFound:
-        return jsonify(error="there is no such document"), 404
+    except NotFound as exc:
+        return jsonify(error=translate(exc.text)), 404
 
 
 @bp.route("/d/<ref>/file")
@@ -229,8 +229,8 @@ def file(ref: str, version: int | None = None):
     first = not rng or rng.replace(" ", "").startswith("bytes=0-")
     try:
         copy, filename, copy_id = services().documents.copy(reader, ref, version, record=first)
-    except NotFound:
-        return jsonify(error="there is no such document"), 404
+    except NotFound as exc:
+        return jsonify(error=translate(exc.text)), 404
     return copy_response(copy, request, filename, copy_id)
 
 
@@ -241,7 +241,7 @@ def code(token: str):
     try:
         found = svc.documents.resolve_code(token)
     except ProtocolError as exc:
-        return render_template("documents/code.html", problem=exc.message, found=None), 400
+        return render_template("documents/code.html", problem=exc.text, found=None), 400
     except DocumentError as exc:
         return render_template("documents/code.html", problem=translate(exc.text), found=None), 503
     return render_template("documents/code.html", problem=None, found=found)
