@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from controller.sites.keypads import SiteKeypads
     from controller.sites.service import SitesService
     from controller.voting.ballots import Ballots
+    from controller.voting.candidates import CandidateLists
     from controller.voting.keypad_reader import KeypadReader
     from controller.voting.service import VotingService
 
@@ -82,6 +83,7 @@ class Services:
     tls: bool
     hasher: PasswordHasher
     ballots: Ballots
+    candidates: CandidateLists  # candidate lists (controller.voting.candidates), photos sealed
     voting: VotingService
     keypads: KeypadReader | None
     enroller: Enroller
@@ -138,6 +140,8 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
     from controller.programme.rollcall import RollCalls
     from controller.sites.service import SitesService
     from controller.voting.ballots import Ballots
+    from controller.voting.candidate_photos import CandidatePhotos
+    from controller.voting.candidates import CandidateLists
     from controller.voting.secret_tally import BallotKeys
     from controller.voting.service import build_voting
 
@@ -167,6 +171,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
         tls=config.web.tls_cert is not None,
         hasher=hasher,
         ballots=ballots,
+        candidates=CandidateLists(db, CandidatePhotos(Path(config.data_dir))),
         voting=voting,
         keypads=voting.reader,
         enroller=enroller,

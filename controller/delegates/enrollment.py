@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 FACES_DIR = "faces"
 #: Uploaded rosters and their photos, one folder per upload (``controller.web.delegates.roster``).
 IMPORTS_DIR = "imports"
+#: Candidates' photos, sealed (``controller.voting.candidate_photos``): face data too.
+CANDIDATES_DIR = "candidates"
 #: Smallest face (box width in pixels of the original photo) accepted for enrollment; the engine
 #: itself ignores faces under 24 px, which therefore count as "no face".
 MIN_FACE_PX = 48
@@ -306,8 +308,9 @@ def purge_biometrics(db: Database, data_dir: Path, *, actor: str, scrub_timeout_
 
     In one transaction: every embedding and photo row, the gallery revision bumped (the gallery
     publisher, :mod:`controller.delegates.gallery`, then sends every unit an empty gallery that
-    replaces the retained one on the broker and the unit's stored gallery) and the audit row. Then,
-    after the commit: the kept photos (``faces/``) and every uploaded roster and photo
+    replaces the retained one on the broker and the unit's stored gallery), candidates' photos
+    unlinked from their rows, and the audit row. Then, after the commit: the kept photos (``faces/``),
+    the candidates' photos (``candidates/``) and every uploaded roster and photo
     (``imports/``) are overwritten with zeros and unlinked (:func:`congress.files.shred`), the face key
     file likewise; the database is rebuilt without the deleted rows' pages (SQLite: ``VACUUM``, then
     the write-ahead log checkpointed and truncated, retried while a reader holds it; PostgreSQL:
@@ -328,6 +331,7 @@ def purge_biometrics(db: Database, data_dir: Path, *, actor: str, scrub_timeout_
     faces_dir, imports_dir, key_file = data_dir / FACES_DIR, data_dir / IMPORTS_DIR, data_dir / KEY_FILE
     face_files = _files(faces_dir)
     import_files = _files(imports_dir)
+    candidate_files = _files(data_dir / CANDIDATES_DIR)
     with db.session() as s:
         photos = s.scalar(select(func.count()).select_from(FacePhoto)) or 0
         enrolled = s.scalar(
@@ -339,20 +343,24 @@ def purge_biometrics(db: Database, data_dir: Path, *, actor: str, scrub_timeout_
             s.execute(text("TRUNCATE face_photos"))
         else:
             s.execute(delete(FacePhoto))
+        s.execute(text("UPDATE candidates SET photo = NULL"))
         revision = bump_revision(s)
         result = {"photos": photos, "embeddings": enrolled, "files": len(face_files),
-                  "import_files": len(import_files), "key_file_removed": key_file.exists(),
+                  "import_files": len(import_files), "candidate_photo_files": len(candidate_files),
+                  "key_file_removed": key_file.exists(),
                   "gallery_revision": revision}
         audit.record(s, actor, "biometrics.purge", result)
-    for f in face_files + import_files:
+    for f in face_files + import_files + candidate_files:
         shred(f)
     shutil.rmtree(faces_dir, ignore_errors=True)
     shutil.rmtree(imports_dir, ignore_errors=True)
+    shutil.rmtree(data_dir / CANDIDATES_DIR, ignore_errors=True)
     shred(key_file)
     scrubbed = _scrub_database(db, scrub_timeout_s)
     destroyed = [f"{enrolled} face templates and {photos} photo records (database rows)",
                  f"{len(face_files)} sealed photo files in {faces_dir}",
-                 f"{len(import_files)} uploaded roster and photo files in {imports_dir}"]
+                 f"{len(import_files)} uploaded roster and photo files in {imports_dir}",
+                 f"{len(candidate_files)} sealed candidates' photos in {data_dir / CANDIDATES_DIR}"]
     if result["key_file_removed"]:
         destroyed.append(f"the face key file {key_file}")
     destroyed.append("the database's free pages and write-ahead log" if scrubbed

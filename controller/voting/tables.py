@@ -302,6 +302,29 @@ class CandidateStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # stood down before the vote
 
 
+class ListOrder(enum.StrEnum):
+    """How a candidate list numbers its accepted candidates for the keypads."""
+
+    VIETNAMESE = "vietnamese"  # Vietnamese alphabetical order of the given names (congress.vietnamese)
+    NOMINATION = "nomination"  # in the order they were nominated
+
+
+class CandidateList(Base):
+    """A candidate list: the body to elect, how it is numbered, whether delegates may still nominate
+    through the portal, and the motion that put it to the congress and the election made from it."""
+
+    __tablename__ = "candidate_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # Candidate.list_name
+    numbering: Mapped[ListOrder] = mapped_column(enum_column(ListOrder), default=ListOrder.VIETNAMESE)
+    nominations_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    motion_id: Mapped[int | None] = mapped_column(ForeignKey("ballots.id"), nullable=True)
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("ballots.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Candidate(Base):
     """One nomination on a candidate list (``controller.voting.candidates``): who, by whom, their answer."""
 

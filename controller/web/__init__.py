@@ -25,6 +25,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.voting.ballots",
     "controller.web.voting.keypads",
     "controller.web.voting.committee",
+    "controller.web.voting.candidates",
     "controller.web.programme.views",
     "controller.web.documents.views",
     "controller.web.sites.overview",
@@ -33,6 +34,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "controller.web.portal.programme",
     "controller.web.portal.notices",
     "controller.web.portal.feedback",
+    "controller.web.portal.candidates",
     "controller.web.portal.staff",
     "controller.web.discussion.views",
 )

@@ -69,6 +69,12 @@ def server(tmp_path_factory, venue_ca, password_hash):
         seats=2,
         actor="admin",
     )
+    lists = srv.app.extensions["congress"].candidates
+    srv.candidate_list = lists.create_list("Ban Chấp hành", actor="admin")
+    for name in ("Nguyễn Văn An", "Trần Thị Bích"):
+        lists.accept(lists.nominate("Ban Chấp hành", name, actor="admin", biography="Sinh năm 1970."),
+                     actor="admin")
+    lists.nominate("Ban Chấp hành", "Lê Đức Thọ", actor="admin")
     yield srv
     srv.stop()
 
@@ -155,6 +161,8 @@ def pages_to_check(server) -> list[str]:
         f"/ballots/{server.motion}",
         f"/ballots/{server.election}",
         "/keypads",
+        "/candidates",
+        f"/candidates/{server.candidate_list}",
         "/projector/attendance",
         f"/ballots/{server.motion}/projector",
         "/no-such-page",

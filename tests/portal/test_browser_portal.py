@@ -327,7 +327,8 @@ def test_a_revoked_tablet_forgets_its_documents_within_seconds(controller, brows
 
 
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
-TABS = ("now", "programme", "documents", "notices", "feedback", "attendance", "results", "profile")
+TABS = ("now", "programme", "documents", "notices", "feedback", "attendance", "candidates", "results",
+        "profile")
 
 
 def axe_violations(pg) -> list[dict]:
@@ -346,6 +347,11 @@ def test_axe_and_no_sideways_scrolling_on_every_section(controller, browser, siz
     context, page = new_page(browser, size)
     page.goto(base + "/p/signin")
     problems = {"signin": axe_violations(page)}
+    lists = services_of(controller).candidates
+    lists.create_list("Ban Chấp hành", actor="user:chu-toa")
+    lists.accept(lists.nominate("Ban Chấp hành", "Phạm Thị Dung", actor="user:chu-toa", biography="Kỹ sư."),
+                 actor="user:chu-toa")
+    lists.nominate("Ban Chấp hành", "Trần Thị Bình", actor="user:chu-toa", delegate_id="D-0002")
     sign_in_with_code(page, base, code_for(controller, "D-0002"))
     for tab in TABS:
         page.click(f".tabs a[data-tab={tab}]")

@@ -52,6 +52,7 @@ const App = (() => {
   }
 
   async function signOut() {
+    Portal.leaving = true;  // the sync starts no further request (it would be answered "signed out")
     // Tell the controller, but never wait on a network that hangs: the device is wiped either way.
     const ctl = window.AbortController ? new AbortController() : null;
     const timer = ctl ? window.setTimeout(() => ctl.abort(), 5000) : 0;

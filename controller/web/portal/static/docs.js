@@ -36,7 +36,8 @@ const Docs = (() => {
     clearTimeout(retry);
     try {
       const cache = await caches.open(DATA);
-      for (const url of ["/p/api/programme", "/d", "/p/api/notices"]) {
+      for (const url of ["/p/api/programme", "/d", "/p/api/notices", "/p/api/candidates"]) {
+        if (Portal.leaving) return;
         const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
         if (r.status === 401) { await Portal.wipe(); window.location.assign("/p/signin"); return; }
         if (r.ok) await cache.put(url, r);
@@ -49,6 +50,7 @@ const Docs = (() => {
       }
       let done = 0;
       for (const d of docs) {
+        if (Portal.leaving) return;
         if (!(await cache.match(fileUrl(d)))) {
           bar(done, docs.length, _("Saving documents for offline reading: %(done)s of %(total)s", { done, total: docs.length }));
           const r = await fetch(fileUrl(d), { credentials: "same-origin" });

@@ -7,7 +7,7 @@
 const SHELL = "portal-shell-v1";
 const DATA = "portal-data";
 const SHELL_FILES = ["/p/", "/p/static/portal.css", "/p/static/portal.js", "/p/static/app.js", "/p/static/me.js", "/p/static/docs.js", "/p/static/notices.js",
-  "/p/static/feedback.js",
+  "/p/static/feedback.js", "/p/static/candidates.js",
   "/p/static/vendor/pdf.min.mjs", "/p/static/vendor/pdf.worker.min.mjs",
   "/p/static/icon.svg", "/p/manifest.webmanifest", "/static/fonts.css", "/fonts/NotoSans_400Regular.ttf",
   "/fonts/NotoSans_700Bold.ttf"];
