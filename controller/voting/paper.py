@@ -76,8 +76,10 @@ class PaperState:
     #: Where two entries differ: the rows (option names, or the marked names of the special rows) and,
     #: for a named ballot, the delegates read differently ("Name (id)").
     differences: list[str]
-    #: Named ballots: the delegates issued a paper ballot (id, name), and each counter's readings.
+    #: The delegates issued a paper ballot (id, name), by name: on a secret ballot too, as who received
+    #: one is not secret (it is what refuses a second vote); how they voted is.
     delegates: list[tuple[str, str]] = field(default_factory=list)
+    #: Named ballots: each counter's readings.
     readings: dict[str, dict[str, PaperReading]] = field(default_factory=dict)
     agreed_readings: dict[str, PaperReading] | None = None  # named ballots: the readings both agree on
 
@@ -110,6 +112,8 @@ class PaperBallots:
             s.add(BallotParticipation(ballot_id=ballot_id, delegate_id=delegate_id))
             s.add(PaperIssue(ballot_id=ballot_id, delegate_id=delegate_id))
             audit.record(s, actor, "ballot.paper_issued", {"ballot": ballot_id, "delegate": delegate_id})
+        # The delegate has voted: the live pages follow (the event carries counts, never the delegate).
+        self.ballots.votes_committed({ballot_id})
 
     def enter(
         self,
@@ -238,12 +242,11 @@ class PaperBallots:
                     select(PaperTally).where(PaperTally.ballot_id == ballot_id).order_by(PaperTally.counter)
                 )
             }
-            delegates: list[tuple[str, str]] = []
             readings: dict[str, dict[str, PaperReading]] = {}
+            ids = self._issued_to(s, ballot_id)
+            names = dict(s.execute(select(Delegate.id, Delegate.name).where(Delegate.id.in_(ids))).all())
+            delegates = sorted(((d, names.get(d, d)) for d in ids), key=lambda t: (t[1], t[0]))
             if not b.secret:
-                ids = self._issued_to(s, ballot_id)
-                names = dict(s.execute(select(Delegate.id, Delegate.name).where(Delegate.id.in_(ids))).all())
-                delegates = sorted(((d, names.get(d, d)) for d in ids), key=lambda t: (t[1], t[0]))
                 for e in s.scalars(select(PaperNamedEntry).where(PaperNamedEntry.ballot_id == ballot_id)):
                     readings.setdefault(e.counter, {})[e.delegate_id] = PaperReading(
                         tuple(e.marks), e.spoilt, e.handed_in)
