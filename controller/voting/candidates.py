@@ -146,6 +146,11 @@ class CandidateLists:
             or_(Ballot.id == cl.election_id, Ballot.election_id == cl.election_id)))
         return any(st != BallotStatus.DRAFT for st in rounds)
 
+    def voting_started(self, cl: CandidateList) -> bool:
+        """Whether a round of the election on the list is open or closed."""
+        with self.db.session() as s:
+            return self._election_started(s, cl)
+
     def configure(self, list_id: int, *, actor: str, numbering: ListOrder | None = None,
                   nominations_open: bool | None = None) -> None:
         with self.db.session() as s:
@@ -264,6 +269,21 @@ class CandidateLists:
 
     def withdraw(self, candidate_id: int, *, actor: str) -> None:
         self._answer(candidate_id, CandidateStatus.WITHDRAWN, actor)
+
+    def set_biography(self, candidate_id: int, biography: str, *, actor: str) -> None:
+        """Replace the candidate's biography (until voting on the list begins)."""
+        biography = (biography or "").replace("\r\n", "\n").strip()
+        if len(biography) > MAX_BIOGRAPHY:
+            raise BallotError(M_("a biography has at most 2,000 characters"))
+        with self.db.session() as s:
+            c = s.get(Candidate, candidate_id)
+            if c is None:
+                raise UnknownCandidate(M_("there is no candidate %(id)s", id=candidate_id))
+            if self._election_started(s, self._ensure(s, c.list_name, actor)):
+                raise BallotError(M_("voting on the list %(list)s has begun: the biographies stay as they "
+                                     "were", list=c.list_name))
+            c.biography = biography
+            audit.record(s, actor, "candidate.biography", {"list": c.list_name, "candidate": c.id})
 
     def set_photo(self, candidate_id: int, data: bytes, source: str, *, actor: str) -> None:
         """Check ``data`` by its content and keep it (sealed) as the candidate's photo."""

@@ -61,6 +61,13 @@ def test_nominate_from_the_phone_and_the_nominee_accepts(controller, browser):  
     assert numbers == [["1", "Trần Thị Bình"], ["2", "Hoàng Văn Em"]]  # Bình before Em: given names
     assert "Giáo viên, 20 năm công tác." in binh.inner_text("ol.candidates")
     assert binh.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # She rewrites her biography herself.
+    mine = f"ol.candidates li[data-candidate='{nominated.id}']"
+    binh.click(f"{mine} details.own-bio summary")
+    binh.fill(f"#own-bio-{nominated.id}", "Giáo viên Toán, Bí thư Chi bộ.")
+    binh.click(f"{mine} form.own-bio button[type=submit]")
+    binh.wait_for_selector(f"{mine} p.bio:has-text('Giáo viên Toán')")
+    assert lists.get(nominated.id).biography == "Giáo viên Toán, Bí thư Chi bộ."
 
     # The network goes: the list and its photo still open from the device.
     wait_true(binh, "navigator.serviceWorker.controller !== null")

@@ -66,6 +66,13 @@ def test_a_delegate_nominates_and_only_the_nominee_answers(app, client, delegate
     assert [(x["id"], x["can_answer"], x["is_me"]) for x in mine] == [(cid, True, True)]
     r = binh.post(f"/p/api/candidates/answer/{cid}", json={"accept": True}, headers={"X-CSRF-Token": token})
     assert r.status_code == 200 and r.get_json()["status"] == "accepted"
+    # Bình writes her own biography; An cannot.
+    bio = f"/p/api/candidates/biography/{cid}"
+    assert client.post(bio, json={"biography": "x"}, headers=h).status_code == 403
+    assert binh.post(bio, json={"biography": "y" * 2001}, headers={"X-CSRF-Token": token}).status_code == 400
+    assert binh.post(bio, json={"biography": 5}, headers={"X-CSRF-Token": token}).status_code == 400
+    r = binh.post(bio, json={"biography": "Giáo viên Toán, 20 năm."}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200 and lists.get(cid).biography == "Giáo viên Toán, 20 năm."
     names = [x["name"] for x in binh.get("/p/api/candidates").get_json()["lists"][0]["candidates"]]
     assert names == ["Trần Thị Bình", "Hoàng Văn Em"]  # numbered by given name: Bình before Em
     # Cường (D-0003) nominates himself; nobody else sees a pending nomination.

@@ -156,8 +156,17 @@ def test_a_list_from_nomination_to_election_on_the_page(web):  # noqa: F811
     detail = observer.get(f"/ballots/{bid}").get_data(as_text=True)
     assert 'id="candidates"' in detail and "Sinh năm 1975." in detail
     assert f"/candidates/photo/{ids['Trần Văn Bình']}" in detail
+    # The biography can be corrected until voting begins (not overlong).
+    url = f"/candidates/{lid}/{ids['Lê Văn An']}/biography"
+    r = chair.post(url, data={"csrf_token": token, "biography": "Giáo viên.\r\nHiệu trưởng."})
+    assert r.status_code == 302
+    assert svc.candidates.get(ids["Lê Văn An"]).biography == "Giáo viên.\nHiệu trưởng."
+    assert chair.post(url, data={"csrf_token": token, "biography": "y" * 2001}).status_code == 400
+    assert observer.post(url, data={"csrf_token": token, "biography": "z"}).status_code == 403
     # Once the election is open nobody can withdraw: a clear refusal, nothing changed.
     svc.ballots.open(bid, actor="chair")
+    r = chair.post(url, data={"csrf_token": token, "biography": "changed"})
+    assert r.status_code == 409 and "biographies stay" in r.get_data(as_text=True)
     r = chair.post(f"/candidates/{lid}/{ids['Lê Văn An']}/withdraw",
                    data={"csrf_token": token, "confirmed": "yes"})
     assert r.status_code == 409 and "can no longer withdraw" in r.get_data(as_text=True)

@@ -6,7 +6,8 @@ While a list is open for nominations (staff page, and not yet put to the congres
 a delegate, themselves included; the nomination is audited with the delegate as nominator
 (``delegate:<id>``) and shows on the staff page. Only the delegate named answers it (accept or
 decline) from their own app; anyone else asking is refused (403). Pending, declined and withdrawn
-nominations are shown to the two delegates concerned only.
+nominations are shown to the two delegates concerned only. The nominee may write their own biography
+until voting on the list begins.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def lists():
         out.append({
             "id": cl.id, "name": cl.name, "numbering": cl.numbering.value,
             "open": cl.nominations_open and not fixed, "fixed": fixed, "motion": motion_state(motion),
+            "started": svc.voting_started(cl),
             "candidates": [_candidate(n.candidate, n.number) for n in rows if n.number is not None],
             "mine": [_candidate(n.candidate, n.number) for n in rows
                      if n.number is None and _concerns_me(n.candidate)],
@@ -141,6 +143,31 @@ def answer(cid: int):
     except BallotError as exc:
         return _refused(exc, 409)
     return jsonify(ok=True, status=svc.get(cid).status.value)
+
+
+@bp.route("/candidates/biography/<int:cid>", methods=["POST"])
+@delegate_view
+@signed_in
+def biography(cid: int):
+    """The nominee writes their own biography (until voting on the list begins)."""
+    data = request.get_json(silent=True)
+    text = data.get("biography") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        return jsonify(error="send {\"biography\": \"...\"}"), 400
+    svc = _lists()
+    try:
+        c = svc.get(cid)
+    except UnknownCandidate as exc:
+        return _refused(exc, 404)
+    if c.delegate_id != _me() or c.status not in (CandidateStatus.NOMINATED, CandidateStatus.ACCEPTED):
+        return _refused(BallotError(M_("only the delegate nominated can write this biography")), 403)
+    if len(text.strip()) > MAX_BIOGRAPHY:
+        return _refused(BallotError(M_("a biography has at most 2,000 characters")), 400)
+    try:
+        svc.set_biography(cid, text, actor=f"delegate:{_me()}")
+    except BallotError as exc:  # voting has begun
+        return _refused(exc, 409)
+    return jsonify(ok=True)
 
 
 @bp.route("/candidates/photo/<int:cid>")

@@ -25,7 +25,7 @@ from congress.i18n import M_
 from controller.app import services
 from controller.voting.ballots import BallotError
 from controller.voting.candidate_photos import PhotoRefused
-from controller.voting.candidates import CandidateLists, UnknownCandidate, motion_state
+from controller.voting.candidates import MAX_BIOGRAPHY, CandidateLists, UnknownCandidate, motion_state
 from controller.voting.tables import BallotForm, CandidateList, ListOrder, MajorityBase, MajorityRule
 from controller.web.guard import Perm, requires
 from controller.web.params import int_param
@@ -45,7 +45,7 @@ def _done_message(code: str) -> str:
     return {"created": _("candidate list created"), "nominated": _("nomination recorded"),
             "accepted": _("acceptance recorded"), "declined": _("refusal recorded"),
             "withdrawn": _("withdrawal recorded"), "photo": _("photo saved"),
-            "settings": _("settings saved"),
+            "biography": _("biography saved"), "settings": _("settings saved"),
             "motion": _("approval motion drafted: open it on its ballot page"),
             "election": _("election drafted: it is in the ballots list")}.get(code, "")
 
@@ -240,6 +240,20 @@ def withdraw(lid: int, cid: int):
     except BallotError as exc:
         return _render(lid, error=exc.text, status=409)
     return _back(lid, "withdrawn")
+
+
+@bp.route("/candidates/<int:lid>/<int:cid>/biography", methods=["POST"])
+@requires(Perm.MANAGE_BALLOTS)
+def biography(lid: int, cid: int):
+    _candidate_or_404(lid, cid)
+    text = request.form.get("biography", "")
+    if len(text.replace("\r\n", "\n").strip()) > MAX_BIOGRAPHY:
+        return _render(lid, error=M_("a biography has at most 2,000 characters"), status=400)
+    try:
+        service().set_biography(cid, text, actor=_actor())
+    except BallotError as exc:  # voting has begun
+        return _render(lid, error=exc.text, status=409)
+    return _back(lid, "biography")
 
 
 @bp.route("/candidates/<int:lid>/<int:cid>/photo", methods=["POST"])

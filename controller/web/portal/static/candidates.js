@@ -46,6 +46,24 @@
       photo(c), text);
   }
 
+  // The nominee writes their own biography (until voting on the list begins).
+  function ownBiography(c) {
+    const id = `own-bio-${c.id}`;
+    const text = el("textarea", { id, maxlength: "2000" });
+    text.value = c.biography || "";
+    const status = el("p", { class: "status", role: "status" });
+    const form = el("form", { class: "own-bio" }, el("label", { for: id }, _("My biography (at most 2,000 characters)")),
+      text, el("button", { type: "submit" }, _("Save my biography")), status);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await App.api(`/p/api/candidates/biography/${c.id}`, { method: "POST", json: { biography: text.value } });
+        App.refresh();
+      } catch (e) { status.textContent = navigator.onLine ? e.message : _("You are offline; try again when the network is back."); }
+    });
+    return el("details", { class: "own-bio" }, el("summary", {}, _("Write my biography")), form);
+  }
+
   function mine(c) {
     const li = card(c);
     const text = li.querySelector(".text");
@@ -66,6 +84,7 @@
       no.addEventListener("click", () => send(false));
       text.append(el("div", { class: "row" }, yes, no), status);
     }
+    if (c.is_me && (c.status === "nominated" || c.status === "accepted")) text.append(ownBiography(c));
     return li;
   }
 
@@ -142,7 +161,11 @@
         ? _("Numbered in Vietnamese alphabetical order of given names.") : _("Numbered in the order of nomination.")));
       if (l.fixed) card_.append(el("p", { class: "meta" }, l.motion === "adopted"
         ? _("The congress adopted this list.") : _("This list is put to the congress.")));
-      const ol = el("ol", { class: "candidates" }, ...l.candidates.map(card));
+      const ol = el("ol", { class: "candidates" }, ...l.candidates.map((c) => {
+        const li = card(c);
+        if (c.is_me && !l.started) li.querySelector(".text").append(ownBiography(c));
+        return li;
+      }));
       if (!l.candidates.length) ol.append(el("li", { class: "meta" }, _("No candidate has accepted yet.")));
       card_.append(ol);
       if (l.mine.length) {
