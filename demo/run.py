@@ -119,6 +119,7 @@ def _serve(stack: Stack, stop: threading.Event, log_file: Path) -> None:
     try:
         stack.start(realtime=True, auto_vote=True)
         drafts = _draft_ballots(stack)
+        candidates = _candidate_list(stack)
         v = stack.venue
         print(f"\nDigital Congress demo is running (work folder {v.root}).\n"
               f"  controller page: {stack.url}\n"
@@ -135,6 +136,7 @@ def _serve(stack: Stack, stop: threading.Event, log_file: Path) -> None:
               + f"  keypads:         {v.keypads} on the simulated base station {stack.keypads.port};\n"
               f"                   they vote by themselves when a ballot opens\n"
               f"  ballots:         {drafts} ready to open on the ballots page once quorum is reached\n"
+              f"  candidates:      {candidates}\n"
               f"  log:             {log_file} (the terminal shows only warnings)\n"
               f"Press Ctrl-C to stop.\n", flush=True)
         stop.wait()
@@ -177,6 +179,22 @@ def _draft_ballots(stack: Stack) -> str:
     stack.ballots.create(ELECTION, BallotKind.ELECTION, options=CANDIDATES, seats=2, secret=True,
                          actor="demo")
     return f"'{MOTION}' and '{ELECTION}'"
+
+
+def _candidate_list(stack: Stack) -> str:
+    """A candidate list open for nominations: the first two delegates of the portal lines stand, the
+    third is nominated and answers in their app; the chair puts it to the congress on the page."""
+    lists = stack.controller.services.candidates
+    name = "Ban Chấp hành"
+    people = portal_codes(stack)
+    for i, p in enumerate(people):
+        cid = lists.nominate(name, p["name"], actor="user:demo", delegate_id=p["delegate_id"],
+                             biography=f"{p['name']}: đại biểu {p['delegate_id']}, 20 năm công tác.")
+        if i < 2:
+            lists.accept(cid, actor="user:demo")
+    waiting = people[2]["name"] if len(people) > 2 else ""
+    return (f"'{name}' at {stack.url}/candidates (open for nominations in the delegates' app"
+            + (f"; {waiting} answers there" if waiting else "") + ")")
 
 
 def scenario(stack: Stack, *, timeout: float) -> dict:

@@ -134,6 +134,10 @@ def test_interactive_demo_serves_the_page_and_stops_on_ctrl_c(tmp_path):
         with urllib.request.urlopen(portal + "signin", timeout=10) as r:
             assert r.status == 200 and "csrf-token" in r.read().decode()
         opener = _login(url, login.group(1), login.group(2))
+        # A candidate list open for nominations, two candidates accepted and numbered.
+        assert re.search(r"candidates:\s+'Ban Chấp hành' at \S+/candidates", text), text
+        with opener.open(url + "/candidates/1", timeout=10) as r:
+            assert r.read().decode().count('<td class="no">') == 3
         # The doors replay their arrivals at camera pace: check-ins reach the page while we watch.
         deadline = time.monotonic() + 120
         while True:
