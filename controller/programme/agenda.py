@@ -11,6 +11,7 @@ deleted, nor can one that still has documents.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,7 +75,12 @@ def _item_view(s: Session, item: AgendaItem) -> ItemView:
 
 
 def _number_key(number: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in number.replace("-", ".").split("."))
+    """Sort key of an item number: ``2`` < ``3`` < ``3.1`` < ``3.2`` < ``10`` < ``10a`` < ``A``; digits as
+    numbers, other parts as text after them (never comparing a number with a text)."""
+    return tuple(
+        (0, int(p), "") if p.isdigit() else (1, 0, p.casefold())
+        for p in re.findall(r"\d+|[^\d.\- ]+", number)
+    )
 
 
 class Programme:
@@ -308,7 +314,7 @@ class Programme:
                 for sess in (x for x in sessions if x.day_id == day.id):
                     its = sorted(
                         (i for i in items if i.session_id == sess.id),
-                        key=lambda i: (i.position, _number_key(i.number)),
+                        key=lambda i: (_number_key(i.number), i.position),
                     )
                     entry["sessions"].append(
                         {

@@ -81,6 +81,19 @@ def test_import_toml_then_csv_merges(db):
     assert seen and seen[-1][0] == "agenda"
 
 
+def test_items_stay_in_number_order_whatever_added_them(db):
+    """An item added by hand, or by a second file, takes its place by number (it went to the top of its
+    session); numbers of digits and letters together sort without failing the page."""
+    p = Programme(db)
+    import_file(p, CSV.encode(), "csv", zone="Asia/Ho_Chi_Minh", actor="t")
+    import_file(p, "session,number,title\nS3,12,Biểu dương\n".encode(), "csv", zone="Asia/Ho_Chi_Minh",
+                actor="t")
+    for number in ("10.1", "10a", "9", "A", "2"):
+        p.add_item(number, "S3", f"Mục {number}", actor="t")
+    items = p.outline()[0]["sessions"][0]["items"]
+    assert [i["number"] for i in items] == ["2", "9", "10", "10.1", "10a", "11", "12", "A"]
+
+
 def test_reimport_updates_in_place_and_keeps_refs(db):
     p = Programme(db)
     import_file(p, TOML.encode(), "toml", zone="UTC", actor="t")
