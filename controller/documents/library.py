@@ -532,23 +532,32 @@ class Library:
                     )
                 ).all()
             )
+            older: dict[int, list[int]] = {}  # earlier versions with a file, newest first
+            for doc_id, number in s.execute(
+                select(DocumentVersion.document_id, DocumentVersion.number)
+                .where(DocumentVersion.storage_key.is_not(None))
+                .order_by(DocumentVersion.number.desc())
+            ):
+                if number < latest[doc_id]:
+                    older.setdefault(doc_id, []).append(number)
+
+            def document_entries(d: Document, heading: str, detail: str) -> list[qr_sheet.Entry]:
+                """The current version's code, then each superseded version's, marked as such (a
+                code printed earlier still leads to the document, and says which version to use)."""
+                now = latest[d.id]
+                return [qr_sheet.Entry(heading, detail, self.qr_text(d.ref, now), version=now)] + [
+                    qr_sheet.Entry(heading, detail, self.qr_text(d.ref, n), version=n, current_version=now)
+                    for n in older.get(d.id, [])
+                ]
+
             for item, session_title in sorted(items, key=lambda r: _sort_number(r[0].number)):
                 entries.append(
                     qr_sheet.Entry(f"{item.number}. {item.title}", session_title, self.item_qr_text(item.ref))
                 )
                 for d in sorted(by_item.get(item.id, []), key=lambda d: d.title):
-                    entries.append(
-                        qr_sheet.Entry(
-                            f"{item.number} · {d.title}",
-                            session_title,
-                            self.qr_text(d.ref, latest[d.id]),
-                            version=latest[d.id],
-                        )
-                    )
+                    entries += document_entries(d, f"{item.number} · {d.title}", session_title)
             for d in sorted(by_item.get(None, []), key=lambda d: d.title):
-                entries.append(
-                    qr_sheet.Entry(d.title, "", self.qr_text(d.ref, latest[d.id]), version=latest[d.id])
-                )
+                entries += document_entries(d, d.title, "")
         return qr_sheet.render(entries, congress_name=congress_name, lang=self.lang, gettext=gettext)
 
 

@@ -196,6 +196,21 @@ def test_versions_and_the_qr_code_of_a_superseded_one(app, client, login_as, bad
     login_as("chair")
     sheet = client.get("/documents/qr-sheet.pdf")
     assert sheet.status_code == 200 and sheet.data.startswith(b"%PDF")
+    # The sheet printed now carries version 1's code too, marked superseded and naming version 2.
+    import subprocess
+    import tempfile
+
+    import zxingcpp
+
+    codes = []
+    for n in range(1, len(pikepdf.open(io.BytesIO(sheet.data)).pages) + 1):
+        codes += [r.text for r in zxingcpp.read_barcodes(survival.render(sheet.data, 150, n))]
+    assert old_code in codes and lib.qr_text(refs["delegates"], 2) in codes
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(sheet.data)
+        f.flush()
+        text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout
+    assert text.count("Superseded — use version 2") == 1
 
 
 def test_an_agenda_item_with_documents_is_not_deleted(app, library):
