@@ -18,8 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from congress import pki
+
+# Property tests check what is true, never how fast: Hypothesis' default 200 ms deadline per example
+# (and its "too slow" health check) fails them on a loaded machine, so both are off for the suite.
+settings.register_profile("congress", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("congress")
 
 TEST_VENUE = "test-venue"
 #: Controller identities the test broker's ACL admits: the broker binds each client id to its
