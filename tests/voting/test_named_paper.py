@@ -123,7 +123,8 @@ def test_paper_voters_on_the_page_projector_exports_and_minutes(web, tmp_path): 
     assert "Delegate 4 (paper)" in page and "Delegate 1 (keypad)" in page
     assert "by keypad 2, on paper 2" in page
     projector = obs.get("/ballots/1/projector").get_data(as_text=True)
-    assert "Delegate 5 (paper)" in projector and "Not voted yet: Delegate 3<" in projector
+    assert "Delegate 5 (paper)" in projector and "1 delegate has not voted yet" in projector
+    assert 'id="not-voted-list"><li>Delegate 3</li></ul>' in projector
 
     chair.post("/ballots/1/close", data={"csrf_token": ctoken, "confirmed": "yes"})
     page = obs.get("/ballots/1").get_data(as_text=True)

@@ -338,7 +338,10 @@ def test_open_ballot_figures_and_the_hall_screen(web):
     api = obs.get("/api/ballots/1").get_json()["progress"]
     assert api["present"] == 5 and api["not_voted"] == ["Delegate 3", "Delegate 4", "Delegate 5"]
     hall = obs.get("/hall").get_data(as_text=True)
-    assert "Named motion" in hall and "Not voted yet: Delegate 3, Delegate 4, Delegate 5" in hall
+    assert "Named motion" in hall and "3 delegates have not voted yet" in hall
+    assert '<ul class="not-voted-list names" id="not-voted-list"><li>Delegate 3</li><li>Delegate 4</li>' \
+        in hall
+    assert api["not_voted_groups"] == [{"group": "", "count": 3}]  # no delegation: one line, "no delegation"
     assert 'id="present">5<' in hall
     chair.post("/ballots/1/close", data={"csrf_token": token, "confirmed": "yes"})
     hall = obs.get("/hall").get_data(as_text=True)

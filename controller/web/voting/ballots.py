@@ -100,12 +100,20 @@ def _view(bid: int) -> dict:
             "agenda_item": services().programme.item_of_ballot(bid),
             "counts_as": counts_as, "election": rounds, "paper": PaperBallots(ballots).state(bid),
             "committee": committee.members(), "is_member": committee.is_member(account) if account else False,
-            "account": account, "keypad_exceptions": Rebinds(services().db).exceptions(bid)}
+            "account": account, "keypad_exceptions": Rebinds(services().db).exceptions(bid),
+            "names_max": NAMES_ON_SCREEN}
+
+
+#: The projector lists who has not voted yet by name up to this many (and while the names fit its
+#: screen, which ballots.js checks), else as counts per delegation.
+NAMES_ON_SCREEN = 150
 
 
 def _hall_figures(ballots: Ballots, b, not_heard: list[int]) -> dict:
     """Delegates present now and, for a named ballot (its votes are public), who has voted (on which
-    channel: keypad or paper) and who has not voted yet."""
+    channel: keypad or paper) and who has not voted yet: by name (Vietnamese order) and as counts per
+    delegation (``not_voted_groups``, the most first), which the projector shows when the names do not
+    fit its screen. A secret ballot names nobody here."""
     from controller.checkins.attendance import present_ids
     from controller.storage.tables import Delegate
     from controller.voting.ballots import eligible_keypads
@@ -116,9 +124,19 @@ def _hall_figures(ballots: Ballots, b, not_heard: list[int]) -> dict:
             return {"present": present}
         holders = eligible_keypads(s)
         waiting = [holders[k] for k in not_heard if k in holders]
-        names = dict(s.execute(select(Delegate.id, Delegate.name).where(Delegate.id.in_(waiting))).all())
+        rows = s.execute(select(Delegate.id, Delegate.name, Delegate.delegation)
+                         .where(Delegate.id.in_(waiting))).all()
         voted = [{"name": e.name, "channel": e.channel.value} for e in roll_call(s, b, with_votes=False)]
-    return {"present": present, "not_voted": sorted(names.get(d, d) for d in waiting), "voted": voted}
+    known = {d: (name, delegation or "") for d, name, delegation in rows}
+    groups: dict[str, int] = {}
+    for d in waiting:
+        group = known.get(d, (d, ""))[1]
+        groups[group] = groups.get(group, 0) + 1
+    order = {g: i for i, g in enumerate(sorted_names(groups))}
+    return {"present": present, "not_voted": sorted_names(known.get(d, (d, ""))[0] for d in waiting),
+            "not_voted_groups": [{"group": g, "count": n}
+                                 for g, n in sorted(groups.items(), key=lambda t: (-t[1], order[t[0]]))],
+            "voted": voted}
 
 
 def _done_message(code: str, n: int) -> str:
