@@ -82,12 +82,19 @@ def _where(label: str, n: int) -> Message:
 
 
 FILE = M_("file")
+_PLACES = {FILE.msgid: 0, "day %(n)d": 1, "session %(n)d": 2, "item %(n)d": 3, "row %(n)d": 3}
+
+
+def _problem_order(problem: Problem) -> tuple[int, int]:
+    """Where a problem is in the file: the file itself first, then days, sessions, items (rows)."""
+    return _PLACES.get(problem.where.msgid, 4), int(problem.where.params.get("n", 0))
 
 
 class ProgrammeImportError(CongressError):
     """The file has problems; nothing was stored. ``problems`` lists them all."""
 
     def __init__(self, problems: list[Problem]) -> None:
+        problems = sorted(problems, key=_problem_order)  # in the file's order, whichever check found them
         shown = "; ".join(str(p) for p in problems[:10])
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         super().__init__(
@@ -163,7 +170,9 @@ def _rows_to_plan(rows: list[dict], label: str, known_sessions: set[str]) -> tup
             day = _date(row.get("date"), where, problems) if _text(row.get("date")) else None
             if code and day:
                 plan.days.setdefault(day, _text(row.get("day_title")))
-                if code not in plan.sessions:
+                if code not in plan.sessions and not (
+                    code in known_sessions and not _text(row.get("session_title"))
+                ):  # a row naming a session of the programme by its code and date keeps that session
                     if not _text(row.get("session_title")):
                         problems.append(Problem(where, M_("session %(code)s has no title", code=code)))
                     plan.sessions[code] = {

@@ -144,6 +144,30 @@ def test_bad_files_are_refused_whole_with_their_rows(sqlite_db, fmt, text, expec
     assert [i["number"] for d in p.outline() for s in d["sessions"] for i in s["items"]] == ["10", "11"]
 
 
+def test_problems_are_listed_in_the_files_order_and_a_known_session_may_be_named_by_date(sqlite_db):
+    """The problems of a file read from its top down (a duplicate number was listed after every other
+    kind, whatever its row); a row giving the date of a session already in the programme, without its
+    title, names that session (it was refused: "session S3 has no title")."""
+    p = Programme(sqlite_db)
+    import_file(p, CSV.encode(), "csv", zone="UTC", actor="t")
+    bad = ("date,session,number,title\n2026-12-03,S3,12,Mục\n2026-12-03,S3,12,Trùng số\n"
+           "2026-12-03,,13,Không phiên\n2026-13-40,S9,14,\n")
+    with pytest.raises(ProgrammeImportError) as err:
+        import_file(p, bad.encode(), "csv", zone="UTC", actor="t")
+    rows = [str(problem).split(":")[0] for problem in err.value.problems]
+    assert rows == sorted(rows, key=lambda r: int(r.split()[1])) and rows[0] == "row 3", rows
+    assert not any("session S3 has no title" in str(problem) for problem in err.value.problems)
+    message = err.value.message
+    assert message.index("row 3") < message.index("row 4") < message.index("row 5")
+    good = "date,session,number,title\n2026-12-03,S3,12,Biểu dương\n2026-12-03,S3,11,Bế mạc Đại hội\n"
+    import_file(p, good.encode(), "csv", zone="UTC", actor="t")
+    s3 = p.outline()[-1]["sessions"][0]
+    assert s3["title"] == "Phiên bế mạc"  # kept
+    assert [(i["number"], i["title"]) for i in s3["items"]] == [
+        ("10", "Thông qua Nghị quyết"), ("11", "Bế mạc Đại hội"), ("12", "Biểu dương")
+    ]
+
+
 def test_xlsx_import(sqlite_db):
     db = sqlite_db
     from openpyxl import Workbook
