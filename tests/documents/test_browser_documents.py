@@ -141,3 +141,58 @@ def test_upload_agenda_projector_qr_and_a_delegates_watermark(
         page.screenshot(path=str(tmp_path / f"programme-{width}.png"), full_page=True)
     assert page.console_errors == [], page.console_errors
     assert projector.console_errors == [], projector.console_errors
+
+
+def _item_ref(server, number: str) -> str:
+    with server.app.app_context():
+        from controller.app import services
+
+        outline = services().programme.outline()
+        items = (i for d in outline for s in d["sessions"] for i in s["items"])
+        return next(i["ref"] for i in items if i["number"] == number)
+
+
+def test_the_projector_lists_the_documents_of_the_item_on_the_agenda_live(controller, browser_context):
+    """Moving the agenda or uploading, replacing and withdrawing a document of the item on the agenda
+    changes the projector's list of documents without reloading it (it kept the list of its first load)."""
+    from controller.app import services
+
+    base = controller.url
+    staff = browser_context()
+    page = new_page(staff, responses=True)
+    log_in(page, base, "chu-toa", PASSWORD)
+    three, four = _item_ref(controller, "3"), _item_ref(controller, "4")
+    with controller.app.app_context():
+        svc = services()
+        svc.programme.move(three, revision=svc.programme.now()["revision"], actor="t")
+        report = svc.documents.add("Dự thảo Báo cáo chính trị", item_ref=three, data=text_pdf(2), actor="t")
+    projector = new_page(staff, responses=True)
+    projector.goto(base + "/projector")
+    projector.evaluate("window.__sameDocument = true")
+    assert projector.inner_text("#now-docs") == "Dự thảo Báo cáo chính trị · v1"
+    projector.wait_for_timeout(500)  # let the projector's live feed connect (as the test above)
+
+    def listed() -> str:
+        return projector.evaluate("document.getElementById('now-docs').innerText")
+
+    with controller.app.app_context():
+        svc = services()
+        svc.programme.move(four, revision=svc.programme.now()["revision"], actor="t")
+    wait_true(projector, "document.getElementById('now-title').textContent.startsWith('4.')", 15)
+    wait_true(projector, "document.getElementById('now-docs').children.length === 0", 15)
+    with controller.app.app_context():
+        speech = services().documents.add("Tham luận của đoàn Hà Nội", item_ref=four, data=text_pdf(1),
+                                          actor="t")
+    wait_true(projector, "document.getElementById('now-docs').innerText.includes('Tham luận')", 15)
+    with controller.app.app_context():
+        services().documents.add_version(speech, text_pdf(2), note="bản sửa", actor="t")
+    wait_true(projector, "document.getElementById('now-docs').innerText.includes('v2')", 15)
+    assert listed() == "Tham luận của đoàn Hà Nội · v2"
+    with controller.app.app_context():
+        services().documents.withdraw(speech, actor="t")
+        svc = services()
+        svc.programme.move(three, revision=svc.programme.now()["revision"], actor="t")
+    wait_true(projector, "document.getElementById('now-docs').innerText.includes('Dự thảo')", 15)
+    assert listed() == "Dự thảo Báo cáo chính trị · v1"
+    assert report and projector.evaluate("window.__sameDocument") is True
+    assert projector.console_errors == [], projector.console_errors

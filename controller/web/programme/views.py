@@ -67,11 +67,21 @@ def page():
     )
 
 
+def _now_docs(now: dict) -> list:
+    """The documents of the item on the agenda now (what the projector lists under it)."""
+    return _documents_by_item().get(now["item"]["ref"], []) if now["item"] else []
+
+
 @bp.route("/programme/api")
 @requires(Perm.VIEW_PROGRAMME)
 def api():
     svc = services()
-    return jsonify(outline=svc.programme.outline(), now=svc.programme.now(), rollcall=svc.rollcalls.latest())
+    now = svc.programme.now()
+    docs = [
+        {"ref": d.ref, "title": d.title, "version": d.current.number if d.current else None}
+        for d in _now_docs(now)
+    ]
+    return jsonify(outline=svc.programme.outline(), now=now, rollcall=svc.rollcalls.latest(), docs=docs)
 
 
 @bp.route("/programme/items", methods=["POST"])
@@ -221,6 +231,6 @@ def leave():
 def projector(hall: bool = False):
     svc = services()
     now = svc.programme.now()
-    docs = _documents_by_item().get(now["item"]["ref"], []) if now["item"] else []
-    return render_template("programme/projector.html", now=now, rollcall=svc.rollcalls.latest(), docs=docs,
-                           hall=hall)
+    return render_template(
+        "programme/projector.html", now=now, rollcall=svc.rollcalls.latest(), docs=_now_docs(now), hall=hall
+    )

@@ -37,6 +37,16 @@ function showRollCall(rc) {
   }
 }
 
+function showDocuments(docs) {  // the projector's list of the documents of the item on the agenda
+  const list = document.getElementById("now-docs");
+  if (!list || !docs) return;
+  list.replaceChildren(...docs.map((d) => {
+    const li = Congress.el("li", {}, d.version ? `${d.title} · ${_("v%(number)s", { number: d.version })}` : d.title);
+    li.dataset.ref = d.ref;
+    return li;
+  }));
+}
+
 function programmePage() {
   const box = document.getElementById("now");
   const note = document.getElementById("now-conflict");
@@ -60,6 +70,7 @@ function hallProjector() {
   async function refresh() {
     const data = await Congress.api(api);
     showNow(data.now);
+    showDocuments(data.docs);
     if (data.rollcall) showRollCall(data.rollcall);
   }
   const later = Congress.debounce(refresh, 300);
