@@ -54,16 +54,44 @@ def test_a_ballot_is_put_on_an_item_and_an_open_one_keeps_its_item(app, client, 
     assert f"Ballot {bid} put on the agenda item" in page and f"#{bid}</a>" in page
     assert svc(app).programme.item(ref).ballots == (bid,)
     # deleting the item while its ballot is open is refused, in the chair's language
-    page = _post(client, f"/programme/items/{ref}/delete", csrf, "vi")
+    page = _post(client, f"/programme/items/{ref}/delete", csrf, "vi", confirmed="yes")
     assert f"mục chương trình 3 đang có cuộc biểu quyết mở (số {bid})" in page
     assert svc(app).programme.item(ref).ballots == (bid,)
-    page = _post(client, f"/programme/items/{ref}/delete", csrf, "en")
+    page = _post(client, f"/programme/items/{ref}/delete", csrf, "en", confirmed="yes")
     assert f"agenda item 3 has an open ballot (no. {bid})" in page
     # taken off again; taking it off twice says so
     _post(client, f"/programme/items/{ref}/ballots/unlink", csrf, "en", ballot=str(bid))
     assert svc(app).programme.item(ref).ballots == ()
     page = _post(client, f"/programme/items/{ref}/ballots/unlink", csrf, "vi", ballot=str(bid))
     assert f"cuộc biểu quyết {bid} không thuộc mục chương trình này" in page
+
+
+def test_deleting_an_item_or_withdrawing_a_document_asks_first(app, client, login_as):
+    """The Delete and Withdraw buttons lead to a page that names what goes and asks; only its button
+    (``confirmed=yes``) acts (both acted at the first press)."""
+    ref = _item(app)
+    lib = svc(app).documents
+    from controller.documents.samples import text_pdf
+
+    doc = lib.add("Dự thảo Báo cáo chính trị", item_ref=ref, data=text_pdf(1), actor="t")
+    csrf = login_as("chair")
+    page = _post(client, f"/documents/{doc}/withdraw", csrf, "vi")
+    assert "Thu hồi tài liệu «Dự thảo Báo cáo chính trị»?" in page and 'name="confirmed" value="yes"' in page
+    assert not lib.get(doc, _staff()).withdrawn
+    page = _post(client, f"/documents/{doc}/withdraw", csrf, "en", confirmed="yes")
+    assert "Withdrawn: nobody receives it any more" in page and lib.get(doc, _staff()).withdrawn
+    other = svc(app).programme.add_item("4", "S1", "Thảo luận", actor="t")
+    page = _post(client, f"/programme/items/{other}/delete", csrf, "vi")
+    assert "Xóa mục chương trình 4: Thảo luận?" in page and 'name="confirmed" value="yes"' in page
+    assert svc(app).programme.item(other).number == "4"  # still there
+    page = _post(client, f"/programme/items/{other}/delete", csrf, "en", confirmed="yes")
+    assert "Agenda item deleted" in page and "Thảo luận" not in page
+
+
+def _staff():
+    from controller.documents.access import Reader, ReaderKind
+
+    return Reader(ReaderKind.STAFF, "t", "t", secretariat=True)
 
 
 def test_the_observer_cannot_put_a_ballot_on_an_item(app, client, login_as):

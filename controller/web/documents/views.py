@@ -184,6 +184,16 @@ def new_version(ref: str):
 @bp.route("/documents/<ref>/withdraw", methods=["POST"])
 @requires(Perm.MANAGE_DOCUMENTS)
 def withdraw(ref: str):
+    """Withdraw after a confirmation: the form asks first (a page naming the document and what follows);
+    only its button, which sends ``confirmed=yes``, withdraws."""
+    if request.form.get("confirmed") != "yes":
+        try:
+            doc = services().documents.get(ref, _reader())
+        except NotFound:
+            abort(404)
+        if doc.withdrawn:
+            return redirect(url_for("documents.detail", ref=ref))
+        return render_template("documents/withdraw_confirm.html", doc=doc)
     try:
         services().documents.withdraw(ref, actor=_actor())
     except NotFound:

@@ -122,6 +122,14 @@ def edit_item(ref: str):
 @bp.route("/programme/items/<ref>/delete", methods=["POST"])
 @requires(Perm.MANAGE_PROGRAMME)
 def delete_item(ref: str):
+    """Delete after a confirmation: the form asks first (a page naming the item); only its button, which
+    sends ``confirmed=yes``, deletes."""
+    if request.form.get("confirmed") != "yes":
+        try:
+            item = services().programme.item(ref)
+        except ProgrammeError as exc:
+            return _back(error=translate(exc.text))
+        return render_template("programme/delete_confirm.html", item=item)
     try:
         services().programme.delete_item(ref, actor=_actor())
     except ProgrammeError as exc:
