@@ -196,3 +196,35 @@ def test_the_projector_lists_the_documents_of_the_item_on_the_agenda_live(contro
     assert listed() == "Dự thảo Báo cáo chính trị · v1"
     assert report and projector.evaluate("window.__sameDocument") is True
     assert projector.console_errors == [], projector.console_errors
+
+
+def test_an_upload_goes_once_and_a_refusal_replaces_the_progress_bar(controller, browser_context, tmp_path):
+    """A second press of Upload while the file goes does not store the document twice; a refused file
+    shows its reason, not a bar left at 100 % (which read as a success), and the form can send again."""
+    from tests.documents.corpus import encrypted
+
+    base = controller.url
+    page = new_page(browser_context())
+    log_in(page, base, "chu-toa", PASSWORD)
+    page.goto(base + "/documents")
+    bad, good = tmp_path / "khoa.pdf", tmp_path / "bao-cao.pdf"
+    bad.write_bytes(encrypted(text_pdf(2)))
+    good.write_bytes(text_pdf(40, title="Dự thảo Báo cáo chính trị"))
+    page.fill("#upload input[name=title]", "Dự thảo Báo cáo chính trị")
+    page.set_input_files("#upload input[name=file]", str(bad))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#upload-error:not([hidden])")
+    assert "password" in page.inner_text("#upload-error")
+    assert page.locator("#upload .progress").is_hidden()
+    assert page.locator("#upload button[type=submit]").is_enabled()
+    page.set_input_files("#upload input[name=file]", str(good))
+    page.dblclick("#upload button[type=submit]")
+    page.wait_for_url(base + "/documents/*", timeout=20000)
+    page.goto(base + "/documents")
+    assert page.locator("#library tbody tr").count() == 1, page.inner_text("#library")
+    with controller.app.app_context():
+        from controller.app import services
+        from controller.documents.access import Reader, ReaderKind
+
+        staff = Reader(ReaderKind.STAFF, "t", "t", secretariat=True)
+        assert [d.title for d in services().documents.documents(staff)] == ["Dự thảo Báo cáo chính trị"]

@@ -8,8 +8,16 @@ function documentsPage() {
   const bar = document.getElementById("upload-bar");
   const pct = document.getElementById("upload-pct");
   const err = document.getElementById("upload-error");
+  const send = form.querySelector("button[type=submit]");
+  function failed(text) {  // the refusal in place of the bar (a bar left at 100 % read as a success)
+    bar.parentElement.hidden = true; bar.style.width = "0"; pct.textContent = "";
+    err.textContent = text; err.hidden = false;
+    send.disabled = false;
+  }
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
+    if (send.disabled) return;  // one upload at a time: a second press would store the document twice
+    send.disabled = true;
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");
@@ -24,9 +32,9 @@ function documentsPage() {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = { error: xhr.statusText }; }
       if (xhr.status === 201) { window.location.assign(body.url); return; }
-      err.textContent = body.error || _("The upload failed (%(status)s).", { status: xhr.status }); err.hidden = false;
+      failed(body.error || _("The upload failed (%(status)s).", { status: xhr.status }));
     });
-    xhr.addEventListener("error", () => { err.textContent = _("The upload was interrupted."); err.hidden = false; });
+    xhr.addEventListener("error", () => failed(_("The upload was interrupted.")));
     xhr.send(new FormData(form));
   });
 }
