@@ -6,6 +6,8 @@
 * ``documents add FILE --title T [--item NUMBER] [--level L] [--group G] [--note N] --config CFG``
   (``--level confidential`` takes no file: write ``-`` for FILE);
 * ``documents list --config CFG [--json]``;
+* ``documents group NAME [--title T] [--members ID ...] --config CFG`` — create a named group or set its
+  members (who reads a ``--level group`` document); ``documents groups`` lists them;
 * ``documents withdraw REF --config CFG``.
 """
 
@@ -28,15 +30,34 @@ def _open(path: str):
     return open_configured(path)
 
 
+def _read(path: str) -> bytes:
+    """The bytes of the file ``path``, or the reason it cannot be read in a sentence (not a traceback)."""
+    from congress.errors import CongressError
+
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CongressError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CongressError(f"{path} is a folder, not a file") from None
+    except OSError as exc:
+        raise CongressError(f"{path} cannot be read ({exc.strerror or exc})") from None
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def programme_import(args: argparse.Namespace) -> int:
     from controller.programme.agenda import Programme
     from controller.programme.importer import ProgrammeImportError, import_file
 
+    data = _read(args.file)
     cfg, db = _open(args.config)
     try:
         result = import_file(
             Programme(db),
-            Path(args.file).read_bytes(),
+            data,
             Path(args.file).suffix,
             zone=cfg.venue.timezone,
             actor=args.actor,
@@ -53,7 +74,8 @@ def programme_import(args: argparse.Namespace) -> int:
     emit(
         {"imported": True, **result},
         as_json=args.json,
-        human=f"imported {result['items']} items in {result['sessions']} sessions over {result['days']} days",
+        human=f"imported {_count(result['items'], 'item', 'items')} in "
+        f"{_count(result['sessions'], 'session', 'sessions')} over {_count(result['days'], 'day', 'days')}",
     )
     return 0
 
@@ -88,6 +110,11 @@ def documents_add(args: argparse.Namespace) -> int:
     from controller.documents.tables import DocumentKind
     from controller.programme.tables import AgendaItem
 
+    if args.level == "group" and not args.group:
+        from congress.errors import CongressError
+
+        raise CongressError("--level group needs --group NAME (documents groups lists them)")
+    data = None if args.file == "-" else _read(args.file)
     cfg, db = _open(args.config)
     try:
         item_ref = None
@@ -98,7 +125,6 @@ def documents_add(args: argparse.Namespace) -> int:
                 from congress.errors import CongressError
 
                 raise CongressError(f"there is no agenda item number {args.item}")
-        data = None if args.file == "-" else Path(args.file).read_bytes()
         ref = build_library(cfg, db).add(
             args.title,
             kind=DocumentKind(args.kind),
@@ -152,6 +178,37 @@ def documents_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def documents_group(args: argparse.Namespace) -> int:
+    from controller.documents.service import build_library
+
+    cfg, db = _open(args.config)
+    try:
+        lib = build_library(cfg, db)
+        lib.set_group(args.name, args.title or args.name, args.members, actor=args.actor)
+        groups = {g["name"]: g for g in lib.groups()}
+    finally:
+        db.dispose()
+    group = groups[args.name]
+    members = _count(len(group["members"]), "member", "members")
+    emit(group, as_json=args.json, human=f"group {group['name']} ({group['title']}): {members}")
+    return 0
+
+
+def documents_groups(args: argparse.Namespace) -> int:
+    from controller.documents.service import build_library
+
+    cfg, db = _open(args.config)
+    try:
+        groups = build_library(cfg, db).groups()
+    finally:
+        db.dispose()
+    human = "\n".join(
+        f"{g['name']:<16} {len(g['members']):>4} members  {g['title']}" for g in groups
+    ) or "no groups"
+    emit({"groups": groups}, as_json=args.json, human=human)
+    return 0
+
+
 def documents_withdraw(args: argparse.Namespace) -> int:
     from controller.documents.service import build_library
 
@@ -188,10 +245,20 @@ def register(actions: argparse._SubParsersAction) -> None:
     a.add_argument("--item", help="agenda item number")
     a.add_argument("--kind", default="other", choices=KINDS)
     a.add_argument("--level", default="delegates", choices=LEVELS)
-    a.add_argument("--group", help="group name for --level group")
+    a.add_argument("--group", help="group name for --level group (see documents groups)")
     a.add_argument("--note", default="", help="change note")
     common(a)
     a.set_defaults(handler=documents_add)
+    gr = da.add_parser("group", help="create a named group or set its members (who reads --level group)")
+    gr.add_argument("name", help="lower-case letters, digits, - and _ (presidium, committee-1)")
+    gr.add_argument("--title", default="", help="the group's name as people read it")
+    gr.add_argument("--members", nargs="*", default=[], metavar="DELEGATE_ID",
+                    help="its delegates (replaces the members it had)")
+    common(gr)
+    gr.set_defaults(handler=documents_group)
+    gs = da.add_parser("groups", help="the named groups with their members")
+    common(gs)
+    gs.set_defaults(handler=documents_groups)
     ls = da.add_parser("list", help="every document with its version and readers")
     common(ls)
     ls.set_defaults(handler=documents_list)

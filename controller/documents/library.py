@@ -159,6 +159,22 @@ class Library:
             s.add_all(AccessGroupMember(group_name=name, delegate_id=m) for m in dict.fromkeys(members))
             audit.record(s, actor, "documents.group", {"group": name, "members": len(members)})
 
+    def groups(self) -> list[dict]:
+        """Every named group: ``name``, ``title`` and ``members`` (``id`` and ``name``), by name."""
+        with self.db.session() as s:
+            members: dict[str, list[dict]] = {}
+            rows = s.execute(
+                select(AccessGroupMember.group_name, Delegate.id, Delegate.name)
+                .join(Delegate, Delegate.id == AccessGroupMember.delegate_id)
+                .order_by(Delegate.id)
+            )
+            for group_name, delegate_id, name in rows:
+                members.setdefault(group_name, []).append({"id": delegate_id, "name": name})
+            return [
+                {"name": g.name, "title": g.title, "members": members.get(g.name, [])}
+                for g in s.scalars(select(AccessGroup).order_by(AccessGroup.name))
+            ]
+
     def groups_of(self, delegate_id: str) -> frozenset[str]:
         with self.db.session() as s:
             return frozenset(

@@ -241,3 +241,38 @@ def test_programme_pages_and_moving_the_agenda(app, client, login_as, library):
         ).status_code
         == 403
     )
+
+
+def test_named_groups_are_made_on_the_page_and_a_group_document_needs_one(app, client, login_as, badge):
+    """The organiser creates a named group on the Documents page (there was no way to make one: every
+    upload for a named group was refused "there is no group"), chooses it when uploading, and only its
+    members read the document; a named-group upload without a group says what to do."""
+    csrf = login_as("chair")
+    r = client.post("/documents/groups", data={"csrf_token": csrf, "name": "doan-chu-tich",
+                                               "title": "Đoàn Chủ tịch", "members": "D-0001, D-0003"},
+                    follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "Group doan-chu-tich: 2 members" in page
+    assert "Nguyễn Văn An (D-0001), Lê Hoàng Cường (D-0003)" in page
+    assert '<option value="doan-chu-tich">Đoàn Chủ tịch (doan-chu-tich)</option>' in page
+    r = client.post("/documents/groups", data={"csrf_token": csrf, "name": "Đoàn", "members": "D-0001"},
+                    follow_redirects=True)
+    assert "use lower-case letters, digits, - and _" in r.get_data(as_text=True)
+    r = client.post("/documents/groups", data={"csrf_token": csrf, "name": "ban", "members": "D-9999"},
+                    follow_redirects=True)
+    assert "unknown delegate(s): D-9999" in r.get_data(as_text=True)
+    assert [g["name"] for g in svc(app).documents.groups()] == ["doan-chu-tich"]
+    json_h = {"Accept": "application/json"}
+    r = client.post("/documents", headers=json_h, data={
+        "csrf_token": csrf, "title": "Nhân sự", "level": "group", "group": "",
+        "file": (io.BytesIO(PDF), "nhan-su.pdf")})
+    assert r.status_code == 400 and "Choose the group" in r.get_json()["error"]
+    r = client.post("/documents", headers=json_h, data={
+        "csrf_token": csrf, "title": "Nhân sự", "level": "group", "group": "doan-chu-tich",
+        "file": (io.BytesIO(PDF), "nhan-su.pdf")})
+    assert r.status_code == 201, r.get_json()
+    ref = r.get_json()["ref"]
+    client.delete_cookie("congress_session")
+    for delegate, status in (("D-0001", 200), ("D-0003", 200), ("D-0002", 404)):
+        got = client.get(f"/d/{ref}/file", headers={"Authorization": f"Badge {badge(delegate)}"})
+        assert got.status_code == status, delegate

@@ -21,8 +21,11 @@ Anything a reader may not have answers 404, like a reference that does not exist
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from congress.errors import ProtocolError
 from controller.app import services
@@ -95,6 +98,7 @@ def index():
         items=items,
         levels=list(Level),
         kinds=list(DocumentKind),
+        groups=svc.documents.groups(),
         message=request.args.get("message", ""),
         error=request.args.get("error", ""),
     )
@@ -116,6 +120,8 @@ def _upload_error(message: str, reason: str = "refused", status: int = 400):
 def upload():
     f = request.form
     file = request.files.get("file")
+    if f.get("level") == Level.GROUP.value and not f.get("group"):
+        return _upload_error(_("Choose the group that may read it (create one under Named groups)"))
     data = file.read() if file and file.filename else None
     try:
         ref = services().documents.add(
@@ -138,6 +144,24 @@ def upload():
     if "application/json" in request.headers.get("Accept", ""):
         return jsonify(ref=ref, url=url_for("documents.detail", ref=ref)), 201
     return redirect(url_for("documents.detail", ref=ref))
+
+
+@bp.route("/documents/groups", methods=["POST"])
+@requires(Perm.MANAGE_DOCUMENTS)
+def group():
+    """Create a named group or set its members (the delegate ids, separated by commas, spaces or lines)."""
+    f = request.form
+    name = f.get("name", "").strip()
+    members = [m for m in re.split(r"[\s,;]+", f.get("members", "")) if m]
+    try:
+        services().documents.set_group(name, f.get("title", "").strip() or name, members, actor=_actor())
+    except DocumentError as exc:
+        return redirect(url_for("documents.index", error=translate(exc.text)) + "#groups")
+    return redirect(
+        url_for("documents.index", message=ngettext("Group %(name)s: %(num)d member",
+                                                    "Group %(name)s: %(num)d members", len(set(members)),
+                                                    name=name)) + "#groups"
+    )
 
 
 @bp.route("/documents/<ref>")
