@@ -228,3 +228,28 @@ def test_an_upload_goes_once_and_a_refusal_replaces_the_progress_bar(controller,
 
         staff = Reader(ReaderKind.STAFF, "t", "t", secretariat=True)
         assert [d.title for d in services().documents.documents(staff)] == ["Dự thảo Báo cáo chính trị"]
+
+
+def test_the_projectors_roll_call_fits_a_1080p_screen(controller, browser_context):
+    """The four figures of a session's roll call stand in one row, and the quorum line under them is on
+    the screen (the fourth figure wrapped to a second row and pushed the quorum below 1080 px)."""
+    from controller.app import services
+    from tests.browser import FULL_HD
+
+    base = controller.url
+    with controller.app.app_context():
+        svc = services()
+        svc.programme.move(_item_ref(controller, "3"), revision=svc.programme.now()["revision"], actor="t")
+        svc.rollcalls.open_session("S2", actor="t")
+    context = browser_context(FULL_HD, locale="vi")
+    page = new_page(context)
+    log_in(page, base, "chu-toa", PASSWORD)
+    page.goto(base + "/projector")
+    page.wait_for_selector("#rollcall:not([hidden])")
+    tops = page.evaluate(
+        "[...document.querySelectorAll('.roll-figures dd')].map((e) => e.getBoundingClientRect().top)"
+    )
+    assert len(tops) == 4 and max(tops) - min(tops) < 2, tops
+    bottom = page.evaluate("document.getElementById('rc-quorate').getBoundingClientRect().bottom")
+    assert bottom <= FULL_HD["height"], bottom
+    assert fits(page)
