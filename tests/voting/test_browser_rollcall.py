@@ -3,11 +3,15 @@ against the real controller server: keypad votes arrive from the simulated base 
 (and a paper ballot is issued), and the "not voted yet" names shrink on the 1080p projector and on
 /hall without a reload, on the page's one live connection; with 1,500 delegates in 70 delegations the
 projector shows counts per delegation, as many as fit and one line for the rest, and nothing runs off
-a 1080p screen or sideways on a tablet. The CSP forbids inline script, so a console error fails a test."""
+a 1080p screen or sideways on a tablet; a secret ballot's live events (keypad votes over the pty, a
+paper ballot) name nobody and the projector lists nobody. The CSP forbids inline script, so a console
+error fails a test."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 
 import pytest
 
@@ -187,3 +191,42 @@ def test_fifteen_hundred_delegates_stay_on_a_1080p_projector(big_hall, browser_c
     wait_true(tablet, "document.querySelectorAll('#not-voted-list li').length > 0")
     assert fits(tablet)
     assert page.console_errors == [] and tablet.console_errors == []
+
+
+def test_a_secret_ballot_names_nobody_on_the_live_feed_or_the_projector(small_hall, browser_context):
+    """Keypad votes over the pty and a paper ballot in a secret ballot: every live event the controller
+    publishes meanwhile (any kind) carries no delegate name or number and no option; the projector
+    counts and lists nobody."""
+    server, sim = small_hall
+    svc = server.services
+    sub = svc.bus.subscribe()
+    bid = svc.ballots.create("Bầu Trưởng Ban kiểm phiếu", BallotKind.ELECTION, options=["An", "Bình"],
+                             seats=1, secret=True, actor="test")
+    svc.ballots.open(bid, actor="test")
+    page = new_page(browser_context(viewport=FULL_HD), page_errors=True)
+    log_in(page, server.url, "chair", _support.PASSWORD)
+    page.goto(f"{server.url}/ballots/{bid}/projector?lang=vi")
+    for kid in range(1, 7):
+        sim.vote(kid, bid, {1 if kid % 2 else 2})
+    assert sim.wait_acks(6)
+    PaperBallots(svc.ballots).issue(bid, "d0012", actor="counter")
+    wait_true(page, "document.getElementById('received').textContent === '7'")
+    assert page.locator("#roll-live").count() == 0
+    text = page.inner_text("body")
+    assert not [name for name in NAMES if name in text]
+    assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1") and fits(page)
+    events = []
+    deadline = time.monotonic() + 10
+    while not any(e.data.get("received") == 7 for e in events):  # the ballot timer flushes the last
+        assert time.monotonic() < deadline, [e.data for e in events]
+        if (e := sub.get(timeout=0.2)) is not None:
+            events.append(e)
+    sub.close()
+    people = NAMES + [f"d{i:04d}" for i in range(1, 13)]
+    for e in events:
+        body = json.dumps(e.data, ensure_ascii=False)
+        assert not [p for p in [*people, "An", "Bình"] if p in body], (e.kind, e.data)
+        if e.kind == "ballot":
+            assert set(e.data) <= {"ballot", "status", "received", "eligible", "closes_at"}, e.data
+    assert any(e.kind == "ballot" and e.data.get("received") for e in events)
+    assert page.console_errors == []
