@@ -253,3 +253,32 @@ def test_the_projectors_roll_call_fits_a_1080p_screen(controller, browser_contex
     bottom = page.evaluate("document.getElementById('rc-quorate').getBoundingClientRect().bottom")
     assert bottom <= FULL_HD["height"], bottom
     assert fits(page)
+
+
+def test_a_scanned_code_opens_the_document_in_the_delegates_app(controller, browser_context):
+    """A delegate's phone that scanned a printed code goes on to the document in the delegates' app
+    (the page linked the bare file, which a phone not signed in got as a JSON error), and an agenda
+    item's code links the programme there (it only said to open it)."""
+    from controller.app import services
+    from tests.browser import PHONE
+    from tests.portal.test_browser_portal import code_for, sign_in_with_code
+
+    base = controller.url
+    with controller.app.app_context():
+        svc = services()
+        three = _item_ref(controller, "3")
+        ref = svc.documents.add("Dự thảo Báo cáo chính trị", item_ref=three, data=text_pdf(2), actor="t")
+        doc_code = svc.documents.qr_text(ref, 1).rsplit("/q/", 1)[1]
+        item_code = svc.documents.item_qr_text(three).rsplit("/q/", 1)[1]
+    phone = new_page(browser_context(PHONE, locale="vi"), page_errors=True)
+    sign_in_with_code(phone, base, code_for(controller, "D-0042"))
+    phone.goto(base + "/q/" + item_code)
+    assert phone.get_attribute("#open", "href") == "/p/#programme"
+    phone.goto(base + "/q/" + doc_code)
+    phone.click("#open")
+    phone.wait_for_url(base + f"/p/#doc/{ref}")
+    phone.wait_for_selector(".reader[data-rendered=yes]", timeout=20000)
+    assert phone.get_attribute(".reader", "data-pages") == "2"
+    # (the app's service worker is refused the test venue's certificate: not an error of the page)
+    problems = [e for e in phone.console_errors if "SSL certificate" not in e]
+    assert problems == [], problems
