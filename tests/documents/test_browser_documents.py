@@ -282,3 +282,30 @@ def test_a_scanned_code_opens_the_document_in_the_delegates_app(controller, brow
     # (the app's service worker is refused the test venue's certificate: not an error of the page)
     problems = [e for e in phone.console_errors if "SSL certificate" not in e]
     assert problems == [], problems
+
+
+def test_a_chair_on_a_phone_reaches_the_agenda_buttons_and_a_copy(controller, browser_context):
+    """At phone width the programme's row actions (Now on the agenda, Edit) and a document's "Open my
+    copy" are there (the phone layout hid every table's fifth column and after, so a chair on a phone
+    could not move the agenda); the page itself does not scroll sideways."""
+    from controller.app import services
+    from tests.browser import PHONE
+
+    base = controller.url
+    with controller.app.app_context():
+        ref = services().documents.add("Dự thảo", item_ref=_item_ref(controller, "3"), data=text_pdf(1),
+                                       actor="t")
+    page = new_page(browser_context(PHONE, locale="vi"), responses=True)
+    log_in(page, base, "chu-toa", PASSWORD)
+    page.goto(base + "/programme")
+    row = page.locator("tr:has-text('Báo cáo chính trị')").first
+    row.locator("button.move").scroll_into_view_if_needed()
+    assert row.locator("button.move").is_visible() and row.locator("summary").is_visible()
+    row.locator("button.move").click()
+    page.wait_for_selector("tr.current:has-text('Báo cáo chính trị')", timeout=10000)
+    assert fits(page)
+    page.goto(base + f"/documents/{ref}")
+    link = page.locator("#versions a[href$='/v/1/file']")
+    link.scroll_into_view_if_needed()
+    assert link.is_visible()
+    assert fits(page)
