@@ -26,7 +26,7 @@ from controller.storage.tables import Delegate, Role, User
 from controller.voting.assignment import Assignments
 from controller.voting.paper import PaperBallots
 from controller.voting.tables import BallotKind
-from tests.browser import FULL_HD, TABLET, fits, log_in, new_page, wait_true
+from tests.browser import FULL_HD, TABLET, axe_violations, fits, log_in, new_page, require_axe, wait_true
 
 from .conftest import Roster, _support
 
@@ -139,6 +139,8 @@ def test_keypad_votes_shrink_the_not_voted_names_on_the_projector_and_the_hall(s
         assert "Dương Thị Thu Trang (phiếu giấy)" in page.inner_text("#voted-line")
         assert page.evaluate("window.rollMark") == "kept"  # no reload: the live feed did it
         _on_screen(page)
+    require_axe()
+    assert axe_violations(projector) == []
     assert projector.console_errors == [] and hall.console_errors == []
 
 
@@ -166,6 +168,7 @@ def test_fifteen_hundred_delegates_stay_on_a_1080p_projector(big_hall, browser_c
     assert "1500 delegates have not voted yet" in page.inner_text("#not-voted-head")
     assert shown_total() == 1500  # the delegations shown and the line for the rest add up
     _on_screen(page)
+    assert axe_violations(page) == []
 
     def vote(first: int, last: int) -> None:
         with svc.db.session() as s:
