@@ -2,16 +2,19 @@
 
 1. **The counting committee** is elected by a motion (every present delegate votes yes) and appointed
    with three accounts, the first its head.
-2. **A two-round election** (2 seats, 3 candidates, most votes): round one elects one candidate and ties
-   the other two for the last seat; the page's further round (1 seat, the two tied) is opened and
-   settles it.
+2. **A two-round election made from a candidate list** (2 seats, 3 candidates, most votes): the
+   presidium nominates four, three accept and one declines; the list (numbered in nomination order) is
+   put to the congress by its approval motion, adopted, and the election is made from it. Round one
+   elects one candidate and ties the other two for the last seat; the page's further round (1 seat, the
+   two tied) is opened and settles it.
 3. **A mixed keypad + paper ballot**: three present delegates are handed paper ballots (their keypads are
    then refused), the others vote by keypad; two counters enter the paper tally, it is counted in, and
    the committee head confirms the result, as they confirm the rounds of the election.
 4. **The minutes** of the whole congress are written as a PDF (Vietnamese) next to the venue.
 
 :func:`run` returns the JSON part for the summary: ``elections`` (each with ``elected`` and ``rounds``),
-``mixed``, ``committee``, ``minutes_pdf`` and ``as_scripted``.
+``candidate_lists`` (each with its candidates, approval motion and election), ``mixed``, ``committee``,
+``minutes_pdf`` and ``as_scripted``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from collections import Counter
 COMMITTEE_MOTION = "Elect the counting committee"
 PRESIDIUM = "Presidium (2 seats, two rounds)"
 PRESIDIUM_CANDIDATES = ["Nguyễn Thị Phương Thảo", "Trần Văn Bình", "Lê Hoàng Minh"]
+PRESIDIUM_DECLINED = "Đặng Thùy Trâm"  # nominated, declines to stand
+PRESIDIUM_MOTION = "Approval of the list of candidates for the presidium"
 INSPECTION = "Inspection committee (1 seat, keypads and paper)"
 INSPECTION_CANDIDATES = ["Phạm Thu Hà", "Hoàng Đức Anh"]
 COMMITTEE = [
@@ -60,6 +65,36 @@ def _round_summary(record: dict) -> dict:
     }
 
 
+def _candidate_list(stack, present: list[str], keypad, vote, timeout: float) -> tuple[int, dict]:
+    """The presidium's list: nominated, answered, put to the congress and adopted (every present delegate
+    votes yes); returns the id of the election made from it and its summary."""
+    from controller.voting.candidates import motion_state
+    from controller.voting.tables import ListOrder
+
+    lists, ballots = stack.controller.services.candidates, stack.ballots
+    lists.create_list(PRESIDIUM, actor="user:demo-chair", numbering=ListOrder.NOMINATION)
+    for name in [*PRESIDIUM_CANDIDATES[:2], PRESIDIUM_DECLINED, PRESIDIUM_CANDIDATES[2]]:
+        cid = lists.nominate(PRESIDIUM, name, actor="user:demo-chair", biography=f"{name}: 20 năm công tác.")
+        (lists.decline if name == PRESIDIUM_DECLINED else lists.accept)(cid, actor="user:demo-chair")
+    motion = lists.approval_motion(ballots, PRESIDIUM, PRESIDIUM_MOTION, actor="user:demo-chair")
+    ballots.open(motion, actor="demo-chair")
+    vote(stack, motion, {keypad(d): frozenset({1}) for d in present}, timeout)
+    ballots.close(motion, actor="demo-chair")
+    election = lists.election(ballots, PRESIDIUM, seats=2, secret=True, actor="user:demo-chair")
+    cl = lists.list_named(PRESIDIUM)
+    m = lists.motion(cl)
+    summary = {
+        "name": cl.name,
+        "numbering": cl.numbering.value,
+        "candidates": [{"number": n.number, "name": n.candidate.name, "status": n.candidate.status.value,
+                        "nominated_by": n.candidate.nominated_by} for n in lists.numbered(cl)],
+        "motion": {"ballot": m.id, "title": m.title, "state": motion_state(m),
+                   "counts": (m.result or {}).get("counts")},
+        "election": election,
+    }
+    return election, summary
+
+
 def run(stack, present: list[str], keypad, vote, timeout: float) -> dict:
     """``keypad(delegate)`` is the delegate's keypad; ``vote(stack, ballot, plan, timeout)`` votes by
     keypad and returns the acknowledgements."""
@@ -82,10 +117,8 @@ def run(stack, present: list[str], keypad, vote, timeout: float) -> dict:
     committee.appoint(COMMITTEE, COMMITTEE[0][0], actor="demo-chair", motion_id=motion)
     head = COMMITTEE[0][0]
 
-    # 2. Two rounds: everyone chooses the first candidate; the others split evenly (a tie).
-    first = ballots.create(
-        PRESIDIUM, BallotKind.ELECTION, options=PRESIDIUM_CANDIDATES, seats=2, secret=True, actor="demo-chair"
-    )
+    # 2. The list, then two rounds: everyone chooses the first candidate; the others split evenly (a tie).
+    first, presidium_list = _candidate_list(stack, present, keypad, vote, timeout)
     ballots.open(first, actor="demo-chair")
     n = len(present)
     plan = {}
@@ -103,7 +136,12 @@ def run(stack, present: list[str], keypad, vote, timeout: float) -> dict:
     for bid in (first, second):
         committee.confirm(bid, head)
     presidium = _round_summary(elections.record(first))
+    presidium["candidate_list"] = presidium_list["name"]
     presidium_ok = (
+        presidium_list["motion"]["state"] == "adopted"
+        and [c["name"] for c in presidium_list["candidates"] if c["number"]] == PRESIDIUM_CANDIDATES
+        and presidium["rounds"][0]["candidates"] == PRESIDIUM_CANDIDATES
+        and
         round_one["tied"] == PRESIDIUM_CANDIDATES[1:]
         and round_one["elected"] == PRESIDIUM_CANDIDATES[:1]
         and presidium["settled"]
@@ -155,6 +193,7 @@ def run(stack, present: list[str], keypad, vote, timeout: float) -> dict:
     path.write_bytes(minutes(stack, "vi"))
     return {
         "elections": [presidium, inspection],
+        "candidate_lists": [presidium_list],
         "committee": {"motion": motion, "head": head, "members": [m for m, _ in COMMITTEE]},
         "mixed": {
             "ballot": mixed,

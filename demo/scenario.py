@@ -11,7 +11,8 @@
    ballots; one delegate presses twice and must be refused the second time.
 4. **Results**: the controller's tallies must equal the counts the script expects.
 5. **Elections as a party congress runs them** (:mod:`demo.elections`): the counting committee elected
-   by a motion, a two-round election (a tie in round one, settled in round two), a mixed keypad + paper
+   by a motion, a two-round election made from a candidate list (nominated, answered, approved by its
+   motion; a tie in round one, settled in round two), a mixed keypad + paper
    ballot, the committee head's confirmations, and the minutes of the congress as a PDF.
 
 :func:`run` returns the JSON summary; ``ok`` is true only when nothing was lost and every result is as
@@ -271,6 +272,7 @@ def run(stack: Stack, *, timeout: float = 120.0) -> dict:
         "votes_counted": motion_check["counted"] + election_check["counted"],
         "elections": [first_election, *extra["elections"]],
         "committee": extra["committee"],
+        "candidate_lists": extra["candidate_lists"],
         "mixed_ballot": extra["mixed"],
         "minutes_pdf": extra["minutes_pdf"],
         "lost": lost,

@@ -5,7 +5,9 @@ attendance per session (each session's latest roll call), every ballot and round
 counts and outcome, who opened and closed it (from the audit trail), the audit chain's head at each
 close, the roll call of every named ballot (named votes are public: every voter with the channel,
 keypad or paper, and the vote, ``controller.voting.named_roll``), the elected bodies (each election's
-rounds, who was elected in which round), the exceptions (a ballot opened without quorum, keypads rebound
+rounds, who was elected in which round), each candidate list (its numbering, every nomination with who
+made it and each answer with its time, the motion that put it to the congress and the election made
+from it), the exceptions (a ballot opened without quorum, keypads rebound
 or reported lost during a ballot, attendant-lane decisions) and the counting committee.
 :func:`minutes_pdf` writes it as an A4 PDF with Noto Sans embedded and signature lines.
 """
@@ -25,11 +27,25 @@ from controller.record.text import Speech
 from controller.storage.database import Database
 from controller.storage.tables import AuditEntry, Delegate
 from controller.voting import rules
+from controller.voting.candidates import CandidateLists, motion_state
 from controller.voting.committee import Committee
 from controller.voting.elections import Elections
 from controller.voting.named_roll import CHANNEL_NAMES, STATE_NAMES, RollEntry, VoteState, roll_call
 from controller.voting.rebinds import Rebinds
 from controller.voting.tables import Ballot, BallotKind, BallotStatus, KeypadEvent
+
+#: A candidate's status, the list's numbering and the state of its approval motion, as a reader reads them
+#: (the same words as the candidate lists' pages).
+CANDIDATE_STATUS = {"nominated": N_("nominated"), "accepted": N_("accepted"), "declined": N_("declined"),
+                    "withdrawn": N_("withdrawn")}
+LIST_ORDER = {"vietnamese": N_("Vietnamese alphabetical order of given names"),
+              "nomination": N_("order of nomination")}
+LIST_MOTION = {"none": N_("not yet"), "draft": N_("motion drafted"), "open": N_("being voted on"),
+               "adopted": N_("adopted"), "rejected": N_("rejected")}
+BALLOT_STATUS = {"draft": N_("draft"), "open": N_("open"), "closed": N_("closed")}
+#: Audited steps of a nomination: the action -> the status it records.
+CANDIDATE_STEPS = {"candidate.nominate": "nominated", "candidate.accepted": "accepted",
+                   "candidate.declined": "declined", "candidate.withdrawn": "withdrawn"}
 
 AUDITED = ("ballot.open", "ballot.close", "ballot.confirm")
 
@@ -124,6 +140,61 @@ def exception_text(x: dict) -> Message:
     raise ValueError(f"no sentence for the exception kind {kind!r}")
 
 
+def _candidate_steps(db: Database) -> dict[int, list[dict]]:
+    """candidate id -> [{"status", "at", "actor"}, ...] in order, from the audit trail."""
+    out: dict[int, list[dict]] = {}
+    with db.session() as s:
+        for at, actor, action, detail in s.execute(
+            select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.detail)
+            .where(AuditEntry.action.in_(tuple(CANDIDATE_STEPS)))
+            .order_by(AuditEntry.seq)
+        ):
+            try:
+                d = json.loads(detail)
+            except ValueError:
+                continue
+            cid = d.get("candidate") if isinstance(d, dict) else None
+            if isinstance(cid, int):
+                out.setdefault(cid, []).append({"status": CANDIDATE_STEPS[action], "at": at, "actor": actor})
+    return out
+
+
+def nominator_text(nominated_by: str, names: dict[str, str]) -> Message:
+    """Who nominated, as the minutes say it: a delegate (through their app) or a presidium account."""
+    if nominated_by.startswith("delegate:"):
+        did = nominated_by.removeprefix("delegate:")
+        return M_("%(name)s (delegate, through the app)", name=names.get(did, did))
+    return M_("presidium, account %(account)s", account=nominated_by.removeprefix("user:"))
+
+
+def candidate_lists(db: Database, ballots) -> list[dict]:
+    """Every candidate list with its nominations (numbered as the ballot numbers them), each answer and
+    its time, the approval motion and its result, and the election made from it (every round)."""
+    lists = CandidateLists(db)
+    steps = _candidate_steps(db)
+    with db.session() as s:
+        names = dict(s.execute(select(Delegate.id, Delegate.name)).all())
+    elections = Elections(ballots)
+    out = []
+    for cl in lists.lists():
+        rows = []
+        for n in lists.numbered(cl):
+            c = n.candidate
+            history = steps.get(c.id) or [{"status": "nominated", "at": c.at, "actor": c.nominated_by}]
+            rows.append({"number": n.number, "name": c.name, "delegate": c.delegate_id,
+                         "status": c.status.value, "status_text": CANDIDATE_STATUS[c.status.value],
+                         "by": nominator_text(c.nominated_by, names), "history": history,
+                         "nominated_at": history[0]["at"],
+                         "answered_at": history[-1]["at"] if len(history) > 1 else None})
+        motion = lists.motion(cl)
+        state = motion_state(motion)
+        out.append({"list": cl, "numbering": LIST_ORDER[cl.numbering.value], "rows": rows,
+                    "motion": motion, "motion_state": state, "motion_state_text": LIST_MOTION[state],
+                    "motion_counts": (motion.result or {}).get("counts", {}) if motion is not None else {},
+                    "election": elections.record(cl.election_id) if cl.election_id is not None else None})
+    return out
+
+
 def gather(db: Database, ballots) -> dict:
     """Everything the minutes print (see the module docstring)."""
     programme = Programme(db).outline()
@@ -192,6 +263,7 @@ def gather(db: Database, ballots) -> dict:
         "attendance": attendance,
         "ballots": out_ballots,
         "elections": bodies,
+        "candidate_lists": candidate_lists(db, ballots),
         "exceptions": exceptions,
         "committee": Committee(db).members(),
     }
@@ -213,6 +285,58 @@ def _outcome(say: Speech, b: Ballot) -> str:
             else say._("No option adopted")
         )
     return say._("Adopted") if r.get("passed") else say._("Not adopted")
+
+
+def steps_text(say: Speech, row: dict) -> str:
+    """A nomination's steps with their times: "nominated 01/12/2026 09:10; accepted 01/12/2026 09:40"."""
+    return "; ".join(f"{say.t(CANDIDATE_STATUS[h['status']])} {say.when(h['at'])}" for h in row["history"])
+
+
+def round_text(say: Speech, r: dict) -> str:
+    """One round of an election made from a list: its ballot, its state or whom it elected."""
+    if r["status"] != "closed":
+        state = say.t(BALLOT_STATUS[r["status"]])
+    else:
+        state = say._("Elected: %(names)s", names=", ".join(r["elected"]) or say._("nobody"))
+    return say._("Round %(round)s (ballot %(ballot)s): %(state)s", round=r["round"], ballot=r["ballot"],
+                 state=state)
+
+
+def candidate_list_story(say: Speech, lists: list[dict]) -> list:
+    out = [pdf.para(say._("Candidate lists"), "h1")]
+    if not lists:
+        out.append(pdf.para(say._("None.")))
+    for item in lists:
+        out.append(pdf.para(say._("Candidate list: %(list)s", list=item["list"].name), "h2"))
+        out.append(pdf.para(say._("Numbered for the keypads: %(order)s.", order=say.t(item["numbering"]))))
+        rows = [(x["number"] or "", x["name"] + (f" ({x['delegate']})" if x["delegate"] else ""),
+                 say.t(x["by"]), steps_text(say, x)) for x in item["rows"]]
+        if rows:
+            out.append(pdf.table([(say._("No."), say._("Candidate"), say._("Nominated by"), say._("Status")),
+                                  *rows], widths=[30, 150, 120, 174]))
+        else:
+            out.append(pdf.para(say._("No nomination yet.")))
+        m = item["motion"]
+        if m is None:
+            out.append(pdf.para(say._("Not yet put to the congress.")))
+        else:
+            text = say._("Approval motion: ballot %(id)s, %(title)s: %(state)s.", id=m.id, title=m.title,
+                         state=say.t(item["motion_state_text"]))
+            if m.status == BallotStatus.CLOSED:
+                c = item["motion_counts"]
+                text += " " + say._("Yes %(yes)s, no %(no)s, abstain %(abstain)s.", yes=c.get("Yes", 0),
+                                    no=c.get("No", 0), abstain=c.get("Abstain", 0))
+            out.append(pdf.para(text))
+        e = item["election"]
+        if e is None:
+            out.append(pdf.para(say._("No election has been made from the list yet.")))
+        else:
+            out.append(pdf.para(say._(
+                "Election made from the list: ballot %(id)s, %(title)s, %(seats)s seats.",
+                id=e["election"], title=e["title"], seats=e["seats"])))
+            for r in e["rounds"]:
+                out.append(pdf.para(round_text(say, r)))
+    return out
 
 
 def vote_text(say: Speech, b: Ballot, v: RollEntry) -> str:
@@ -377,6 +501,7 @@ def story(data: dict, say: Speech, *, venue: str) -> list:
                 if item["named"]
                 else pdf.para(say._("Nobody has voted."))
             )
+    out += candidate_list_story(say, data["candidate_lists"])
     out.append(pdf.para(say._("Elected bodies"), "h1"))
     for e in data["elections"]:
         out.append(pdf.para(say._("%(title)s: %(seats)s seats", title=e["title"], seats=e["seats"]), "h2"))

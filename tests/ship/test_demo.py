@@ -90,13 +90,20 @@ def test_scenario_runs_a_congress_and_loses_nothing(tmp_path):
     assert presidium["rounds"][0]["tied"] and presidium["rounds"][1]["elected"] and presidium["settled"]
     assert len(presidium["elected"]) == presidium["seats"] == 2
     assert all(len(e["rounds"]) >= 1 and "elected" in e for e in s["elections"])
+    # The two-round election is made from a candidate list the congress approved by its motion.
+    (cl,) = s["candidate_lists"]
+    assert presidium["candidate_list"] == cl["name"] and cl["election"] == presidium["rounds"][0]["ballot"]
+    assert cl["motion"]["state"] == "adopted" and cl["motion"]["counts"]["Yes"] == s["present"]
+    numbered = [c["name"] for c in cl["candidates"] if c["number"]]
+    assert numbered == presidium["rounds"][0]["candidates"] and len(numbered) == 3
+    assert [c["status"] for c in cl["candidates"] if not c["number"]] == ["declined"]
     mixed = s["mixed_ballot"]
     assert mixed["as_scripted"] and mixed["paper_ballots"] == 3 and mixed["result"]["confirmed"]["by"]
     assert mixed["result"]["valid"] == s["present"]
     text = subprocess.run(["pdftotext", s["minutes_pdf"], "-"], capture_output=True, text=True,
                           check=True).stdout
     for words in ("Biên bản Đại hội", "Nguyễn Thị Phương Thảo", "Trần Văn Bình", "vòng 2", "Bùi Thị Lan",
-                  "Trưởng Ban kiểm phiếu"):
+                  "Trưởng Ban kiểm phiếu", "Danh sách ứng cử: Presidium", "Đặng Thùy Trâm"):
         assert words in text, words
     assert s["portal"]["url"].endswith("/p/") and len(s["portal"]["codes"]) == 3
     assert s["threads_left"] == []

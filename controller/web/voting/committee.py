@@ -200,7 +200,8 @@ def appoint():
 @bp.route("/congress/minutes.pdf")
 @requires(Perm.VIEW_BALLOTS)
 def minutes_pdf():
-    """The minutes of the whole congress (programme, attendance, every ballot and round, exceptions)."""
+    """The minutes of the whole congress (programme, attendance, every ballot and round, the candidate
+    lists, exceptions)."""
     from controller.record.minutes import minutes_pdf as write
 
     venue = services().config.venue
@@ -213,6 +214,9 @@ def minutes_pdf():
 @requires(Perm.VIEW_BALLOTS)
 def minutes_page():
     """The same minutes as a page (for reading on a screen and for the archive)."""
-    from controller.record.minutes import gather
+    from controller.record.minutes import gather, round_text, steps_text
 
-    return render_template("ballots/congress_minutes.html", data=gather(services().db, services().ballots))
+    say = speech()
+    return render_template("ballots/congress_minutes.html", data=gather(services().db, services().ballots),
+                           steps_text=lambda row: steps_text(say, row),
+                           round_text=lambda r: round_text(say, r))
