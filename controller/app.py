@@ -171,7 +171,7 @@ def build_services(config: ControllerConfig, db: Database, bus: LiveBus, *, mqtt
         tls=config.web.tls_cert is not None,
         hasher=hasher,
         ballots=ballots,
-        candidates=CandidateLists(db, CandidatePhotos(Path(config.data_dir))),
+        candidates=CandidateLists(db, CandidatePhotos(Path(config.data_dir)), bus.publish),
         voting=voting,
         keypads=voting.reader,
         enroller=enroller,

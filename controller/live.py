@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     NOTICE = "notice"  # the delegates' portal: to everyone, or to the delegate ids in data["to"]
     SPEAKERS = "speakers"  # the queue of requests to speak on an agenda item (the chair orders it)
     SYNTHESIS = "synthesis"
+    CANDIDATES = "candidates"  # a candidate list changed: {"list": id, "change": what}; no name, no person
     RESYNC = "resync"
     BENCH = "bench"  # only ``congress controller bench-live`` publishes it
 

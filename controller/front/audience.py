@@ -13,13 +13,15 @@ from controller.live import Event, EventKind
 
 #: Kinds a delegate's portal follows (its script's ``LIVE_KINDS``, and the staff port's stream,
 #: :mod:`controller.web.portal.events`): the agenda, notices, documents changed, ballots (open,
-#: closed, results) and ``resync`` (reload everything).
+#: closed, results), candidate lists changed (which list, what kind of change: never who) and ``resync``
+#: (reload everything).
 DELEGATE_KINDS = frozenset(
     {
         EventKind.AGENDA.value,
         EventKind.NOTICE.value,
         EventKind.DOCUMENTS.value,
         EventKind.BALLOT.value,
+        EventKind.CANDIDATES.value,
         EventKind.RESYNC.value,
     }
 )
@@ -43,4 +45,6 @@ def for_delegates(event: Event) -> dict | None:
     data = {k: v for k, v in event.data.items() if k != "to"}
     if event.kind == EventKind.DOCUMENTS.value:
         data = {"change": data.get("change", "changed")}
+    elif event.kind == EventKind.CANDIDATES.value:
+        data = {"list": data.get("list"), "change": data.get("change", "changed")}
     return data

@@ -13,11 +13,14 @@ accepts or declines; an accepted candidate may withdraw until the election on th
 the list is *fixed* (no nomination, no acceptance, no renumbering) unless the congress rejects it, which
 opens it again. :meth:`CandidateLists.election` drafts the election on the adopted list. A withdrawal while
 that election is still a draft takes the name off its ballot; once it is open or closed, a withdrawal is
-refused. Every step is audited.
+refused. Every step is audited, and announced on the live bus once written (``candidates``:
+``{"list": id, "change": ...}``, naming nobody, as it reaches the delegates' tablets too), so the staff
+list page and the delegates' app draw the list again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session
 from congress.i18n import M_
 from congress.vietnamese import nfc, sorted_names
 from controller import audit
+from controller.live import EventKind
 from controller.storage.database import Database
 from controller.voting.ballots import BallotError, Ballots
 from controller.voting.candidate_photos import CandidatePhotos
@@ -70,9 +74,16 @@ def motion_state(m: Ballot | None) -> str:
 
 
 class CandidateLists:
-    def __init__(self, db: Database, photos: CandidatePhotos | None = None) -> None:
+    def __init__(self, db: Database, photos: CandidatePhotos | None = None,
+                 publish: Callable[[EventKind, dict], None] | None = None) -> None:
         self.db = db
         self.photos = photos
+        self._publish = publish
+
+    def _changed(self, list_id: int | None, change: str) -> None:
+        """Tell the live pages that the list changed (after the change is committed)."""
+        if self._publish is not None and list_id is not None:
+            self._publish(EventKind.CANDIDATES, {"list": list_id, "change": change})
 
     # -- lists ------------------------------------------------------------------------------------
     def _ensure(self, s: Session, name: str, actor: str) -> CandidateList:
@@ -95,7 +106,9 @@ class CandidateLists:
                 raise BallotError(M_("there is already a list %(list)s", list=name))
             cl = self._ensure(s, name, actor)
             cl.numbering = numbering
-            return cl.id
+            lid = cl.id
+        self._changed(lid, "create")
+        return lid
 
     def lists(self) -> list[CandidateList]:
         """Every list, oldest first (a list known only from its nominations gets its row here)."""
@@ -167,6 +180,7 @@ class CandidateLists:
             audit.record(s, actor, "candidate_list.configure",
                          {"list": cl.id, "numbering": cl.numbering.value,
                           "nominations_open": cl.nominations_open})
+        self._changed(list_id, "configure")
 
     # -- nominations --------------------------------------------------------------------------------
     def nominate(
@@ -219,7 +233,9 @@ class CandidateLists:
             s.flush()
             audit.record(s, actor, "candidate.nominate", {"list": list_name, "candidate": c.id, "name": name,
                                                           "delegate": delegate_id})
-            return c.id
+            cid, lid = c.id, cl.id
+        self._changed(lid, "nominate")
+        return cid
 
     def get(self, candidate_id: int) -> Candidate:
         with self.db.session() as s:
@@ -245,6 +261,8 @@ class CandidateLists:
                 self._withdraw_from_election(s, cl, c)
             c.status = status
             audit.record(s, actor, f"candidate.{status.value}", {"list": c.list_name, "candidate": c.id})
+            lid = cl.id
+        self._changed(lid, status.value)
 
     def _withdraw_from_election(self, s: Session, cl: CandidateList, c: Candidate) -> None:
         if self._election_started(s, cl):
@@ -279,11 +297,14 @@ class CandidateLists:
             c = s.get(Candidate, candidate_id)
             if c is None:
                 raise UnknownCandidate(M_("there is no candidate %(id)s", id=candidate_id))
-            if self._election_started(s, self._ensure(s, c.list_name, actor)):
+            cl = self._ensure(s, c.list_name, actor)
+            if self._election_started(s, cl):
                 raise BallotError(M_("voting on the list %(list)s has begun: the biographies stay as they "
                                      "were", list=c.list_name))
             c.biography = biography
             audit.record(s, actor, "candidate.biography", {"list": c.list_name, "candidate": c.id})
+            lid = cl.id
+        self._changed(lid, "biography")
 
     def set_photo(self, candidate_id: int, data: bytes, source: str, *, actor: str) -> None:
         """Check ``data`` by its content and keep it (sealed) as the candidate's photo."""
@@ -296,7 +317,9 @@ class CandidateLists:
             row = s.get(Candidate, candidate_id)
             old, row.photo = row.photo, name
             audit.record(s, actor, "candidate.photo", {"list": c.list_name, "candidate": candidate_id})
+            lid = self._ensure(s, c.list_name, actor).id
         self.photos.delete(old)
+        self._changed(lid, "photo")
 
     def photo(self, candidate_id: int) -> bytes | None:
         c = self.get(candidate_id)
@@ -366,6 +389,8 @@ class CandidateLists:
             cl.motion_id = mid
             audit.record(s, actor, "candidate_list.motion", {"list": cl.id, "motion": mid,
                                                              "options": self.ballot_options(list_name)})
+            lid = cl.id
+        self._changed(lid, "motion")
         return mid
 
     def election(
@@ -397,4 +422,6 @@ class CandidateLists:
             row = self._ensure(s, list_name, actor)
             row.election_id = bid
             audit.record(s, actor, "candidate_list.election", {"list": row.id, "election": bid})
+            lid = row.id
+        self._changed(lid, "election")
         return bid

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from controller.live import EventKind, LiveBus, Subscription
 
 KINDS = frozenset({EventKind.NOTICE.value, EventKind.AGENDA.value, EventKind.DOCUMENTS.value,
-                   EventKind.BALLOT.value, EventKind.RESYNC.value})
+                   EventKind.BALLOT.value, EventKind.CANDIDATES.value, EventKind.RESYNC.value})
 CHECK_S = 3.0
 
 
@@ -29,6 +29,8 @@ def _without_recipients(event) -> str:
     data = {k: v for k, v in event.data.items() if k != "to"}
     if event.kind == EventKind.DOCUMENTS.value:  # as the tablet front: no reference a delegate may not read
         data = {"change": data.get("change", "changed")}
+    elif event.kind == EventKind.CANDIDATES.value:  # which list and what changed, never who
+        data = {"list": data.get("list"), "change": data.get("change", "changed")}
     body = json.dumps(data, separators=(",", ":"), default=str)
     return f"id: {event.id}\nevent: {event.kind}\ndata: {body}\n\n"
 

@@ -5,7 +5,7 @@
 "use strict";
 
 // The kinds of live event the app handles (controller.live.EventKind; tests/controller/test_live.py).
-const LIVE_KINDS = ["notice", "agenda", "documents", "ballot", "resync"];
+const LIVE_KINDS = ["notice", "agenda", "documents", "ballot", "candidates", "resync"];
 
 const App = (() => {
   const { api, el, when } = Portal;

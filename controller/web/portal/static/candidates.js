@@ -141,13 +141,16 @@
     return form;
   }
 
-  // A list put to the congress or an election opened shows at once, unless a nomination is being typed.
-  App.on("ballot", () => {
+  // A nomination, an answer, a list put to the congress or an election opened shows at once, unless a
+  // nomination is being typed.
+  const redraw = () => {
     if (App.current() !== "candidates") return;
     const typing = [...document.querySelectorAll("#candidate-lists form.nominate input, #candidate-lists form.nominate textarea")]
       .some((f) => f.value);
     if (!typing) App.refresh();
-  });
+  };
+  App.on("ballot", redraw);
+  App.on("candidates", redraw);
 
   App.section("candidates", async () => {
     const body = await App.api(URL);
