@@ -87,6 +87,8 @@ def test_from_nomination_to_the_numbered_election(server, page, tmp_path):  # no
     row.locator("button.reject").click()
     page.wait_for_selector("#confirm-withdraw")
     page.click(f"a.button[href$='/candidates/{lid}']")
+    page.wait_for_url(re.compile(rf".*/candidates/{lid}$"))
+    page.wait_for_selector("#candidate-rows")
     assert page.locator("tr[data-status=accepted]", has_text="Phạm Thu Hà").count() == 1
 
     # Put to the congress: the motion is linked, the list is fixed.
