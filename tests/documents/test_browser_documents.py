@@ -188,6 +188,13 @@ def test_the_projector_lists_the_documents_of_the_item_on_the_agenda_live(contro
         services().documents.add_version(speech, text_pdf(2), note="bản sửa", actor="t")
     wait_true(projector, "document.getElementById('now-docs').innerText.includes('v2')", 15)
     assert listed() == "Tham luận của đoàn Hà Nội · v2"
+    vi = new_page(staff)  # in Vietnamese, the live list's words are the catalogue's
+    vi.goto(base + "/projector?lang=vi")
+    vi.wait_for_timeout(500)
+    with controller.app.app_context():
+        services().documents.add_version(speech, text_pdf(1), note="bản sửa lần hai", actor="t")
+    wait_true(vi, "document.getElementById('now-docs').innerText.includes('3')", 15)
+    assert vi.inner_text("#now-docs") == "Tham luận của đoàn Hà Nội · bản 3"
     with controller.app.app_context():
         services().documents.withdraw(speech, actor="t")
         svc = services()
@@ -309,3 +316,29 @@ def test_a_chair_on_a_phone_reaches_the_agenda_buttons_and_a_copy(controller, br
     link.scroll_into_view_if_needed()
     assert link.is_visible()
     assert fits(page)
+
+
+def test_the_programme_page_follows_a_roll_call_taken_elsewhere(controller, browser_context):
+    """A session opened on another chair's page (or from the command line) shows its roll call on every
+    open programme page at once (the line appeared only after a reload)."""
+    from controller.app import services
+
+    base = controller.url
+    page = new_page(browser_context(), responses=True)
+    log_in(page, base, "chu-toa", PASSWORD)
+    page.goto(base + "/programme")
+    assert page.locator("#rc-line").is_hidden()
+    page.evaluate("window.__sameDocument = true")
+    # the live feed is connected once a move made elsewhere shows
+    with controller.app.app_context():
+        svc = services()
+        svc.programme.move(_item_ref(controller, "3"), revision=svc.programme.now()["revision"], actor="t")
+    wait_true(page, "document.getElementById('now-title').textContent.startsWith('3.')", 15)
+    with controller.app.app_context():
+        services().rollcalls.open_session("S2", actor="t")
+    wait_true(page, "!document.getElementById('rc-line').hidden", 15)
+    assert page.inner_text("#rc-line") == (
+        "Roll call of Phiên chính thức: 0 present, 0 absent with leave, 1 absent without leave, "
+        "of 1 summoned; quorum 1 (not reached)")
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.console_errors == [], page.console_errors

@@ -41,7 +41,8 @@ function showDocuments(docs) {  // the projector's list of the documents of the 
   const list = document.getElementById("now-docs");
   if (!list || !docs) return;
   list.replaceChildren(...docs.map((d) => {
-    const li = Congress.el("li", {}, d.version ? `${d.title} · ${_("v%(number)s", { number: d.version })}` : d.title);
+    const version = d.version ? _("v%(number)s", { number: d.version }) : "";  // (no template literal:
+    const li = Congress.el("li", {}, version ? d.title + " · " + version : d.title);  // the extractor skips it)
     li.dataset.ref = d.ref;
     return li;
   }));
@@ -62,7 +63,18 @@ function programmePage() {
     note.hidden = r.ok;
     if (!r.ok) note.textContent = body.error;
   }));
-  Congress.live({ agenda: showNow });
+  // The roll call line follows a session opened on another page (by another chair, or the command line).
+  const refreshRollCall = Congress.debounce(async () => showRollLine((await Congress.api(box.dataset.api)).rollcall), 300);
+  Congress.live({ agenda: showNow, rollcall: refreshRollCall });
+}
+
+function showRollLine(rc) {
+  const line = document.getElementById("rc-line");
+  if (!line || !rc) return;
+  line.hidden = false;
+  line.textContent = _("Roll call of %(session)s: %(present)s present, %(excused)s absent with leave, %(absent)s absent without leave, of %(summoned)s summoned; quorum %(required)s",
+    { session: rc.title, present: rc.present, excused: rc.excused, absent: rc.absent, summoned: rc.summoned,
+      required: rc.quorum_required }) + " (" + (rc.quorate ? _("reached") : _("not reached")) + ")";
 }
 
 function hallProjector() {
