@@ -276,3 +276,37 @@ def test_named_groups_are_made_on_the_page_and_a_group_document_needs_one(app, c
     for delegate, status in (("D-0001", 200), ("D-0003", 200), ("D-0002", 404)):
         got = client.get(f"/d/{ref}/file", headers={"Authorization": f"Badge {badge(delegate)}"})
         assert got.status_code == status, delegate
+
+
+def test_a_pdf_under_the_documents_limit_but_over_16_mib_is_taken(app, client, login_as, library):
+    """The page takes documents up to [documents] max_mb (50 MB by default), by the upload form (the
+    script) and by the new-version form (no script): the page's general 16 MiB cap refused a 20 MB report
+    with "the upload is too large" before the document limit was even asked."""
+    refs, _ = library
+    big = text_pdf(10, image_kb=3600)
+    assert 16 * 1024 * 1024 < len(big) < 50 * 1000 * 1000
+    csrf = login_as("chair")
+
+    def post(path: str, data: dict, headers: dict | None = None):
+        # The form encoded in memory: the test client spools a large one to a file it never closes.
+        from werkzeug.datastructures import FileStorage
+        from werkzeug.test import encode_multipart
+
+        fields = {k: FileStorage(v[0], filename=v[1]) if isinstance(v, tuple) else v for k, v in data.items()}
+        boundary, body = encode_multipart(fields)
+        return client.post(path, data=body, headers=headers or {},
+                           content_type=f"multipart/form-data; boundary={boundary}")
+
+    r = post("/documents", headers={"Accept": "application/json", "X-CSRF-Token": csrf}, data={
+        "title": "Báo cáo có ảnh", "level": "delegates", "file": (io.BytesIO(big), "bao-cao.pdf")})
+    assert r.status_code == 201, r.get_data(as_text=True)[:300]
+    r = post(f"/documents/{refs['delegates']}/versions", data={
+        "csrf_token": csrf, "note": "thêm ảnh", "file": (io.BytesIO(big), "bao-cao-v2.pdf")})
+    assert r.status_code == 302 and "message=" in r.headers["Location"], r.get_data(as_text=True)[:300]
+    assert svc(app).documents.get(refs["delegates"], _staff_reader()).current.number == 2
+
+
+def _staff_reader():
+    from controller.documents.access import Reader, ReaderKind
+
+    return Reader(ReaderKind.STAFF, "t", "t", secretariat=True)

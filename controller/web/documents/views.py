@@ -23,7 +23,18 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -39,6 +50,20 @@ from controller.web.guard import Perm, public, requires
 from controller.web.i18n import translate
 
 bp = Blueprint("documents", __name__)
+
+
+#: What a form with one PDF may carry besides the file (its other fields, the multipart framing).
+_FORM_OVERHEAD = 1024 * 1024
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint: str | None, values: dict | None) -> None:
+    """An upload of a document may be as large as ``[documents] max_mb`` (50 MB by default), not the
+    page's general limit (16 MiB). Set here because Flask runs these before every ``before_request``,
+    and the staff guard's CSRF check reads the form of a request without the token header."""
+    if endpoint in ("documents.upload", "documents.new_version") and request.method == "POST":
+        limit = services().config.documents.max_mb * 1024 * 1024 + _FORM_OVERHEAD
+        request.max_content_length = max(limit, current_app.config["MAX_CONTENT_LENGTH"] or 0)
 
 
 def _actor() -> str:
