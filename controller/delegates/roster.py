@@ -229,6 +229,25 @@ def list_delegates(db: Database) -> list[dict]:
         return out
 
 
+def find_delegates(db: Database, q: str, *, limit: int = 10) -> list[dict]:
+    """Delegates whose number, name or delegation contains ``q``, tones and case aside
+    (:func:`congress.vietnamese.fold`: "thi binh" finds "Trần Thị Bình"), by name; a delegate whose
+    number is ``q`` exactly comes first. At most ``limit``; nothing for fewer than two letters."""
+    from congress import vietnamese
+
+    needle = vietnamese.fold(str(q)[:100]).strip()
+    if len(needle) < 2:
+        return []
+    exact, found = [], []
+    with db.session() as s:
+        for did, name, delegation in s.execute(
+                select(Delegate.id, Delegate.name, Delegate.delegation).order_by(Delegate.name, Delegate.id)):
+            if needle in vietnamese.fold(f"{did} {name} {delegation or ''}"):
+                row = {"id": did, "name": name, "delegation": delegation or ""}
+                (exact if vietnamese.fold(did) == needle else found).append(row)
+    return (exact + found)[:limit]
+
+
 # --- the page's changes: preview of an import, edit, delete, one photo -------------------------------
 
 @dataclass(frozen=True)

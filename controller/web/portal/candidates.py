@@ -15,7 +15,6 @@ from __future__ import annotations
 from flask import Response, abort, g, jsonify, request, url_for
 from sqlalchemy import select
 
-from congress import vietnamese
 from congress.i18n import M_
 from controller.app import services
 from controller.voting.ballots import BallotError
@@ -78,20 +77,9 @@ def lists():
 @signed_in
 def delegates():
     """Delegates whose name, number or delegation contains ``q`` (without tones), at most 10."""
-    from controller.storage.tables import Delegate
+    from controller.delegates.roster import find_delegates
 
-    q = vietnamese.fold(str(request.args.get("q", ""))[:100])
-    if len(q) < 2:
-        return jsonify(delegates=[])
-    found = []
-    with services().db.session() as s:
-        for did, name, delegation in s.execute(
-                select(Delegate.id, Delegate.name, Delegate.delegation).order_by(Delegate.name)):
-            if q in vietnamese.fold(f"{did} {name} {delegation or ''}"):
-                found.append({"id": did, "name": name, "delegation": delegation or ""})
-                if len(found) == 10:
-                    break
-    return jsonify(delegates=found)
+    return jsonify(delegates=find_delegates(services().db, request.args.get("q", "")))
 
 
 @bp.route("/candidates/<int:lid>/nominate", methods=["POST"])

@@ -51,4 +51,36 @@
     if (shown.has(d.ballot) && d.status && d.status !== shown.get(d.ballot)) refresh();
   }
   Congress.live({ candidates: onList, ballot: onBallot, resync: refresh });
+
+  // The nominate form's delegate search (the page carries no roster): a few letters, tones not needed,
+  // ask the controller; choosing a delegate fills in their number (the name is taken from the roster).
+  document.addEventListener("input", (ev) => { if (ev.target.id === "delegate-search") search(); });
+  document.addEventListener("click", (ev) => {
+    const pick = ev.target.closest("#delegate-results button[data-id]");
+    if (!pick) return;
+    document.getElementById("delegate-id").value = pick.dataset.id;
+    const results = document.getElementById("delegate-results");
+    results.replaceChildren(Congress.el("li", { class: "chosen" },
+      _("Chosen: %(name)s (%(id)s)", { name: pick.dataset.name, id: pick.dataset.id })));
+    document.getElementById("delegate-search").value = "";
+  });
+  let asked = 0;
+  const search = Congress.debounce(async () => {
+    const box = document.querySelector(".delegate-search");
+    const q = document.getElementById("delegate-search").value.trim();
+    const results = document.getElementById("delegate-results");
+    const mine = ++asked;
+    if (q.length < 2) { results.replaceChildren(); return; }
+    let found;
+    try {
+      found = (await Congress.api(`${box.dataset.url}?q=${encodeURIComponent(q)}`)).delegates;
+    } catch (e) { console.error(e); return; }
+    if (mine !== asked) return; // a later search is on its way
+    results.replaceChildren(...(found.length ? found.map((d) => {
+      const li = Congress.el("li");
+      li.append(Congress.el("button", { type: "button", class: "choice", "data-id": d.id, "data-name": d.name },
+        `${d.name} · ${d.id}${d.delegation ? " · " + d.delegation : ""}`));
+      return li;
+    }) : [Congress.el("li", { class: "none" }, _("No delegate found."))]));
+  }, 200);
 })();

@@ -2,7 +2,8 @@
 
 One list per body to elect. Its page shows the nominations in ballot order (keypad number, name,
 status, who nominated, biography, photo) and, for the chair and admins (``MANAGE_BALLOTS``), the forms:
-nominate (a name or a delegate, a biography of at most 2,000 characters, a photo checked by its content),
+nominate (a name or a delegate, found by a search of the roster, ``/candidates/delegates?q=``, as the
+page carries no roster; a biography of at most 2,000 characters, a photo checked by its content),
 record an acceptance or a refusal, withdraw (on a confirmation page), the numbering (Vietnamese order of
 given names or nomination order) and whether delegates may nominate through their app, *Put to the
 congress* (the approval motion, :meth:`controller.voting.candidates.CandidateLists.approval_motion`) and,
@@ -17,7 +18,7 @@ and numbers only).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -70,12 +71,11 @@ def nominators(rows) -> dict[str, str]:
     return out
 
 
-def _delegates() -> list[tuple[str, str, str]]:
+def _delegate_name(delegate_id: str) -> str | None:
     from controller.storage.tables import Delegate
 
     with services().db.session() as s:
-        return [tuple(r) for r in s.execute(
-            select(Delegate.id, Delegate.name, Delegate.delegation).order_by(Delegate.id)).all()]
+        return s.scalar(select(Delegate.name).where(Delegate.id == delegate_id))
 
 
 def _list_or_404(lid: int) -> CandidateList:
@@ -98,7 +98,7 @@ def _render(lid: int, *, error=None, status: int = 200, form=None):
     cl = _list_or_404(lid)
     done = request.args.get("done", "")
     return render_template("candidates/list.html", **list_view(cl), message=_done_message(done),
-                           error=error, form=form or {}, delegates=_delegates(),
+                           error=error, form=form or {},
                            rules=list(MajorityRule), bases=list(MajorityBase), forms=list(BallotForm)), status
 
 
@@ -137,6 +137,16 @@ def create():
     except BallotError as exc:
         return _index(error=exc.text, status=400)
     return _back(lid, "created")
+
+
+@bp.route("/candidates/delegates")
+@requires(Perm.MANAGE_BALLOTS)
+def find_delegates():
+    """The nominate form's search: delegates whose number, name or delegation contains ``q`` (tones
+    aside), at most 10 (the page carries no roster: it stays small at thousands of delegates)."""
+    from controller.delegates.roster import find_delegates as find
+
+    return jsonify(delegates=find(services().db, request.args.get("q", "")))
 
 
 @bp.route("/candidates/<int:lid>")
@@ -182,11 +192,11 @@ def nominate(lid: int):
     delegate_id = f.get("delegate", "").strip() or None
     name = f.get("name", "")
     if delegate_id:
-        known = {d[0]: d[1] for d in _delegates()}
-        if delegate_id not in known:
+        known = _delegate_name(delegate_id[:64])
+        if known is None:
             return _render(lid, error=M_("there is no delegate %(id)s", id=delegate_id[:64]), status=400,
                            form=f)
-        name = name.strip() or known[delegate_id]
+        name = name.strip() or known
     photo = _photo_upload()
     lists = service()
     jpeg = None
