@@ -1,10 +1,12 @@
 """The candidate list follows the live feed, in a real headless Chromium: the staff page of a list
-(1080p) draws a delegate's nomination from their phone and the nominee's answer from theirs without a
-reload, on the page's one live connection; the delegates' app draws a nomination staff made of them
-without a reload. The live events name the list and the kind of change, never a person."""
+(1080p) draws a delegate's nomination from their phone, the nominee's answer and the photo she sends
+from hers without a reload, on the page's one live connection; the delegates' app draws a nomination
+staff made of them without a reload. The live events name the list and the kind of change, never a person."""
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.browser import FULL_HD, fits, log_in, wait_true
@@ -14,6 +16,10 @@ from tests.controller.conftest import PASSWORD
 from .test_browser_portal import browser, code_for, controller, new_page, sign_in_with_code  # noqa: F401
 
 pytestmark = pytest.mark.browser
+
+
+def _jpeg() -> bytes:
+    return cv2.imencode(".jpg", np.full((800, 640, 3), 110, np.uint8))[1].tobytes()
 
 
 def _row(list_page, cid: int) -> str:
@@ -59,6 +65,17 @@ def test_the_staff_page_and_the_app_draw_nominations_and_answers_live(controller
     wait_true(staff, _row(staff, cid) + ".dataset.status === 'accepted'")
     assert staff.locator(f"#candidate-rows tr[data-candidate='{cid}'] td.no").inner_text() == "1"
     assert staff.evaluate("window.notReloaded === true") and fits(staff)
+
+    # She sends her own photo from the phone: her app and the staff page show it.
+    mine_li = f"ol.candidates li[data-candidate='{cid}']"
+    binh.wait_for_selector(f"{mine_li} details.own-photo summary")
+    binh.click(f"{mine_li} details.own-photo summary")
+    binh.set_input_files(f"#own-photo-{cid}", files=[{"name": "binh.jpg", "mimeType": "image/jpeg",
+                                                    "buffer": _jpeg()}])
+    binh.click(f"{mine_li} form.own-photo button[type=submit]")
+    wait_true(binh, f"document.querySelector(\"{mine_li} img.photo\")")
+    wait_true(staff, _row(staff, cid) + ".querySelector('img.thumb')")
+    assert binh.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
     # Staff nominate An herself (the service, as the staff page does): her app draws it at once.
     an.wait_for_selector("#view[data-shown=candidates]")

@@ -7,7 +7,8 @@ a delegate, themselves included; the nomination is audited with the delegate as 
 (``delegate:<id>``) and shows on the staff page. Only the delegate named answers it (accept or
 decline) from their own app; anyone else asking is refused (403). Pending, declined and withdrawn
 nominations are shown to the two delegates concerned only. The nominee may write their own biography
-until voting on the list begins.
+and upload their own photo until voting on the list begins (the photo checked by its content, at most
+8 MB, written anew and sealed, as a staff upload: :meth:`CandidateLists.set_photo`).
 """
 
 from __future__ import annotations
@@ -156,6 +157,38 @@ def biography(cid: int):
     except BallotError as exc:  # voting has begun
         return _refused(exc, 409)
     return jsonify(ok=True)
+
+
+@bp.route("/candidates/own-photo/<int:cid>", methods=["POST"])
+@delegate_view
+@signed_in
+def photo_upload(cid: int):
+    """The nominee's own photo (multipart field ``photo``), until voting on the list begins."""
+    from controller.voting.candidate_photos import MAX_BYTES, PhotoRefused
+
+    svc = _lists()
+    try:
+        c = svc.get(cid)
+    except UnknownCandidate as exc:
+        return _refused(exc, 404)
+    if c.delegate_id != _me() or c.status not in (CandidateStatus.NOMINATED, CandidateStatus.ACCEPTED):
+        return _refused(BallotError(M_("only the delegate nominated can send this photo")), 403)
+    cl = svc.list_named(c.list_name)
+    if cl is not None and svc.voting_started(cl):
+        return _refused(BallotError(M_("voting on the list %(list)s has begun: the photos stay as they were",
+                                       list=c.list_name)), 409)
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return _refused(BallotError(M_("choose a photo to upload")), 400)
+    data = upload.stream.read(MAX_BYTES + 1)
+    shown = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:120] or "photo"
+    try:
+        svc.set_photo(cid, data, shown, actor=f"delegate:{_me()}")
+    except PhotoRefused as exc:
+        return _refused(exc, 400)
+    except BallotError as exc:
+        return _refused(exc, 409)
+    return jsonify(ok=True, photo=url_for("portal_candidates.photo", cid=cid))
 
 
 @bp.route("/candidates/photo/<int:cid>")

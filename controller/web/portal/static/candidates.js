@@ -64,6 +64,26 @@
     return el("details", { class: "own-bio" }, el("summary", {}, _("Write my biography")), form);
   }
 
+  // The nominee sends their own photo (checked, reduced and sealed by the controller, as a staff upload).
+  function ownPhoto(c) {
+    const id = `own-photo-${c.id}`;
+    const file = el("input", { id, name: "photo", type: "file", accept: "image/jpeg,image/png,image/webp,image/heic", required: "" });
+    const status = el("p", { class: "status", role: "status" });
+    const form = el("form", { class: "own-photo" }, el("label", { for: id }, _("My photo (JPEG, PNG, WebP or HEIC, at most 8 MB)")),
+      file, el("button", { type: "submit" }, _("Send my photo")), status);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (!file.files.length) { status.textContent = _("Choose a photo first."); return; }
+      const data = new FormData();
+      data.append("photo", file.files[0]);
+      try {
+        await App.api(`/p/api/candidates/own-photo/${c.id}`, { method: "POST", body: data });
+        App.refresh();
+      } catch (e) { status.textContent = navigator.onLine ? e.message : _("You are offline; try again when the network is back."); }
+    });
+    return el("details", { class: "own-photo" }, el("summary", {}, c.photo ? _("Change my photo") : _("Add my photo")), form);
+  }
+
   function mine(c) {
     const li = card(c);
     const text = li.querySelector(".text");
@@ -84,7 +104,7 @@
       no.addEventListener("click", () => send(false));
       text.append(el("div", { class: "row" }, yes, no), status);
     }
-    if (c.is_me && (c.status === "nominated" || c.status === "accepted")) text.append(ownBiography(c));
+    if (c.is_me && (c.status === "nominated" || c.status === "accepted")) text.append(ownBiography(c), ownPhoto(c));
     return li;
   }
 
@@ -166,7 +186,7 @@
         ? _("The congress adopted this list.") : _("This list is put to the congress.")));
       const ol = el("ol", { class: "candidates" }, ...l.candidates.map((c) => {
         const li = card(c);
-        if (c.is_me && !l.started) li.querySelector(".text").append(ownBiography(c));
+        if (c.is_me && !l.started) li.querySelector(".text").append(ownBiography(c), ownPhoto(c));
         return li;
       }));
       if (!l.candidates.length) ol.append(el("li", { class: "meta" }, _("No candidate has accepted yet.")));
