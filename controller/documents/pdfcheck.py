@@ -11,6 +11,7 @@ it) and whose message tells the technician what to do with the file.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -241,6 +242,11 @@ def check_pdf(data: bytes, *, max_bytes: int = MAX_BYTES, max_pages: int = MAX_P
         return CheckedPdf(pages=pages, size=len(data), pdf_version=pdf.pdf_version, title=title[:200])
 
 
+#: How qpdf names the file it reads ("stream <_io.BytesIO object at 0x7f…>: "): noise to a technician.
+_STREAM_REPR = re.compile(r"(?:stream\s+)?<[^<>]*\bobject at 0x[0-9a-fA-F]+>:?\s*")
+
+
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = _STREAM_REPR.sub("", text).strip() or type(exc).__name__
     return text[-160:]

@@ -4,12 +4,16 @@ watermarked copies, versions, QR codes, statistics and the audit trail."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
+from babel.support import Translations
 from sqlalchemy import func, select
 
+import controller.web
 from controller import audit
 from controller.documents import mark, survival
+from controller.documents.pdfcheck import REFUSAL_TEXT, Refusal
 from controller.documents.samples import text_pdf
 from controller.storage.tables import AuditEntry, Role
 from tests.documents.corpus import hostile_corpus
@@ -156,9 +160,14 @@ def test_upload_through_the_page_and_refusals(app, client, login_as, library):
     ref = ok.get_json()["ref"]
     assert len(ref) >= 16
     corpus = hostile_corpus(PDF)
+    vi = Translations.load(str(Path(controller.web.__file__).parent / "translations"), ["vi"])
     for name in ("open_action_js", "encrypted", "truncated", "embedded_file"):
         r = upload(corpus[name][0])
         assert r.status_code == 422 and r.get_json()["reason"] == corpus[name][1], name
+        # What the page says is the catalogue's sentence (what is wrong, what to do), never the PDF
+        # library's English detail ("stream <_io.BytesIO object at 0x…>: can't find startxref").
+        said, text = r.get_json()["error"], REFUSAL_TEXT[Refusal(corpus[name][1])]
+        assert said in (text, vi.gettext(text)) and "0x" not in said, (name, said)
     assert upload(PDF, level="confidential").status_code == 400  # paper only: a file is refused
     assert upload(None, level="confidential").status_code == 201
     assert upload(PDF, level="group", group="nobody").status_code == 400

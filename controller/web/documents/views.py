@@ -21,6 +21,7 @@ Anything a reader may not have answers 404, like a reference that does not exist
 
 from __future__ import annotations
 
+import logging
 import re
 
 from flask import (
@@ -50,6 +51,7 @@ from controller.web.guard import Perm, public, requires
 from controller.web.i18n import translate
 
 bp = Blueprint("documents", __name__)
+log = logging.getLogger(__name__)
 
 
 #: What a form with one PDF may carry besides the file (its other fields, the multipart framing).
@@ -130,8 +132,10 @@ def index():
 
 
 def refusal_text(exc: DocumentRefused) -> str:
-    """The refusal in the page's language, with the checker's detail (English, technical) after it."""
-    return f"{_(REFUSAL_TEXT[exc.reason])} ({exc.message})"
+    """The refusal in the page's language: what is wrong and what to do. The checker's technical detail
+    (English, from the PDF library) goes to the log for the technician, not onto the page."""
+    log.warning("document refused (%s): %s", exc.reason.value, exc.message[:300])
+    return _(REFUSAL_TEXT[exc.reason])
 
 
 def _upload_error(message: str, reason: str = "refused", status: int = 400):
