@@ -68,6 +68,9 @@ class Subscription:
         self._bus = bus
         self._queue: queue.Queue[Event] = queue.Queue(maxsize=size)
         self.dropped = 0
+        #: Set by :meth:`LiveBus.subscribe` when the bus is full: :func:`stream` writes at once, so a
+        #: page that went away without a word (its slot held until the next write fails) frees it.
+        self.probe = threading.Event()
 
     def offer(self, event: Event) -> None:
         try:
@@ -112,8 +115,29 @@ class LiveBus:
         for s in subs:
             s.offer(event)
 
-    def subscribe(self) -> Subscription | None:
-        """A new subscription, or ``None`` when the bus is full or closed."""
+    def subscribe(self, *, probe_wait_s: float = 5.0) -> Subscription | None:
+        """A new subscription, or ``None`` when the bus is closed or stays full.
+
+        A page that was closed or navigated away holds its slot until its stream next writes and the
+        write fails (a keep-alive comes every ``keepalive_s``). So when the bus is full, every stream
+        is asked to write at once (:attr:`Subscription.probe`), and for up to ``probe_wait_s`` the
+        slots that frees are offered to this page before it is refused."""
+        sub = self._try_subscribe()
+        if sub is not None or self.closed.is_set():
+            return sub
+        with self._lock:
+            subs = list(self._subs)
+        for s in subs:
+            s.probe.set()
+        deadline = time.monotonic() + probe_wait_s
+        while sub is None and not self.closed.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+            sub = self._try_subscribe()
+        if sub is None:
+            log.warning("live feed full: %d pages follow it ([web] max_live_clients)", self.clients)
+        return sub
+
+    def _try_subscribe(self) -> Subscription | None:
         with self._lock:
             if self.closed.is_set() or len(self._subs) >= self.max_clients:
                 return None
@@ -162,6 +186,14 @@ def stream(
             if event is not None:
                 last_sent = now
                 yield event.sse()
+            elif sub.probe.is_set():
+                # The bus is full: write twice, so that a page gone without a word is found out now
+                # (the first write to a closed peer is taken; the peer's reset fails the second).
+                sub.probe.clear()
+                last_sent = now
+                yield ": still there?\n\n"
+                time.sleep(0.1)
+                yield ": still there?\n\n"
             elif now - last_sent >= bus.keepalive_s:
                 last_sent = now
                 yield ": keep-alive\n\n"

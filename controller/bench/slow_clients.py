@@ -104,10 +104,8 @@ class SlowClients:
         self.socks.clear()
 
 
-def page_loads(host: str, port: int, name: str, password: str, loads: int, *,
-               timeout: float = 30.0, pause: float = 0.0) -> list[float]:
-    """Log ``name`` in, then load the dashboard ``loads`` times on fresh connections (a browser's
-    first visit: TLS handshake, request, response); the seconds each load took."""
+def log_in(host: str, port: int, name: str, password: str, *, timeout: float = 30.0) -> str:
+    """Log ``name`` in on the TLS page; the ``Cookie`` header value of the new session."""
     ctx = _client_context()
 
     def request(method: str, path: str, body: str = "", headers: dict | None = None):
@@ -129,7 +127,25 @@ def page_loads(host: str, port: int, name: str, password: str, loads: int, *,
                                  {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies})
     if status != 302:
         raise RuntimeError(f"login failed with HTTP {status}")
-    session = "; ".join(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie")
+    return "; ".join(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie")
+
+
+def page_loads(host: str, port: int, name: str, password: str, loads: int, *,
+               timeout: float = 30.0, pause: float = 0.0) -> list[float]:
+    """Log ``name`` in, then load the dashboard ``loads`` times on fresh connections (a browser's
+    first visit: TLS handshake, request, response); the seconds each load took."""
+    ctx = _client_context()
+
+    def request(method: str, path: str, body: str = "", headers: dict | None = None):
+        c = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+        try:
+            c.request(method, path, body=body or None, headers=headers or {})
+            r = c.getresponse()
+            return r.status, r.getheaders(), r.read()
+        finally:
+            c.close()
+
+    session = log_in(host, port, name, password, timeout=timeout)
     times = []
     for _ in range(loads):
         time.sleep(pause)

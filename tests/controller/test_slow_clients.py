@@ -16,7 +16,7 @@ import time
 import pytest
 
 from controller.app import open_database
-from controller.bench.slow_clients import SlowClients, page_loads, self_signed
+from controller.bench.slow_clients import SlowClients, log_in, page_loads, self_signed
 from controller.server import ControllerServer
 from controller.storage import migrate
 from controller.storage.tables import Role, User
@@ -137,3 +137,33 @@ def test_keep_alive_and_large_bodies_still_work(page):
         assert r.status == 400  # the form arrived whole and was judged (no CSRF token), not cut
     finally:
         c.close()
+
+
+def _follow_live(port: int, session: str) -> tuple[ssl.SSLSocket, bytes]:
+    """Open ``/events`` as a page does; the socket and the first bytes of the answer."""
+    sock = _tls(port)
+    sock.sendall(f"GET /events HTTP/1.1\r\nHost: p\r\nAccept: text/event-stream\r\n"
+                 f"Cookie: {session}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        part = sock.recv(4096)
+        if not part:
+            break
+        head += part
+    return sock, head
+
+
+def test_pages_that_went_away_give_their_live_slots_to_new_ones(page):
+    """A page closed without a word holds its live slot until a write to it fails; when the feed is
+    full, the server writes to every follower at once, so a new page is not refused for the dead."""
+    server = page()  # max_live_clients 8
+    session = log_in("127.0.0.1", server.port, "admin", PASSWORD, timeout=20)
+    gone = [_follow_live(server.port, session) for _ in range(8)]
+    assert all(head.startswith(b"HTTP/1.1 200") for _, head in gone), [h[:40] for _, h in gone]
+    for sock, _ in gone:  # eight pages closed (tab closed, navigated away): FIN, no word
+        sock.close()
+    sock, head = _follow_live(server.port, session)
+    try:
+        assert head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head, head[:200]
+    finally:
+        sock.close()
