@@ -411,23 +411,37 @@ class Library:
         return made, filename, f"{key}:{holder_id}"
 
     def record_print(self, reader: Reader, ref: str, pages: int) -> None:
-        """The portal reports that ``reader`` printed ``pages`` pages of the current version."""
-        view = self.get(ref, reader)
+        """The portal reports that ``reader`` printed ``pages`` pages of the current version.
+
+        Refused like the copy itself (:class:`NotFound`) for a document the reader may not read;
+        ``pages`` must be a whole number from 1 to the version's page count (:class:`DocumentError`).
+        """
         with self.db.session() as s:
-            doc = self._doc(s, ref)
-            vid = s.scalar(
-                select(DocumentVersion.id).where(
-                    DocumentVersion.document_id == doc.id, DocumentVersion.number == view.current.number
-                )
+            doc = s.scalar(select(Document).where(Document.ref == ref))
+            if doc is None or doc.withdrawn_at is not None or not may_read(reader, doc.level, doc.group_name):
+                raise NotFound()
+            row = s.scalars(
+                select(DocumentVersion)
+                .where(DocumentVersion.document_id == doc.id)
+                .order_by(DocumentVersion.number.desc())
+                .limit(1)
+            ).first()
+            if row is None or row.storage_key is None:
+                raise NotFound()
+            vid, number, total = row.id, row.number, row.pages
+        total = max(total, 1)
+        if isinstance(pages, bool) or not isinstance(pages, int) or not 1 <= pages <= total:
+            raise DocumentError(
+                M_("the number of pages printed must be a whole number from 1 to %(total)s", total=total)
             )
         self.opens.record(
             OpenEntry(
                 vid,
                 reader.holder_id,
                 f"{reader.kind.value}:{reader.id}",
-                {"ref": ref, "pages": pages},
+                {"ref": ref, "version": number, "pages": pages},
                 kind=OpenKind.PRINT,
-                pages=max(0, pages),
+                pages=pages,
             )
         )
 

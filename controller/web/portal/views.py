@@ -29,7 +29,8 @@ from flask_babel import get_translations
 from flask_babel import gettext as _
 
 from controller.app import services
-from controller.documents.delegate_access import PORTAL_COOKIE
+from controller.documents.delegate_access import PORTAL_COOKIE, reader_for
+from controller.documents.library import DocumentError, NotFound
 from controller.portal.signin import LIFETIME, PinWait, SignInError
 from controller.web.guard import client_ip, delegate_view, set_cookie
 from controller.web.i18n import language, script_msgids, translate
@@ -231,6 +232,27 @@ def change_pin():
         services().portal.auth.change_pin(g.delegate, str(data.get("old", "")), str(data.get("new", "")))
     except SignInError as exc:
         return _error(exc)
+    return jsonify(ok=True)
+
+
+@bp.route("/api/documents/<ref>/printed", methods=["POST"])
+@delegate_view
+@signed_in
+def printed(ref: str):
+    """The reader printed ``{"pages": N}`` pages of the current version (for the staff's statistics)."""
+    svc = services()
+    key = svc.documents.key
+    reader = reader_for(
+        request, svc.db, key.public_key() if key else None, svc.config.venue.id, svc.documents.groups_of
+    )
+    data = request.get_json(silent=True)
+    pages = data.get("pages") if isinstance(data, dict) else None
+    try:
+        svc.documents.record_print(reader, ref, pages)
+    except NotFound as exc:
+        return jsonify(error=translate(exc.text)), 404
+    except DocumentError as exc:
+        return jsonify(error=translate(exc.text)), 400
     return jsonify(ok=True)
 
 
