@@ -104,8 +104,9 @@ class SlowClients:
         self.socks.clear()
 
 
-def log_in(host: str, port: int, name: str, password: str, *, timeout: float = 30.0) -> str:
-    """Log ``name`` in on the TLS page; the ``Cookie`` header value of the new session."""
+def _requester(host: str, port: int, timeout: float):
+    """``request(method, path, body, headers)`` on a fresh TLS connection each time (as a browser's first
+    visit): the status, the headers and the body."""
     ctx = _client_context()
 
     def request(method: str, path: str, body: str = "", headers: dict | None = None):
@@ -116,6 +117,13 @@ def log_in(host: str, port: int, name: str, password: str, *, timeout: float = 3
             return r.status, r.getheaders(), r.read()
         finally:
             c.close()
+
+    return request
+
+
+def log_in(host: str, port: int, name: str, password: str, *, timeout: float = 30.0) -> str:
+    """Log ``name`` in on the TLS page; the ``Cookie`` header value of the new session."""
+    request = _requester(host, port, timeout)
 
     _, headers, html = request("GET", "/login", headers={"Accept": "text/html"})
     cookies = "; ".join(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie")
@@ -134,16 +142,7 @@ def page_loads(host: str, port: int, name: str, password: str, loads: int, *,
                timeout: float = 30.0, pause: float = 0.0) -> list[float]:
     """Log ``name`` in, then load the dashboard ``loads`` times on fresh connections (a browser's
     first visit: TLS handshake, request, response); the seconds each load took."""
-    ctx = _client_context()
-
-    def request(method: str, path: str, body: str = "", headers: dict | None = None):
-        c = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
-        try:
-            c.request(method, path, body=body or None, headers=headers or {})
-            r = c.getresponse()
-            return r.status, r.getheaders(), r.read()
-        finally:
-            c.close()
+    request = _requester(host, port, timeout)
 
     session = log_in(host, port, name, password, timeout=timeout)
     times = []
