@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 
 from congress.cli import emit
+from controller.cli import script_options
 
 KINDS = ("motion", "election", "choice")
 FORMS = ("choose", "strike")
@@ -143,11 +144,6 @@ def show(args: argparse.Namespace) -> int:
 
 
 def register(actions: argparse._SubParsersAction) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", required=True, help="controller TOML configuration")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.add_argument("--actor", default="cli", help="name recorded in the audit trail")
-
     p = actions.add_parser("ballot", help="motions and elections: create, open, close, show")
     pa = p.add_subparsers(dest="ballot_command", metavar="ACTION", required=True)
     c = pa.add_parser("create", help="a draft ballot")
@@ -162,19 +158,19 @@ def register(actions: argparse._SubParsersAction) -> None:
     c.add_argument("--rule", default="simple", choices=RULES)
     c.add_argument("--share", help="with --rule share: more than NUM/DEN, e.g. 3/5")
     c.add_argument("--base", default="cast", choices=BASES)
-    common(c)
+    script_options(c)
     c.set_defaults(handler=create)
     o = pa.add_parser("open", help="open a draft ballot (quorum checked)")
     o.add_argument("id", type=int)
     o.add_argument("--minutes", type=float, help="voting time (else until closed)")
     o.add_argument("--without-quorum", action="store_true", help="open without quorum (audited)")
-    common(o)
+    script_options(o)
     o.set_defaults(handler=open_)
     x = pa.add_parser("close", help="close an open ballot and count it")
     x.add_argument("id", type=int)
-    common(x)
+    script_options(x)
     x.set_defaults(handler=close)
     s = pa.add_parser("show", help="a ballot, its progress or result, its election's rounds")
     s.add_argument("id", type=int)
-    common(s)
+    script_options(s)
     s.set_defaults(handler=show)

@@ -20,6 +20,7 @@ import time
 
 from congress.cli import emit
 from congress.errors import CongressError
+from controller.cli import script_options
 
 
 class ProgressBar:
@@ -200,42 +201,38 @@ def _publish_empty_gallery(cfg, db) -> list[str] | None:
 
 
 def register(actions: argparse._SubParsersAction) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", required=True, help="controller TOML configuration")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-
     d = actions.add_parser("delegates", help="the delegate roster")
     da = d.add_subparsers(dest="delegates_command", metavar="ACTION", required=True)
     i = da.add_parser("import", help="import a roster CSV and enroll the photos of consenting delegates")
     i.add_argument("file", help="CSV: id,name,delegation,seat,photo,consent[,summoned]")
-    common(i)
+    script_options(i, actor=False)
     i.set_defaults(handler=import_cmd)
     re_ = da.add_parser("reenroll", help="embed the kept photos again after [faces] model changed")
-    common(re_)
+    script_options(re_, actor=False)
     re_.set_defaults(handler=reenroll_cmd)
     ls = da.add_parser("list", help="list delegates with their enrollment")
-    common(ls)
+    script_options(ls, actor=False)
     ls.set_defaults(handler=list_cmd)
 
     sm = da.add_parser("summoned", help="whether a delegate is summoned (counts for the quorum)")
     sm.add_argument("id", help="delegate id")
     sm.add_argument("value", choices=("yes", "no"))
     sm.add_argument("--actor", default="cli", help="name recorded in the audit trail")
-    common(sm)
+    script_options(sm, actor=False)
     sm.set_defaults(handler=summoned_cmd)
 
     b = actions.add_parser("badges", help="write the printable badge sheet (signed QR codes)")
     b.add_argument("--out", required=True, help="HTML file to write")
     b.add_argument("--delegation", help="only this delegation")
-    common(b)
+    script_options(b, actor=False)
     b.set_defaults(handler=badges_cmd)
 
     a = actions.add_parser("attendance", help="quorum and roll call now")
-    common(a)
+    script_options(a, actor=False)
     a.set_defaults(handler=attendance_cmd)
 
     p = actions.add_parser("purge-biometrics", help="delete all face data at the end of the congress")
     p.add_argument("--yes", action="store_true", help="do not ask at the terminal (this cannot be undone)")
     p.add_argument("--actor", default="cli", help="name recorded in the audit trail")
-    common(p)
+    script_options(p, actor=False)
     p.set_defaults(handler=purge_cmd)

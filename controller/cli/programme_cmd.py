@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 
 from congress.cli import emit
+from controller.cli import script_options
 
 #: The values of controller.documents.access.Level and .tables.DocumentKind (kept import-free here,
 #: so building the parser loads no database code; a test holds them equal).
@@ -222,19 +223,14 @@ def documents_withdraw(args: argparse.Namespace) -> int:
 
 
 def register(actions: argparse._SubParsersAction) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", required=True, help="controller TOML configuration")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.add_argument("--actor", default="cli", help="name recorded in the audit trail")
-
     p = actions.add_parser("programme", help="the congress programme (days, sessions, agenda items)")
     pa = p.add_subparsers(dest="programme_command", metavar="ACTION", required=True)
     i = pa.add_parser("import", help="check and merge a programme file (TOML, CSV or XLSX)")
     i.add_argument("file")
-    common(i)
+    script_options(i)
     i.set_defaults(handler=programme_import)
     s = pa.add_parser("show", help="the programme and what is on the agenda now")
-    common(s)
+    script_options(s)
     s.set_defaults(handler=programme_show)
 
     d = actions.add_parser("documents", help="congress documents")
@@ -247,22 +243,22 @@ def register(actions: argparse._SubParsersAction) -> None:
     a.add_argument("--level", default="delegates", choices=LEVELS)
     a.add_argument("--group", help="group name for --level group (see documents groups)")
     a.add_argument("--note", default="", help="change note")
-    common(a)
+    script_options(a)
     a.set_defaults(handler=documents_add)
     gr = da.add_parser("group", help="create a named group or set its members (who reads --level group)")
     gr.add_argument("name", help="lower-case letters, digits, - and _ (presidium, committee-1)")
     gr.add_argument("--title", default="", help="the group's name as people read it")
     gr.add_argument("--members", nargs="*", default=[], metavar="DELEGATE_ID",
                     help="its delegates (replaces the members it had)")
-    common(gr)
+    script_options(gr)
     gr.set_defaults(handler=documents_group)
     gs = da.add_parser("groups", help="the named groups with their members")
-    common(gs)
+    script_options(gs)
     gs.set_defaults(handler=documents_groups)
     ls = da.add_parser("list", help="every document with its version and readers")
-    common(ls)
+    script_options(ls)
     ls.set_defaults(handler=documents_list)
     w = da.add_parser("withdraw", help="withdraw a document (nobody receives it any more)")
     w.add_argument("ref")
-    common(w)
+    script_options(w)
     w.set_defaults(handler=documents_withdraw)
